@@ -1,0 +1,132 @@
+"""Tenant-owned tables. Every one carries a non-null tenant_id; read them through domain.scope only."""
+
+from piccolo.columns import (
+    JSON,
+    Boolean,
+    Bytea,
+    ForeignKey,
+    Integer,
+    Real,
+    Text,
+    Timestamptz,
+    Varchar,
+)
+from piccolo.columns.base import OnDelete
+from piccolo.columns.defaults.timestamptz import TimestamptzNow
+from piccolo.table import Table
+
+from tenants.tables import Tenant
+
+
+def tenant_column() -> ForeignKey:
+    return ForeignKey(
+        references=Tenant, null=False, on_delete=OnDelete.cascade, db_column_name="tenant_id", index=True
+    )
+
+
+class Department(Table, tablename="department"):
+    tenant = tenant_column()
+    slug = Varchar(length=63)
+    name = Varchar(length=200)
+    email = Varchar(length=254, default="")
+    # Localised names keyed by language code, e.g. {"fr": "Travaux publics"}.
+    translations = JSON(default="{}")
+
+
+class RequestType(Table, tablename="request_type"):
+    tenant = tenant_column()
+    code = Varchar(length=63)
+    category = Varchar(length=100)
+    name = Varchar(length=200)
+    description = Text(default="")
+    department = ForeignKey(references=Department, null=True, on_delete=OnDelete.set_null)
+    needs_location = Boolean(default=False)
+    active = Boolean(default=True)
+    sort_order = Integer(default=0)
+    # {"fr": {"category": "...", "name": "...", "description": "..."}}
+    translations = JSON(default="{}")
+
+
+class StaffUser(Table, tablename="staff_user"):
+    tenant = tenant_column()
+    email = Varchar(length=254)
+    name = Varchar(length=200)
+    password_hash = Varchar(length=255, default="")
+    role = Varchar(length=20, default="agent")
+    department = ForeignKey(references=Department, null=True, on_delete=OnDelete.set_null)
+    active = Boolean(default=True)
+    language = Varchar(length=8, default="en")
+    created_at = Timestamptz(default=TimestamptzNow())
+
+
+class ServiceRequest(Table, tablename="service_request"):
+    tenant = tenant_column()
+    reference = Varchar(length=32)
+    request_type = ForeignKey(references=RequestType, null=False, on_delete=OnDelete.restrict)
+    department = ForeignKey(references=Department, null=True, on_delete=OnDelete.set_null)
+    assignee = ForeignKey(references=StaffUser, null=True, on_delete=OnDelete.set_null)
+    status = Varchar(length=24, default="submitted")
+    description = Text()
+    address = Varchar(length=300, default="")
+    latitude = Real(null=True, default=None)
+    longitude = Real(null=True, default=None)
+    contact_name = Varchar(length=200)
+    contact_email = Varchar(length=254)
+    contact_phone = Varchar(length=40, default="")
+    language = Varchar(length=8, default="en")
+    close_reason = Varchar(length=32, default="")
+    duplicate_of = Varchar(length=32, default="")
+    # Unguessable key of the citizen's status page; references are sequential and so guessable.
+    public_token = Varchar(length=43, unique=True)
+    # From the form, so a double click or a retried post makes one request.
+    idempotency_key = Varchar(length=64, unique=True)
+    workflow_started = Boolean(default=False)
+    created_at = Timestamptz(default=TimestamptzNow())
+    updated_at = Timestamptz(default=TimestamptzNow())
+    closed_at = Timestamptz(null=True, default=None)
+
+
+class RequestEvent(Table, tablename="request_event"):
+    """One line of a request's timeline. Public lines are shown to the citizen; internal ones to staff."""
+
+    tenant = tenant_column()
+    request = ForeignKey(references=ServiceRequest, null=False, on_delete=OnDelete.cascade, index=True)
+    kind = Varchar(length=24)
+    from_status = Varchar(length=24, default="")
+    to_status = Varchar(length=24, default="")
+    actor_kind = Varchar(length=12, default="system")
+    actor = ForeignKey(references=StaffUser, null=True, on_delete=OnDelete.set_null)
+    body = Text(default="")
+    public = Boolean(default=True)
+    # Set by the workflow for each action, so an activity retried after a crash writes one line.
+    action_key = Varchar(length=80, null=True, default=None, unique=True)
+    created_at = Timestamptz(default=TimestamptzNow())
+
+
+class ReferenceCounter(Table, tablename="reference_counter"):
+    tenant = tenant_column()
+    year = Integer()
+    last_value = Integer(default=0)
+
+
+class Document(Table, tablename="document"):
+    """Generated files (PDF receipts) kept in the database, so every web and worker process can serve them."""
+
+    tenant = tenant_column()
+    request = ForeignKey(references=ServiceRequest, null=False, on_delete=OnDelete.cascade, index=True)
+    kind = Varchar(length=24)
+    filename = Varchar(length=120)
+    content_type = Varchar(length=80, default="application/pdf")
+    content = Bytea()
+    created_at = Timestamptz(default=TimestamptzNow())
+
+
+class Notification(Table, tablename="notification"):
+    """The mail outbox: one row per message, keyed so a retried activity never sends twice."""
+
+    tenant = tenant_column()
+    key = Varchar(length=120, unique=True)
+    recipient = Varchar(length=254)
+    subject = Varchar(length=300, default="")
+    sent_at = Timestamptz(null=True, default=None)
+    created_at = Timestamptz(default=TimestamptzNow())

@@ -1,0 +1,69 @@
+"""Typed settings, read once from the environment (12-factor).
+
+Every default is the embedded one: a laptop with no Docker, no PostgreSQL and no Redis runs the whole
+portal. Production overrides them in compose.yaml.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def _env(name: str, default: str) -> str:
+    return os.environ.get(name, default)
+
+
+def _env_bool(name: str, default: bool) -> bool:
+    return os.environ.get(name, str(default)).strip().lower() in {"1", "true", "yes", "on"}
+
+
+@dataclass(frozen=True)
+class Settings:
+    var_dir: Path = field(default_factory=lambda: Path(_env("VAR_DIR", str(PROJECT_ROOT / "var"))))
+    # sqlite:///relative/or/absolute.db or postgresql://user@host:port/db
+    database_url: str = field(default_factory=lambda: _env("DATABASE_URL", ""))
+    temporal_address: str = field(default_factory=lambda: _env("TEMPORAL_ADDRESS", "127.0.0.1:7233"))
+    temporal_namespace: str = field(default_factory=lambda: _env("TEMPORAL_NAMESPACE", "default"))
+    task_queue: str = field(default_factory=lambda: _env("TEMPORAL_TASK_QUEUE", "service-requests"))
+    smtp_host: str = field(default_factory=lambda: _env("SMTP_HOST", "127.0.0.1"))
+    smtp_port: int = field(default_factory=lambda: int(_env("SMTP_PORT", "8025")))
+    mail_from: str = field(default_factory=lambda: _env("MAIL_FROM", "no-reply@citizen-portal.localhost"))
+    # Tenants answer on <slug>.<base_domain>; custom domains come from the tenant's data.
+    base_domain: str = field(default_factory=lambda: _env("BASE_DOMAIN", "localhost"))
+    # How links in mail and PDFs reach the portal: scheme and port appended to the tenant host.
+    public_scheme: str = field(default_factory=lambda: _env("PUBLIC_SCHEME", "http"))
+    public_port: str = field(default_factory=lambda: _env("PUBLIC_PORT", "8000"))
+    secret_key: str = field(default_factory=lambda: _env("SECRET_KEY", "dev-only-secret-change-me"))
+    # redis://... shares sessions between web processes; empty means files under var/.
+    session_store_url: str = field(default_factory=lambda: _env("SESSION_STORE_URL", ""))
+    development: bool = field(default_factory=lambda: _env_bool("DEVELOPMENT", True))
+    # Directory the development SMTP sink writes to; the web shows it at /dev/inbox when set.
+    dev_inbox_dir: str = field(default_factory=lambda: _env("DEV_INBOX_DIR", ""))
+    # How often the worker looks for requests whose workflow never started (seconds).
+    reconcile_interval: float = field(default_factory=lambda: float(_env("RECONCILE_INTERVAL", "15")))
+    # A request younger than this is left to the web process that created it (seconds).
+    reconcile_grace: float = field(default_factory=lambda: float(_env("RECONCILE_GRACE", "10")))
+
+    @property
+    def resolved_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.var_dir / 'portal.db'}"
+
+    @property
+    def is_postgres(self) -> bool:
+        return self.resolved_database_url.startswith(("postgres://", "postgresql://"))
+
+    def public_url(self, host: str, path: str = "/") -> str:
+        """An absolute link for mail and PDFs: the request's own host, which is the tenant's."""
+        default_port = {"http": "80", "https": "443"}[self.public_scheme]
+        port = "" if self.public_port in ("", default_port) else f":{self.public_port}"
+        return f"{self.public_scheme}://{host}{port}{path}"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

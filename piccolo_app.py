@@ -1,0 +1,34 @@
+"""The single Piccolo app: all tables, one migrations folder (migrations/), one history."""
+
+from pathlib import Path
+
+from piccolo.conf.apps import AppConfig
+
+from domain.tables import (
+    Department,
+    Document,
+    Notification,
+    ReferenceCounter,
+    RequestEvent,
+    RequestType,
+    ServiceRequest,
+    StaffUser,
+)
+from tenants.tables import Tenant, TenantDomain
+
+APP_CONFIG = AppConfig(
+    app_name="portal",
+    migrations_folder_path=str(Path(__file__).parent / "migrations"),
+    table_classes=[
+        Tenant,
+        TenantDomain,
+        Department,
+        RequestType,
+        StaffUser,
+        ServiceRequest,
+        RequestEvent,
+        ReferenceCounter,
+        Document,
+        Notification,
+    ],
+)

@@ -1,0 +1,29 @@
+"""A tenant is data, not code: onboarding a town is inserting rows, never a deploy."""
+
+from piccolo.columns import Boolean, ForeignKey, Text, Timestamptz, Varchar
+from piccolo.columns.base import OnDelete
+from piccolo.columns.defaults.timestamptz import TimestamptzNow
+from piccolo.table import Table
+
+
+class Tenant(Table, tablename="tenant"):
+    slug = Varchar(length=63, unique=True, index=True)
+    name = Varchar(length=200)
+    # Prefix of the human reference, e.g. SPR in SPR-2026-000123.
+    reference_prefix = Varchar(length=8)
+    brand_color = Varchar(length=7, default="#1d4f91")
+    brand_text_color = Varchar(length=7, default="#ffffff")
+    logo_svg = Text(default="")
+    timezone = Varchar(length=64, default="UTC")
+    # Comma-separated language codes the portal offers, the first being the default.
+    languages = Varchar(length=64, default="en,fr")
+    contact_email = Varchar(length=254, default="")
+    active = Boolean(default=True)
+    created_at = Timestamptz(default=TimestamptzNow())
+
+
+class TenantDomain(Table, tablename="tenant_domain"):
+    """A custom host name (e.g. 311.springfield.gov) that resolves to its tenant."""
+
+    tenant = ForeignKey(references=Tenant, null=False, on_delete=OnDelete.cascade, db_column_name="tenant_id")
+    host = Varchar(length=253, unique=True, index=True)
