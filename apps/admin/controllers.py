@@ -1,0 +1,173 @@
+"""The staff workspace: sign-in, the queue (HTMX filters), a request with its timeline, and actions.
+
+Every action goes to the request's workflow as a Temporal Update; this code never writes a status itself.
+"""
+
+from __future__ import annotations
+
+from litestar import Controller, Request, get, post
+from litestar.di import Provide
+from litestar.exceptions import NotFoundException
+from litestar.response import Redirect, Template
+
+from apps.admin.auth import SESSION_STAFF, SESSION_TENANT, current_staff, require_acting
+from apps.pages import page, scope_of, tenant_of
+from domain import catalog, lifecycle
+from domain import requests as request_service
+from domain import staff as staff_service
+from infra.i18n import N_, current_language
+from workflows.client import TemporalGateway, TemporalUnavailable
+from workflows.service_request.models import AssignCommand, CloseCommand, CommentCommand, StartCommand
+from workflows.service_request.workflow import ServiceRequestWorkflow
+
+UNAVAILABLE = N_("The workflow service is not answering, so nothing was changed. Try again in a minute.")
+SUCCESS = {
+    "assign": N_("The request is assigned."),
+    "start": N_("Work has started."),
+    "comment": N_("Your update is posted."),
+    "close": N_("The request is closed. The citizen will receive the receipt by email."),
+}
+
+
+def is_htmx(request: Request) -> bool:
+    return request.headers.get("hx-request") == "true" and request.headers.get("hx-boosted") != "true"
+
+
+class AuthController(Controller):
+    path = "/admin"
+    include_in_schema = False
+
+    @get("/")
+    async def home(self) -> Redirect:
+        return Redirect("/admin/requests")
+
+    @get("/login")
+    async def login_form(self, request: Request) -> Template:
+        return page(request, "pages/login.html", values={"email": ""})
+
+    @post("/login")
+    async def login(self, request: Request) -> Template | Redirect:
+        form = await request.form()
+        email, password = str(form.get("email", "")).strip(), str(form.get("password", ""))
+        member = await staff_service.authenticate(scope_of(request), email, password) if email and password else None
+        if member is None:
+            errors = {"email": N_("This email and password do not match an active account of this municipality.")}
+            return page(request, "pages/login.html", status_code=422, values={"email": email}, errors=errors)
+        request.clear_session()
+        request.set_session({SESSION_STAFF: member["id"], SESSION_TENANT: tenant_of(request).id})
+        return Redirect("/admin/requests", status_code=303)
+
+    @post("/logout")
+    async def logout(self, request: Request) -> Redirect:
+        request.clear_session()
+        return Redirect("/admin/login", status_code=303)
+
+
+class QueueController(Controller):
+    path = "/admin/requests"
+    include_in_schema = False
+    dependencies = {"member": Provide(current_staff)}
+
+    @get("/")
+    async def queue(
+        self, request: Request, member: dict, status: str = "open", department: str = "", before: int | None = None
+    ) -> Template:
+        scope, language = scope_of(request), current_language.get()
+        department_id = int(department) if department.isdigit() else None
+        wanted = request_service.QueueFilter(status=status, department_id=department_id, before_id=before)
+        rows = [
+            request_service.localise(row, language)
+            for row in await request_service.queue(scope, wanted, limit=request_service.QUEUE_PAGE_SIZE + 1)
+        ]
+        context = {
+            "member": member,
+            "rows": rows[: request_service.QUEUE_PAGE_SIZE],
+            "next_before": rows[request_service.QUEUE_PAGE_SIZE - 1]["id"]
+            if len(rows) > request_service.QUEUE_PAGE_SIZE
+            else None,
+            "filters": {"status": status, "department": department},
+            "departments": await catalog.departments(scope, language),
+            "open_statuses": lifecycle.OPEN_STATUSES,
+        }
+        template = "partials/queue_table.html" if is_htmx(request) else "pages/queue.html"
+        return page(request, template, **context)
+
+    @get("/{reference:str}")
+    async def detail(self, request: Request, member: dict, reference: str) -> Template:
+        return await self._detail(request, member, reference)
+
+    @post("/{reference:str}/{action:str}")
+    async def act(
+        self, request: Request, member: dict, reference: str, action: str, temporal: TemporalGateway
+    ) -> Template | Redirect:
+        require_acting(member)
+        scope, tenant = scope_of(request), tenant_of(request)
+        item = await request_service.get_by_reference(scope, reference)
+        if item is None or action not in SUCCESS:
+            raise NotFoundException()
+        form = {key: str(value).strip() for key, value in (await request.form()).items()}
+        command, errors = await self._command(scope, member, item, action, form)
+        if not errors:
+            try:
+                await temporal.act(tenant.slug, item["reference"], getattr(ServiceRequestWorkflow, _UPDATES[action]), command)
+            except lifecycle.TransitionRefused as refused:
+                errors = {action: str(refused)}
+            except TemporalUnavailable:
+                errors = {action: UNAVAILABLE}
+        if errors:
+            return await self._detail(request, member, reference, errors=errors, values=form, status_code=409)
+        if is_htmx(request):
+            return await self._detail(request, member, reference, flash=SUCCESS[action])
+        return Redirect(f"/admin/requests/{item['reference']}?done={action}", status_code=303)
+
+    async def _command(self, scope, member: dict, item: dict, action: str, form: dict):
+        actor = member["id"]
+        if action == "assign":
+            assignee_id = int(form["assignee_id"]) if form.get("assignee_id", "").isdigit() else actor
+            if await staff_service.get_active(scope, assignee_id) is None:
+                return None, {"assign": N_("Choose a member of staff of this municipality.")}
+            return AssignCommand(actor_id=actor, assignee_id=assignee_id), {}
+        if action == "start":
+            return StartCommand(actor_id=actor), {}
+        if action == "comment":
+            if not form.get("body"):
+                return None, {"comment": lifecycle.EMPTY_UPDATE}
+            return CommentCommand(actor_id=actor, body=form["body"][:5000], public=form.get("public") == "on"), {}
+        details = lifecycle.CloseDetails(form.get("reason", ""), form.get("duplicate_of", ""))
+        if problem := details.problem():
+            return None, {"close": problem}
+        if details.reason == "duplicate":
+            original = details.duplicate_of.strip().upper()
+            if original == item["reference"] or not await request_service.reference_exists(scope, original):
+                return None, {"close": N_("There is no other request with that reference.")}
+        else:
+            details = lifecycle.CloseDetails(details.reason)
+        return CloseCommand(actor_id=actor, reason=details.reason, body=form.get("body", "")[:5000],
+                            duplicate_of=details.duplicate_of), {}
+
+    async def _detail(
+        self, request: Request, member: dict, reference: str, errors: dict | None = None,
+        values: dict | None = None, flash: str = "", status_code: int = 200,
+    ) -> Template:
+        scope, language = scope_of(request), current_language.get()
+        item = await request_service.get_by_reference(scope, reference)
+        if item is None:
+            raise NotFoundException()
+        done = request.query_params.get("done", "")
+        context = {
+            "member": member,
+            "can_act": staff_service.can_act(member),
+            "item": request_service.localise(item, language),
+            "timeline": await request_service.timeline(scope, item["id"], public_only=False),
+            "staff": await catalog.staff_members(scope),
+            "has_receipt": await request_service.has_document(scope, item["id"], "receipt"),
+            "errors": errors or {},
+            "values": values or {},
+            "flash": flash or SUCCESS.get(done, ""),
+            "terminal": item["status"] in lifecycle.TERMINAL,
+        }
+        template = "partials/request_panel.html" if is_htmx(request) else "pages/request.html"
+        return page(request, template, status_code=status_code, **context)
+
+
+_UPDATES = {"assign": "assign", "start": "start_work", "comment": "comment", "close": "close"}

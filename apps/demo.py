@@ -1,0 +1,104 @@
+"""Two demo municipalities, Springfield and Shelbyville, with departments, request types and staff.
+
+Seeding is idempotent: a tenant that exists is left as it is, so a second run keeps everyone's data.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from domain.scope import TenantScope
+from domain.staff import hash_password
+from domain.tables import Department, RequestType, StaffUser
+from tenants.onboarding import create_tenant, tenant_id_by_slug
+
+DEMO_PASSWORD = "demo-password-2026"
+
+
+def _logo(initial: str, fill: str) -> str:
+    return (
+        '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 64 64" role="img" aria-hidden="true">'
+        f'<circle cx="32" cy="32" r="30" fill="#ffffff"/><circle cx="32" cy="32" r="26" fill="{fill}"/>'
+        f'<text x="32" y="43" font-family="DejaVu Sans, sans-serif" font-size="30" font-weight="700" '
+        f'text-anchor="middle" fill="#ffffff">{initial}</text></svg>'
+    )
+
+
+DEPARTMENTS = [
+    ("public-works", "Public Works", "Travaux publics"),
+    ("lighting", "Street Lighting", "Éclairage public"),
+    ("sanitation", "Sanitation", "Collecte des déchets"),
+    ("finance", "Finance and Taxes", "Finances et taxes"),
+    ("clerk", "City Clerk", "Greffe"),
+]
+# code, category, name, department, needs location, French category, French name
+REQUEST_TYPES = [
+    ("pothole", "Roads", "Pothole", "public-works", True, "Voirie", "Nid-de-poule"),
+    ("sidewalk", "Roads", "Damaged sidewalk", "public-works", True, "Voirie", "Trottoir endommagé"),
+    ("streetlight", "Lighting", "Streetlight out", "lighting", True, "Éclairage", "Lampadaire éteint"),
+    ("missed-pickup", "Waste", "Missed garbage pickup", "sanitation", True, "Déchets", "Collecte manquée"),
+    ("tax-pap", "Taxes", "Pre-authorized payment", "finance", False, "Taxes", "Prélèvement automatique"),
+    ("tax-question", "Taxes", "Property tax question", "finance", False, "Taxes", "Question sur l'impôt foncier"),
+    ("records", "Clerk", "Copy of public records", "clerk", False, "Greffe", "Copie de documents publics"),
+]
+
+
+@dataclass(frozen=True)
+class DemoTown:
+    slug: str
+    name: str
+    prefix: str
+    color: str
+    timezone: str
+    staff: tuple[tuple[str, str, str, str | None], ...]  # email, name, role, department slug
+
+
+TOWNS = [
+    DemoTown("springfield", "Springfield", "SPR", "#1d4f91", "America/Toronto", (
+        ("admin@springfield.test", "Marge Simpson", "tenant_admin", None),
+        ("roads@springfield.test", "Homer Simpson", "agent", "public-works"),
+        ("clerk@springfield.test", "Patty Bouvier", "agent", "clerk"),
+    )),
+    DemoTown("shelbyville", "Shelbyville", "SHB", "#7a1f3d", "America/Montreal", (
+        ("admin@shelbyville.test", "Lisa Shelby", "tenant_admin", None),
+        ("roads@shelbyville.test", "Joe Shelby", "agent", "public-works"),
+    )),
+]
+
+
+async def seed_demo() -> list[str]:
+    """Returns the slugs it created (empty when everything was there already)."""
+    created = []
+    for town in TOWNS:
+        if await tenant_id_by_slug(town.slug):
+            continue
+        tenant_id = await create_tenant(
+            town.slug, town.name, town.prefix, brand_color=town.color, logo_svg=_logo(town.name[0], town.color),
+            timezone=town.timezone, contact_email=f"311@{town.slug}.test",
+        )
+        await seed_catalog(TenantScope(tenant_id), town.staff)
+        created.append(town.slug)
+    return created
+
+
+async def seed_catalog(scope: TenantScope, staff: tuple = ()) -> dict[str, int]:
+    """Departments, request types and staff for one tenant; returns department ids by slug."""
+    department_ids = {}
+    for slug, name, name_fr in DEPARTMENTS:
+        department = scope.new(Department, slug=slug, name=name, email=f"{slug}@example.test",
+                               translations={"fr": name_fr})
+        await department.save()
+        department_ids[slug] = department.id
+    for order, (code, category, name, department, location, category_fr, name_fr) in enumerate(REQUEST_TYPES):
+        await scope.new(
+            RequestType, code=code, category=category, name=name, department=department_ids[department],
+            needs_location=location, sort_order=order,
+            translations={"fr": {"category": category_fr, "name": name_fr}},
+        ).save()
+    password_hash = hash_password(DEMO_PASSWORD)
+    for email, name, role, department in staff:
+        await scope.new(
+            StaffUser, email=email, name=name, role=role, password_hash=password_hash,
+            department=department_ids.get(department) if department else None,
+        ).save()
+    return department_ids

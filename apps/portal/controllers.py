@@ -1,0 +1,115 @@
+"""The citizen's pages: the request form, the confirmation and status page, the receipt, the language."""
+
+from __future__ import annotations
+
+from litestar import Controller, Request, get, post
+from litestar.background_tasks import BackgroundTask
+from litestar.exceptions import NotFoundException
+from litestar.response import Redirect, Response, Template
+
+from apps.pages import page, scope_of, tenant_of
+from domain import catalog, intake
+from domain import requests as request_service
+from infra.i18n import N_, current_language
+from tenants.middleware import LANGUAGE_COOKIE
+from workflows.client import TemporalGateway
+
+FORM_ORDER = list(intake.FIELDS)
+
+
+class PortalController(Controller):
+    include_in_schema = False
+
+    @get("/")
+    async def form(self, request: Request) -> Template:
+        values = intake.clean_form({})
+        values["idempotency_key"] = intake.new_idempotency_key()
+        return await self._form_page(request, values, {})
+
+    @post("/requests")
+    async def submit(self, request: Request, temporal: TemporalGateway) -> Template | Redirect:
+        tenant, scope = tenant_of(request), scope_of(request)
+        values = intake.clean_form(await request.form())
+        options = await catalog.request_types(scope, current_language.get())
+        submission, errors = intake.validate_submission(
+            values, {option.code: option.needs_location for option in options}
+        )
+        if submission is None:
+            return await self._form_page(request, values, errors, status_code=422)
+        result = await request_service.submit(scope, tenant.reference_prefix, submission, current_language.get())
+        background = None
+        if result.created:
+            # Off the response path: the citizen has the reference even if Temporal is down.
+            background = BackgroundTask(
+                temporal.start_request, tenant.id, tenant.slug, result.request_id, result.reference
+            )
+        return Redirect(f"/status/{result.public_token}?new=1", status_code=303, background=background)
+
+    async def _form_page(self, request: Request, values: dict, errors: dict, status_code: int = 200) -> Template:
+        options = await catalog.request_types(scope_of(request), current_language.get())
+        return page(
+            request,
+            "submit.html",
+            status_code=status_code,
+            values=values,
+            errors=errors,
+            field_order=FORM_ORDER,
+            type_groups=catalog.grouped_by_category(options),
+            location_type_names=[option.name for option in options if option.needs_location],
+        )
+
+    @get("/status/{token:str}")
+    async def status(self, request: Request, token: str, new: int = 0) -> Template:
+        scope = scope_of(request)
+        item = await request_service.get_by_token(scope, token)
+        if item is None:
+            raise NotFoundException()
+        return page(
+            request,
+            "status.html",
+            item=request_service.localise(item, current_language.get()),
+            just_submitted=bool(new),
+            timeline=await request_service.timeline(scope, item["id"], public_only=True),
+            has_receipt=await request_service.has_document(scope, item["id"], "receipt"),
+        )
+
+    @get("/status/{token:str}/receipt.pdf")
+    async def receipt(self, request: Request, token: str) -> Response:
+        scope = scope_of(request)
+        item = await request_service.get_by_token(scope, token)
+        document = item and await request_service.get_document(scope, item["id"], "receipt")
+        if not document:
+            raise NotFoundException()
+        return Response(
+            bytes(document["content"]),
+            media_type=document["content_type"],
+            headers={"Content-Disposition": f'inline; filename="{document["filename"]}"'},
+        )
+
+    @get("/status")
+    async def lookup_form(self, request: Request) -> Template:
+        return page(request, "lookup.html", values={"reference": "", "email": ""})
+
+    @post("/status")
+    async def lookup(self, request: Request) -> Template | Redirect:
+        form = await request.form()
+        values = {name: str(form.get(name, "")).strip() for name in ("reference", "email")}
+        errors = {}
+        if not values["reference"]:
+            errors["reference"] = N_("Enter the reference number.")
+        if not values["email"]:
+            errors["email"] = N_("Enter the email address you used.")
+        if not errors:
+            item = await request_service.get_by_reference(scope_of(request), values["reference"])
+            if item and item["contact_email"] == values["email"].lower():
+                return Redirect(f"/status/{item['public_token']}", status_code=303)
+            errors["reference"] = N_("No request matches this reference and email address.")
+        return page(request, "lookup.html", status_code=422, values=values, errors=errors)
+
+    @get("/lang/{code:str}")
+    async def language(self, request: Request, code: str, next: str = "/") -> Redirect:
+        target = next if next.startswith("/") and not next.startswith("//") else "/"
+        response = Redirect(target, status_code=303)
+        if code in tenant_of(request).languages:
+            response.set_cookie(LANGUAGE_COOKIE, code, max_age=365 * 24 * 3600, samesite="lax", httponly=True)
+        return response

@@ -1,0 +1,108 @@
+"""create_app(): plugins, middleware and routers; nothing else."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from litestar import Litestar, get
+from litestar.config.csrf import CSRFConfig
+from litestar.contrib.jinja import JinjaTemplateEngine
+from litestar.di import Provide
+from litestar.middleware import DefineMiddleware
+from litestar.middleware.session.server_side import ServerSideSessionConfig
+from litestar.static_files import create_static_files_router
+from litestar.stores.file import FileStore
+from litestar.stores.redis import RedisStore
+from litestar.template.config import TemplateConfig
+
+from apps.admin.controllers import AuthController, QueueController
+from apps.dev_inbox import DevInboxController
+from apps.errors import HANDLERS
+from apps.portal.controllers import PortalController
+from infra import templating
+from infra.database import close_pool, start_pool
+from infra.settings import PROJECT_ROOT, Settings, get_settings
+from tenants.middleware import TenantMiddleware
+from tenants.resolve import TenantResolver
+from workflows.client import TemporalGateway
+
+APPS = Path(__file__).parent
+EXEMPT_FROM_TENANT = ("/static/", "/healthz", "/dev/")
+
+
+@get("/healthz", include_in_schema=False)
+async def healthz() -> dict[str, str]:
+    return {"status": "ok"}
+
+
+def create_app(settings: Settings | None = None) -> Litestar:
+    settings = settings or get_settings()
+    from piccolo_conf import DB
+
+    temporal = TemporalGateway(settings)
+    session_store = (
+        RedisStore.with_client(url=settings.session_store_url)
+        if settings.session_store_url.startswith("redis")
+        else FileStore(settings.var_dir / "sessions")
+    )
+    environment = templating.install(
+        Environment(
+            loader=FileSystemLoader(
+                [APPS / "templates", APPS / "portal" / "templates", APPS / "admin" / "templates"]
+            ),
+            autoescape=select_autoescape(),
+        )
+    )
+    route_handlers: list = [PortalController, AuthController, QueueController, healthz]
+    route_handlers.append(
+        create_static_files_router(path="/static", directories=[APPS / "portal" / "static"], include_in_schema=False)
+    )
+    route_handlers.append(
+        create_static_files_router(
+            path="/static/vendor",
+            directories=[PROJECT_ROOT / "node_modules" / "htmx.org" / "dist"],
+            include_in_schema=False,
+        )
+    )
+    if settings.development and settings.dev_inbox_dir:
+        route_handlers.append(DevInboxController)
+
+    async def on_startup() -> None:
+        await start_pool(DB)
+
+    async def on_shutdown() -> None:
+        await close_pool(DB)
+
+    return Litestar(
+        route_handlers=route_handlers,
+        dependencies={
+            "temporal": Provide(lambda: temporal, sync_to_thread=False),
+            "settings": Provide(lambda: settings, sync_to_thread=False),
+        },
+        middleware=[
+            DefineMiddleware(
+                TenantMiddleware, resolver=TenantResolver(settings.base_domain), exempt_prefixes=EXEMPT_FROM_TENANT
+            ),
+            ServerSideSessionConfig(
+                key="portal_session",
+                store="sessions",
+                max_age=8 * 3600,
+                httponly=True,
+                samesite="lax",
+                secure=not settings.development,
+            ).middleware,
+        ],
+        stores={"sessions": session_store},
+        csrf_config=CSRFConfig(
+            secret=settings.secret_key,
+            cookie_secure=not settings.development,
+            cookie_httponly=True,
+            exclude=["/healthz"],
+        ),
+        template_config=TemplateConfig(engine=JinjaTemplateEngine.from_environment(environment)),
+        exception_handlers=HANDLERS,
+        on_startup=[on_startup],
+        on_shutdown=[on_shutdown],
+        debug=False,
+    )

@@ -1,0 +1,33 @@
+"""The outbox that makes mail exactly-once from the citizen's point of view.
+
+A row is written before sending and stamped after; a retry that finds the stamp does not send again.
+(A crash between the SMTP answer and the stamp can still resend; the stable Message-ID lets a relay drop it.)
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from domain.scope import TenantScope
+from domain.tables import Notification
+from infra.mail import Mailer, OutgoingMail
+
+
+async def send_once(scope: TenantScope, key: str, mail: OutgoingMail, mailer: Mailer) -> bool:
+    row = await scope.select(Notification, Notification.id, Notification.sent_at).where(
+        Notification.key == key
+    ).first()
+    if row and row["sent_at"]:
+        return False
+    if row is None:
+        await Notification.raw(
+            "INSERT INTO notification (tenant_id, key, recipient, subject) "
+            "VALUES ({}, {}, {}, {}) ON CONFLICT (key) DO NOTHING",
+            scope.tenant_id,
+            key,
+            mail.to,
+            mail.subject[:300],
+        )
+    await mailer.send(mail)
+    await scope.update(Notification, {Notification.sent_at: datetime.now(UTC)}).where(Notification.key == key)
+    return True

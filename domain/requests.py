@@ -1,0 +1,308 @@
+"""The service-request rules that touch storage: intake, the queue, the timeline and each persisted move.
+
+Every function takes a TenantScope first; none can read or write another tenant's rows.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from piccolo.engine.sqlite import SQLiteEngine, TransactionType
+
+from domain import lifecycle
+from domain.intake import Submission
+from domain.scope import TenantScope
+from domain.tables import Document, ReferenceCounter, RequestEvent, RequestType, ServiceRequest
+
+QUEUE_PAGE_SIZE = 50
+
+
+@dataclass(frozen=True)
+class SubmitResult:
+    request_id: int
+    reference: str
+    public_token: str
+    created: bool
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _write_transaction():
+    """SQLite takes the write lock up front (IMMEDIATE), so two writers queue instead of deadlocking."""
+    engine = ServiceRequest._meta.db
+    if isinstance(engine, SQLiteEngine):
+        return engine.transaction(transaction_type=TransactionType.immediate)
+    return engine.transaction()
+
+
+async def _next_reference(scope: TenantScope, prefix: str, year: int) -> str:
+    await ReferenceCounter.raw(
+        "INSERT INTO reference_counter (tenant_id, year, last_value) VALUES ({}, {}, 0) "
+        "ON CONFLICT (tenant_id, year) DO NOTHING",
+        scope.tenant_id,
+        year,
+    )
+    rows = await ReferenceCounter.raw(
+        "UPDATE reference_counter SET last_value = last_value + 1 WHERE tenant_id = {} AND year = {} "
+        "RETURNING last_value",
+        scope.tenant_id,
+        year,
+    )
+    return f"{prefix}-{year}-{rows[0]['last_value']:06d}"
+
+
+async def _existing(scope: TenantScope, idempotency_key: str) -> SubmitResult | None:
+    row = (
+        await scope.select(ServiceRequest, ServiceRequest.id, ServiceRequest.reference, ServiceRequest.public_token)
+        .where(ServiceRequest.idempotency_key == idempotency_key)
+        .first()
+    )
+    if row is None:
+        return None
+    return SubmitResult(row["id"], row["reference"], row["public_token"], created=False)
+
+
+async def submit(scope: TenantScope, prefix: str, submission: Submission, language: str) -> SubmitResult:
+    """Commits the request and its first timeline line. The same idempotency key returns the same request."""
+    if found := await _existing(scope, submission.idempotency_key):
+        return found
+    request_type = await scope.select(RequestType, RequestType.id).where(
+        RequestType.code == submission.request_type_code
+    ).first()
+    if request_type is None:
+        raise ValueError("unknown request type")
+    try:
+        async with _write_transaction():
+            now = _now()
+            reference = await _next_reference(scope, prefix, now.year)
+            row = scope.new(
+                ServiceRequest,
+                reference=reference,
+                request_type=request_type["id"],
+                status=lifecycle.SUBMITTED,
+                description=submission.description,
+                address=submission.address,
+                latitude=submission.latitude,
+                longitude=submission.longitude,
+                contact_name=submission.contact_name,
+                contact_email=submission.contact_email,
+                contact_phone=submission.contact_phone,
+                language=language,
+                public_token=secrets.token_urlsafe(24),
+                idempotency_key=submission.idempotency_key,
+                created_at=now,
+                updated_at=now,
+            )
+            await row.save()
+            await scope.new(
+                RequestEvent,
+                request=row.id,
+                kind="submitted",
+                to_status=lifecycle.SUBMITTED,
+                actor_kind="citizen",
+                created_at=now,
+            ).save()
+    except Exception:
+        # A concurrent post with the same key won the race: answer with its request.
+        if found := await _existing(scope, submission.idempotency_key):
+            return found
+        raise
+    return SubmitResult(row.id, reference, row.public_token, created=True)
+
+
+REQUEST_COLUMNS = (
+    ServiceRequest.id,
+    ServiceRequest.reference,
+    ServiceRequest.status,
+    ServiceRequest.description,
+    ServiceRequest.address,
+    ServiceRequest.latitude,
+    ServiceRequest.longitude,
+    ServiceRequest.contact_name,
+    ServiceRequest.contact_email,
+    ServiceRequest.contact_phone,
+    ServiceRequest.language,
+    ServiceRequest.close_reason,
+    ServiceRequest.duplicate_of,
+    ServiceRequest.public_token,
+    ServiceRequest.workflow_started,
+    ServiceRequest.department,
+    ServiceRequest.assignee,
+    ServiceRequest.request_type,
+    ServiceRequest.created_at,
+    ServiceRequest.updated_at,
+    ServiceRequest.closed_at,
+    ServiceRequest.request_type.name.as_alias("type_name"),
+    ServiceRequest.request_type.translations.as_alias("type_translations"),
+    ServiceRequest.request_type.category.as_alias("type_category"),
+    ServiceRequest.department.name.as_alias("department_name"),
+    ServiceRequest.department.translations.as_alias("department_translations"),
+    ServiceRequest.assignee.name.as_alias("assignee_name"),
+)
+
+
+def localise(row: dict, language: str) -> dict:
+    """Adds the type's and department's names in the reader's language."""
+    type_tr = (row.get("type_translations") or {}).get(language, {})
+    row["type_label"] = type_tr.get("name") or row["type_name"]
+    row["category_label"] = type_tr.get("category") or row["type_category"]
+    row["department_label"] = (row.get("department_translations") or {}).get(language) or row.get(
+        "department_name"
+    ) or ""
+    return row
+
+
+async def get_by_reference(scope: TenantScope, reference: str) -> dict | None:
+    return await scope.select(ServiceRequest, *REQUEST_COLUMNS).where(
+        ServiceRequest.reference == reference.strip().upper()
+    ).first()
+
+
+async def get_by_token(scope: TenantScope, token: str) -> dict | None:
+    return await scope.select(ServiceRequest, *REQUEST_COLUMNS).where(
+        ServiceRequest.public_token == token
+    ).first()
+
+
+async def get_by_id(scope: TenantScope, request_id: int) -> dict | None:
+    return await scope.select(ServiceRequest, *REQUEST_COLUMNS).where(ServiceRequest.id == request_id).first()
+
+
+@dataclass(frozen=True)
+class QueueFilter:
+    status: str = ""
+    department_id: int | None = None
+    # Keyset cursor: the (created_at, id) of the last row already shown.
+    before_id: int | None = None
+
+
+async def queue(scope: TenantScope, wanted: QueueFilter, limit: int = QUEUE_PAGE_SIZE) -> list[dict]:
+    query = scope.select(ServiceRequest, *REQUEST_COLUMNS)
+    if wanted.status == "open":
+        query = query.where(ServiceRequest.status.is_in(list(lifecycle.OPEN_STATUSES)))
+    elif wanted.status in lifecycle.STATUS_LABELS:
+        query = query.where(ServiceRequest.status == wanted.status)
+    if wanted.department_id:
+        query = query.where(ServiceRequest.department == wanted.department_id)
+    if wanted.before_id:
+        anchor = await scope.select(ServiceRequest, ServiceRequest.created_at).where(
+            ServiceRequest.id == wanted.before_id
+        ).first()
+        if anchor:
+            query = query.where(
+                (ServiceRequest.created_at < anchor["created_at"])
+                | ((ServiceRequest.created_at == anchor["created_at"]) & (ServiceRequest.id < wanted.before_id))
+            )
+    return await query.order_by(ServiceRequest.created_at, ascending=False).order_by(
+        ServiceRequest.id, ascending=False
+    ).limit(limit)
+
+
+async def timeline(scope: TenantScope, request_id: int, public_only: bool) -> list[dict]:
+    query = scope.select(
+        RequestEvent,
+        RequestEvent.all_columns(exclude=[RequestEvent.tenant]),
+        RequestEvent.actor.name.as_alias("actor_name"),
+    ).where(RequestEvent.request == request_id)
+    if public_only:
+        query = query.where(RequestEvent.public.eq(True))
+    return await query.order_by(RequestEvent.created_at).order_by(RequestEvent.id)
+
+
+@dataclass(frozen=True)
+class Move:
+    """One persisted change, as the workflow asks for it. `action_key` makes a retried write land once."""
+
+    request_id: int
+    action: str
+    action_key: str
+    actor_id: int | None = None
+    body: str = ""
+    public: bool = True
+    assignee_id: int | None = None
+    close_reason: str = ""
+    duplicate_of: str = ""
+
+
+async def apply_move(scope: TenantScope, move: Move) -> str:
+    """Persists the move and its timeline line in one transaction; returns the new status."""
+    async with _write_transaction():
+        if await scope.exists(RequestEvent).where(RequestEvent.action_key == move.action_key):
+            row = await scope.select(ServiceRequest, ServiceRequest.status).where(
+                ServiceRequest.id == move.request_id
+            ).first()
+            return row["status"]
+        row = await scope.select(
+            ServiceRequest, ServiceRequest.status, ServiceRequest.request_type.department.as_alias("type_dept")
+        ).where(ServiceRequest.id == move.request_id).first()
+        if row is None:
+            raise LookupError(f"request {move.request_id} is not in this tenant")
+        status = lifecycle.next_status(row["status"], move.action)
+        now = _now()
+        values: dict = {ServiceRequest.status: status, ServiceRequest.updated_at: now}
+        if move.action == lifecycle.ROUTE:
+            values[ServiceRequest.department] = row["type_dept"]
+        if move.action == lifecycle.ASSIGN:
+            values[ServiceRequest.assignee] = move.assignee_id
+        if move.action == lifecycle.CLOSE:
+            values |= {
+                ServiceRequest.close_reason: move.close_reason,
+                ServiceRequest.duplicate_of: move.duplicate_of.strip().upper(),
+                ServiceRequest.closed_at: now,
+            }
+        await scope.update(ServiceRequest, values).where(ServiceRequest.id == move.request_id)
+        await scope.new(
+            RequestEvent,
+            request=move.request_id,
+            kind=move.action,
+            from_status=row["status"],
+            to_status=status,
+            actor_kind="staff" if move.actor_id else "system",
+            actor=move.actor_id,
+            body=move.body,
+            public=move.public,
+            action_key=move.action_key,
+            created_at=now,
+        ).save()
+        return status
+
+
+async def reference_exists(scope: TenantScope, reference: str) -> bool:
+    return await scope.exists(ServiceRequest).where(ServiceRequest.reference == reference.strip().upper())
+
+
+async def mark_workflow_started(scope: TenantScope, request_id: int) -> None:
+    await scope.update(ServiceRequest, {ServiceRequest.workflow_started: True}).where(
+        ServiceRequest.id == request_id
+    )
+
+
+async def awaiting_workflow(scope: TenantScope, created_before: datetime, limit: int = 500) -> list[dict]:
+    return await scope.select(ServiceRequest, ServiceRequest.id, ServiceRequest.reference).where(
+        ServiceRequest.workflow_started.eq(False) & (ServiceRequest.created_at < created_before)
+    ).order_by(ServiceRequest.id).limit(limit)
+
+
+async def store_document(
+    scope: TenantScope, request_id: int, kind: str, filename: str, content: bytes
+) -> int:
+    """Replaces any earlier document of the same kind: a retried render leaves one receipt."""
+    async with _write_transaction():
+        await scope.delete(Document).where((Document.request == request_id) & (Document.kind == kind))
+        document = scope.new(Document, request=request_id, kind=kind, filename=filename, content=content)
+        await document.save()
+    return document.id
+
+
+async def get_document(scope: TenantScope, request_id: int, kind: str) -> dict | None:
+    return await scope.select(Document, Document.id, Document.filename, Document.content_type, Document.content).where(
+        (Document.request == request_id) & (Document.kind == kind)
+    ).first()
+
+
+async def has_document(scope: TenantScope, request_id: int, kind: str) -> bool:
+    return await scope.exists(Document).where((Document.request == request_id) & (Document.kind == kind))

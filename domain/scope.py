@@ -1,0 +1,48 @@
+"""Tenant scoping by construction: domain services reach tenant-owned tables only through a TenantScope.
+
+There is no way to build a scope without a tenant id, so a forgotten tenant is an error, never "all rows".
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from piccolo.table import Table
+
+T = TypeVar("T", bound=Table)
+
+
+class MissingTenantError(RuntimeError):
+    pass
+
+
+@dataclass(frozen=True)
+class TenantScope:
+    tenant_id: int
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.tenant_id, int) or self.tenant_id <= 0:
+            raise MissingTenantError("domain code needs a tenant; none was given")
+
+    def select(self, table: type[T], *columns: Any):
+        return table.select(*columns).where(table.tenant == self.tenant_id).output(load_json=True)
+
+    def objects(self, table: type[T]):
+        return table.objects().where(table.tenant == self.tenant_id)
+
+    def count(self, table: type[T]):
+        return table.count().where(table.tenant == self.tenant_id)
+
+    def exists(self, table: type[T]):
+        return table.exists().where(table.tenant == self.tenant_id)
+
+    def update(self, table: type[T], values: dict):
+        return table.update(values).where(table.tenant == self.tenant_id)
+
+    def delete(self, table: type[T]):
+        return table.delete().where(table.tenant == self.tenant_id)
+
+    def new(self, table: type[T], **values: Any) -> T:
+        """A row of this tenant, not yet saved."""
+        return table(tenant=self.tenant_id, **values)

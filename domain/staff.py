@@ -1,0 +1,38 @@
+"""Staff accounts of one tenant: local passwords hashed with argon2."""
+
+from __future__ import annotations
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+from domain.scope import TenantScope
+from domain.tables import StaffUser
+
+ROLES = ("tenant_admin", "supervisor", "agent", "viewer")
+ACTING_ROLES = frozenset({"tenant_admin", "supervisor", "agent"})
+_hasher = PasswordHasher()
+# Verified against when the email is unknown, so a wrong email takes as long as a wrong password.
+_DUMMY_HASH = _hasher.hash("not-a-real-password")
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+async def authenticate(scope: TenantScope, email: str, password: str) -> dict | None:
+    row = await scope.select(StaffUser).where(
+        (StaffUser.email == email.strip().lower()) & StaffUser.active.eq(True)
+    ).first()
+    try:
+        _hasher.verify(row["password_hash"] if row else _DUMMY_HASH, password)
+    except (VerificationError, InvalidHashError):
+        return None
+    return row
+
+
+async def get_active(scope: TenantScope, staff_id: int) -> dict | None:
+    return await scope.select(StaffUser).where((StaffUser.id == staff_id) & StaffUser.active.eq(True)).first()
+
+
+def can_act(staff: dict) -> bool:
+    return staff["role"] in ACTING_ROLES

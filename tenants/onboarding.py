@@ -1,0 +1,39 @@
+"""Onboarding a municipality is data: a tenant row and, optionally, its custom domains."""
+
+from __future__ import annotations
+
+from tenants.tables import Tenant, TenantDomain
+
+
+async def create_tenant(
+    slug: str,
+    name: str,
+    reference_prefix: str,
+    brand_color: str = "#1d4f91",
+    brand_text_color: str = "#ffffff",
+    logo_svg: str = "",
+    timezone: str = "UTC",
+    languages: str = "en,fr",
+    contact_email: str = "",
+    domains: tuple[str, ...] = (),
+) -> int:
+    tenant = Tenant(
+        slug=slug.lower(),
+        name=name,
+        reference_prefix=reference_prefix.upper(),
+        brand_color=brand_color,
+        brand_text_color=brand_text_color,
+        logo_svg=logo_svg,
+        timezone=timezone,
+        languages=languages,
+        contact_email=contact_email,
+    )
+    await tenant.save()
+    for host in domains:
+        await TenantDomain(tenant=tenant.id, host=host.lower()).save()
+    return tenant.id
+
+
+async def tenant_id_by_slug(slug: str) -> int | None:
+    row = await Tenant.select(Tenant.id).where(Tenant.slug == slug).first()
+    return row["id"] if row else None

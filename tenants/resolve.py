@@ -1,0 +1,94 @@
+"""Host name -> tenant. Fails closed: an unknown or inactive host has no tenant, never a default one."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+from tenants.tables import Tenant, TenantDomain
+
+CACHE_SECONDS = 30.0
+
+
+@dataclass(frozen=True)
+class TenantInfo:
+    id: int
+    slug: str
+    name: str
+    reference_prefix: str
+    brand_color: str
+    brand_text_color: str
+    logo_svg: str
+    timezone: str
+    languages: tuple[str, ...]
+    contact_email: str
+
+    @classmethod
+    def from_row(cls, row: dict) -> TenantInfo:
+        languages = tuple(code.strip() for code in row["languages"].split(",") if code.strip()) or ("en",)
+        return cls(
+            id=row["id"],
+            slug=row["slug"],
+            name=row["name"],
+            reference_prefix=row["reference_prefix"],
+            brand_color=row["brand_color"],
+            brand_text_color=row["brand_text_color"],
+            logo_svg=row["logo_svg"],
+            timezone=row["timezone"],
+            languages=languages,
+            contact_email=row["contact_email"],
+        )
+
+
+def slug_from_host(host: str, base_domain: str) -> str | None:
+    """springfield.localhost:8000 -> springfield, for base domain localhost; None when not a subdomain."""
+    name = host.split(":", 1)[0].strip().lower().rstrip(".")
+    suffix = "." + base_domain.lower()
+    if not name.endswith(suffix):
+        return None
+    slug = name.removesuffix(suffix)
+    return slug if slug and "." not in slug else None
+
+
+class TenantResolver:
+    """Looks tenants up by host, remembering answers briefly; onboarding shows up within CACHE_SECONDS."""
+
+    def __init__(self, base_domain: str) -> None:
+        self.base_domain = base_domain
+        self._cache: dict[str, tuple[float, TenantInfo | None]] = {}
+
+    async def resolve(self, host: str) -> TenantInfo | None:
+        key = host.split(":", 1)[0].strip().lower()
+        cached = self._cache.get(key)
+        if cached and cached[0] > time.monotonic():
+            return cached[1]
+        tenant = await self._lookup(key)
+        self._cache[key] = (time.monotonic() + CACHE_SECONDS, tenant)
+        return tenant
+
+    def forget(self) -> None:
+        self._cache.clear()
+
+    async def _lookup(self, host: str) -> TenantInfo | None:
+        slug = slug_from_host(host, self.base_domain)
+        query = Tenant.select().where(Tenant.active.eq(True))
+        if slug:
+            row = await query.where(Tenant.slug == slug).first()
+        else:
+            domain = await TenantDomain.select(TenantDomain.tenant).where(TenantDomain.host == host).first()
+            row = await query.where(Tenant.id == domain["tenant"]).first() if domain else None
+        return TenantInfo.from_row(row) if row else None
+
+
+async def tenant_by_id(tenant_id: int) -> TenantInfo | None:
+    row = await Tenant.select().where(Tenant.id == tenant_id).first()
+    return TenantInfo.from_row(row) if row else None
+
+
+async def all_tenant_ids() -> list[int]:
+    """For platform jobs (the reconciler) that then work tenant by tenant."""
+    return [row["id"] for row in await Tenant.select(Tenant.id).where(Tenant.active.eq(True))]
+
+
+def tenant_host(tenant: TenantInfo, base_domain: str) -> str:
+    return f"{tenant.slug}.{base_domain}"

@@ -1,0 +1,92 @@
+"""How the web talks to Temporal: start a request's workflow, send staff actions as Updates.
+
+The connection is made lazily and re-made after a failure, so the web keeps taking requests while the
+Temporal server is down; the reconciler starts what was missed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import timedelta
+
+from temporalio.client import Client, WorkflowUpdateFailedError
+from temporalio.common import WorkflowIDConflictPolicy
+from temporalio.exceptions import WorkflowAlreadyStartedError
+from temporalio.service import RPCError
+
+from domain import lifecycle
+from domain.requests import mark_workflow_started
+from domain.scope import TenantScope
+from infra.settings import Settings
+from workflows.service_request.models import RequestParams
+from workflows.service_request.workflow import ServiceRequestWorkflow
+
+log = logging.getLogger(__name__)
+CONNECT_TIMEOUT = 3.0
+
+
+def workflow_id(tenant_slug: str, reference: str) -> str:
+    return f"{tenant_slug}-{reference}"
+
+
+class TemporalUnavailable(RuntimeError):
+    """The Temporal server cannot be reached; the caller says so and keeps the data it has."""
+
+
+class TemporalGateway:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._client: Client | None = None
+        self._lock = asyncio.Lock()
+
+    async def client(self) -> Client:
+        if self._client is not None:
+            return self._client
+        async with self._lock:
+            if self._client is None:
+                try:
+                    self._client = await asyncio.wait_for(
+                        Client.connect(self.settings.temporal_address, namespace=self.settings.temporal_namespace),
+                        CONNECT_TIMEOUT,
+                    )
+                except (RPCError, RuntimeError, OSError, TimeoutError) as error:
+                    raise TemporalUnavailable(str(error)) from error
+        return self._client
+
+    async def start_request(self, tenant_id: int, tenant_slug: str, request_id: int, reference: str) -> bool:
+        """Starts the request's workflow once; True when it runs (now or already). Never raises."""
+        try:
+            client = await self.client()
+            await client.start_workflow(
+                ServiceRequestWorkflow.run,
+                RequestParams(tenant_id=tenant_id, request_id=request_id, reference=reference),
+                id=workflow_id(tenant_slug, reference),
+                task_queue=self.settings.task_queue,
+                id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+                rpc_timeout=timedelta(seconds=5),
+            )
+        except WorkflowAlreadyStartedError:
+            pass
+        except (TemporalUnavailable, RPCError) as error:
+            log.warning("workflow for %s not started yet (%s); the reconciler will retry", reference, error)
+            return False
+        await mark_workflow_started(TenantScope(tenant_id), request_id)
+        return True
+
+    async def act(self, tenant_slug: str, reference: str, update, command) -> str:
+        """Sends a staff action as an Update; a refused move raises TransitionRefused with its msgid."""
+        client = await self.client()
+        handle = client.get_workflow_handle(workflow_id(tenant_slug, reference))
+        try:
+            return await handle.execute_update(update, command, rpc_timeout=timedelta(seconds=30))
+        except WorkflowUpdateFailedError as failure:
+            cause = failure.cause
+            raise lifecycle.TransitionRefused(getattr(cause, "message", None) or str(cause)) from None
+        except RPCError as error:
+            if "already completed" in str(error).lower() or "not found" in str(error).lower():
+                raise lifecycle.TransitionRefused(lifecycle.REFUSALS[lifecycle.CLOSED]) from None
+            raise TemporalUnavailable(str(error)) from error
+
+    async def close(self) -> None:
+        self._client = None

@@ -1,0 +1,66 @@
+"""The worker process: runs request workflows and their activities, and the reconciler beside them."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from temporalio.client import Client
+from temporalio.worker import Worker
+
+from infra.database import close_pool, start_pool
+from infra.mail import Mailer
+from infra.settings import Settings, get_settings
+from workflows.client import TemporalGateway
+from workflows.reconciler import reconcile_forever
+from workflows.service_request.activities import RequestActivities
+from workflows.service_request.workflow import ServiceRequestWorkflow
+
+
+def build_worker(client: Client, settings: Settings) -> Worker:
+    activities = RequestActivities(
+        settings, Mailer(settings.smtp_host, settings.smtp_port, settings.mail_from)
+    )
+    return Worker(
+        client,
+        task_queue=settings.task_queue,
+        workflows=[ServiceRequestWorkflow],
+        activities=activities.all(),
+    )
+
+
+async def run_worker(settings: Settings) -> None:
+    from piccolo_conf import DB
+
+    await start_pool(DB)
+    gateway = TemporalGateway(settings)
+    client = await wait_for_temporal(gateway)
+    reconciler = asyncio.create_task(
+        reconcile_forever(gateway, settings.reconcile_interval, settings.reconcile_grace)
+    )
+    try:
+        await build_worker(client, settings).run()
+    finally:
+        reconciler.cancel()
+        await close_pool(DB)
+
+
+async def wait_for_temporal(gateway: TemporalGateway, attempts: int = 120) -> Client:
+    """A worker started before the server (compose, the dev runner) waits for it instead of exiting."""
+    for attempt in range(attempts):
+        try:
+            return await gateway.client()
+        except Exception:
+            if attempt == attempts - 1:
+                raise
+            await asyncio.sleep(1)
+    raise AssertionError("unreachable")
+
+
+def main() -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s worker %(levelname)s %(message)s")
+    asyncio.run(run_worker(get_settings()))
+
+
+if __name__ == "__main__":
+    main()
