@@ -36,14 +36,14 @@ def http_error(request: Request, error: HTTPException) -> Response:
     if error.status_code == 404:
         return _error(request, 404, gettext("Page not found"),
                       gettext("There is nothing at this address. It may have moved, or the link may be incomplete."))
+    if "csrf" in str(error.detail).lower():
+        return _error(request, 403, gettext("Your form expired"),
+                      gettext("For your security the form timed out. Go back, reload the page and send it again."))
     if isinstance(error, PermissionDeniedException | NotAuthorizedException):
         return _error(request, error.status_code, gettext("Not allowed"),
                       gettext("Your account cannot do this. Ask your administrator if you need it."))
     if error.status_code == 405:
         return _error(request, 405, gettext("Not allowed"), gettext("This address does not accept that action."))
-    if error.status_code == 403:
-        return _error(request, 403, gettext("Your form expired"),
-                      gettext("For your security the form timed out. Go back, reload the page and send it again."))
     return _error(request, error.status_code, gettext("Something is not right"), str(error.detail))
 
 

@@ -75,8 +75,10 @@ class TenantResolver:
         if slug:
             row = await query.where(Tenant.slug == slug).first()
         else:
-            domain = await TenantDomain.select(TenantDomain.tenant).where(TenantDomain.host == host).first()
-            row = await query.where(Tenant.id == domain["tenant"]).first() if domain else None
+            domain = await TenantDomain.select(TenantDomain.tenant.as_alias("tenant_id")).where(
+                TenantDomain.host == host
+            ).first()
+            row = await query.where(Tenant.id == domain["tenant_id"]).first() if domain else None
         return TenantInfo.from_row(row) if row else None
 
 

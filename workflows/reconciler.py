@@ -18,11 +18,13 @@ from workflows.client import TemporalGateway
 log = logging.getLogger(__name__)
 
 
-async def reconcile_once(gateway: TemporalGateway, grace_seconds: float) -> int:
-    """Returns how many workflows it started."""
+async def reconcile_once(
+    gateway: TemporalGateway, grace_seconds: float, tenant_ids: list[int] | None = None
+) -> int:
+    """Returns how many workflows it started; stops at the first failure (the server is still down)."""
     started = 0
     cutoff = datetime.now(UTC) - timedelta(seconds=grace_seconds)
-    for tenant_id in await all_tenant_ids():
+    for tenant_id in tenant_ids or await all_tenant_ids():
         tenant = await tenant_by_id(tenant_id)
         for row in await awaiting_workflow(TenantScope(tenant_id), cutoff):
             if not await gateway.start_request(tenant_id, tenant.slug, row["id"], row["reference"]):

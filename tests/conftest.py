@@ -1,0 +1,57 @@
+"""Real services for the tests: a fresh database (SQLite, or PostgreSQL when TEST_DB=postgres), a Temporal
+dev server, an SMTP server and a worker. Ports and paths are fixed here, before the app reads its settings."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+import pytest
+
+from infra.temporal_dev import free_port
+
+RUN_DIR = Path(tempfile.mkdtemp(prefix="portal-tests-"))
+POSTGRES_ADMIN_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+POSTGRES_DB = f"portal_test_{os.getpid()}"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    os.environ["VAR_DIR"] = str(RUN_DIR)
+    if os.environ.get("TEST_DB", "sqlite") == "postgres":
+        base = POSTGRES_ADMIN_URL.rsplit("/", 1)[0]
+        os.environ["DATABASE_URL"] = f"{base}/{POSTGRES_DB}"
+        asyncio.run(_postgres_admin(f'CREATE DATABASE "{POSTGRES_DB}"'))
+    else:
+        os.environ["DATABASE_URL"] = f"sqlite:///{RUN_DIR / 'portal.db'}"
+    os.environ["TEMPORAL_ADDRESS"] = f"127.0.0.1:{free_port()}"
+    os.environ["TEMPORAL_TASK_QUEUE"] = "service-requests-test"
+    os.environ["SMTP_PORT"] = str(free_port())
+    os.environ["PUBLIC_PORT"] = "8000"
+    os.environ["DEVELOPMENT"] = "true"
+    os.environ.pop("SESSION_STORE_URL", None)
+    os.environ.pop("DEV_INBOX_DIR", None)
+    from infra.migrate import run_migrations
+
+    run_migrations()
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    if os.environ.get("TEST_DB") == "postgres":
+        asyncio.run(_postgres_admin(f'DROP DATABASE IF EXISTS "{POSTGRES_DB}" WITH (FORCE)'))
+    shutil.rmtree(RUN_DIR, ignore_errors=True)
+
+
+async def _postgres_admin(statement: str) -> None:
+    import asyncpg
+
+    connection = await asyncpg.connect(POSTGRES_ADMIN_URL)
+    try:
+        await connection.execute(statement)
+    finally:
+        await connection.close()
+
+
+pytest_plugins = ["tests.support.services"]

@@ -1,0 +1,61 @@
+"""Rows for tests: each test makes its own municipality, so tests never see each other's data."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+
+from apps.demo import DEMO_PASSWORD, seed_catalog
+from domain.scope import TenantScope
+from tenants.onboarding import create_tenant
+
+
+@dataclass(frozen=True)
+class TestTown:
+    id: int
+    slug: str
+    name: str
+    prefix: str
+    host: str
+    admin_email: str
+    roads_email: str
+    viewer_email: str
+    password: str = DEMO_PASSWORD
+
+    @property
+    def scope(self) -> TenantScope:
+        return TenantScope(self.id)
+
+
+async def make_town(name: str = "Testville", color: str = "#1d4f91", languages: str = "en,fr") -> TestTown:
+    slug = f"{name.lower()}-{uuid.uuid4().hex[:8]}"
+    prefix = name[:3].upper()
+    tenant_id = await create_tenant(
+        slug, name, prefix, brand_color=color,
+        logo_svg=f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 10 10" data-logo="{slug}"></svg>',
+        timezone="America/Toronto", languages=languages,
+    )
+    staff = (
+        (f"admin@{slug}.test", "Ada Admin", "tenant_admin", None),
+        (f"roads@{slug}.test", "Rory Roads", "agent", "public-works"),
+        (f"viewer@{slug}.test", "Vic Viewer", "viewer", None),
+    )
+    await seed_catalog(TenantScope(tenant_id), staff)
+    return TestTown(
+        id=tenant_id, slug=slug, name=name, prefix=prefix, host=f"{slug}.localhost",
+        admin_email=staff[0][0], roads_email=staff[1][0], viewer_email=staff[2][0],
+    )
+
+
+def valid_form(**overrides: str) -> dict[str, str]:
+    form = {
+        "request_type": "pothole",
+        "description": "A deep pothole in the right lane.",
+        "address": "12 Main Street",
+        "contact_name": "Ned Flanders",
+        "contact_email": "ned@example.com",
+        "contact_phone": "",
+        "idempotency_key": uuid.uuid4().hex,
+    }
+    form.update(overrides)
+    return form

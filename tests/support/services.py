@@ -1,0 +1,114 @@
+"""Session fixtures that start the real parts: database pool, SMTP server, Temporal dev server, worker."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from email import message_from_bytes, policy
+from email.message import EmailMessage
+
+import pytest
+from aiosmtpd.controller import Controller
+from temporalio.client import Client
+
+from infra.settings import get_settings
+from infra.temporal_dev import start_dev_server, stop
+
+
+class Inbox:
+    """Collects every message the SMTP server receives; tests wait on it."""
+
+    def __init__(self) -> None:
+        self.messages: list[EmailMessage] = []
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's hook name
+        self.messages.append(message_from_bytes(envelope.original_content or envelope.content, policy=policy.default))
+        return "250 OK"
+
+    def matching(self, predicate: Callable[[EmailMessage], bool]) -> list[EmailMessage]:
+        return [message for message in self.messages if predicate(message)]
+
+    async def wait_for(self, predicate: Callable[[EmailMessage], bool], timeout: float = 30) -> EmailMessage:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if found := self.matching(predicate):
+                return found[0]
+            await asyncio.sleep(0.1)
+        subjects = [str(message["subject"]) for message in self.messages]
+        raise AssertionError(f"no such mail within {timeout}s; received: {subjects}")
+
+
+async def eventually(check: Callable, timeout: float = 30, interval: float = 0.1):
+    """Awaits `check()` until it returns something truthy; returns it, or fails after `timeout`."""
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        last = await check()
+        if last:
+            return last
+        await asyncio.sleep(interval)
+    raise AssertionError(f"condition not met within {timeout}s (last value: {last!r})")
+
+
+@pytest.fixture(scope="session", autouse=True)
+async def database():
+    from infra.database import close_pool, start_pool
+    from piccolo_conf import DB
+
+    await start_pool(DB)
+    yield DB
+    await close_pool(DB)
+
+
+@pytest.fixture(scope="session")
+def inbox():
+    handler = Inbox()
+    controller = Controller(handler, hostname="127.0.0.1", port=get_settings().smtp_port)
+    controller.start()
+    yield handler
+    controller.stop()
+
+
+@pytest.fixture(scope="session")
+def temporal_server(tmp_path_factory):
+    port = int(get_settings().temporal_address.rsplit(":", 1)[1])
+    process = start_dev_server(port, tmp_path_factory.mktemp("temporal") / "temporal.db")
+    yield get_settings().temporal_address
+    stop(process)
+
+
+async def connect(address: str, attempts: int = 50) -> Client:
+    for attempt in range(attempts):
+        try:
+            client = await Client.connect(address)
+            await client.count_workflows()
+            return client
+        except Exception:
+            if attempt == attempts - 1:
+                raise
+            await asyncio.sleep(0.2)
+    raise AssertionError("unreachable")
+
+
+@pytest.fixture(scope="session")
+async def temporal_client(temporal_server) -> Client:
+    return await connect(temporal_server)
+
+
+@pytest.fixture(scope="session")
+async def worker(temporal_client, inbox):
+    from workflows.worker import build_worker
+
+    running = build_worker(temporal_client, get_settings())
+    task = asyncio.create_task(running.run())
+    yield running
+    await running.shutdown()
+    await asyncio.gather(task, return_exceptions=True)
+
+
+@pytest.fixture(scope="session")
+def app():
+    from apps.web import create_app
+
+    return create_app()
