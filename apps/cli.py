@@ -1,10 +1,10 @@
 """citizen-portal: the commands that run the portal.
 
-  dev        everything on the embedded default (SQLite, Temporal dev server, SMTP sink, web, worker)
-  migrate    apply database migrations
-  seed-demo  add the Springfield and Shelbyville demo municipalities (idempotent)
-  web        the web process (uvicorn)      worker     the Temporal worker process
-  reconcile  start every workflow that intake could not start
+dev        everything on the embedded default (SQLite, Temporal dev server, SMTP sink, web, worker)
+migrate    apply database migrations
+seed-demo  add the Springfield and Shelbyville demo municipalities (idempotent)
+web        the web process (uvicorn)      worker     the Temporal worker process
+reconcile  start every workflow that intake could not start
 """
 
 from __future__ import annotations
@@ -46,9 +46,21 @@ def reconcile() -> int:
 
 
 def web(port: int, workers: int = 1) -> None:
-    command = [sys.executable, "-m", "uvicorn", "apps.web:create_app", "--factory",
-               "--host", os.environ.get("WEB_HOST", "127.0.0.1"), "--port", str(port),
-               "--workers", str(workers), "--no-server-header", "--proxy-headers"]
+    command = [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        "apps.web:create_app",
+        "--factory",
+        "--host",
+        os.environ.get("WEB_HOST", "127.0.0.1"),
+        "--port",
+        str(port),
+        "--workers",
+        str(workers),
+        "--no-server-header",
+        "--proxy-headers",
+    ]
     os.execvp(command[0], command)
 
 
@@ -66,13 +78,28 @@ def dev(port: int) -> None:
     children: list[subprocess.Popen] = []
     temporal_port = int(settings.temporal_address.rsplit(":", 1)[1])
     if not port_open(temporal_port):
-        children.append(start_dev_server(temporal_port, var / "temporal.db", ui_port=8233,
-                                         log_file=var / "temporal.log"))
+        children.append(
+            start_dev_server(temporal_port, var / "temporal.db", ui_port=8233, log_file=var / "temporal.log")
+        )
     if not port_open(settings.smtp_port):
-        children.append(subprocess.Popen([sys.executable, "-m", "infra.dev_smtp", "--port", str(settings.smtp_port),
-                                          "--dir", os.environ["DEV_INBOX_DIR"]], cwd=PROJECT_ROOT))
+        children.append(
+            subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "infra.dev_smtp",
+                    "--port",
+                    str(settings.smtp_port),
+                    "--dir",
+                    os.environ["DEV_INBOX_DIR"],
+                ],
+                cwd=PROJECT_ROOT,
+            )
+        )
     children.append(subprocess.Popen([sys.executable, "-m", "workflows.worker"], cwd=PROJECT_ROOT))
-    children.append(subprocess.Popen([sys.executable, "-m", "apps.cli", "web", "--port", str(port)], cwd=PROJECT_ROOT))
+    children.append(
+        subprocess.Popen([sys.executable, "-m", "apps.cli", "web", "--port", str(port)], cwd=PROJECT_ROOT)
+    )
     _banner(port, created)
     stopping = False
 
@@ -99,10 +126,11 @@ def _banner(port: int, created: list[str]) -> None:
     for town in TOWNS:
         lines.append(f"  {town.name:12} portal  http://{town.slug}.localhost:{port}/")
         lines.append(f"  {'':12} staff   http://{town.slug}.localhost:{port}/admin")
-        for email, name, role, _ in town.staff:
+        for email, _name, role, _department in town.staff:
             lines.append(f"  {'':12}         {email} ({role})")
     lines += [
-        "", f"  Staff password for every demo account: {DEMO_PASSWORD}",
+        "",
+        f"  Staff password for every demo account: {DEMO_PASSWORD}",
         f"  Mail sent by the portal:  http://localhost:{port}/dev/inbox",
         "  Temporal UI:              http://localhost:8233/",
     ]
@@ -112,8 +140,9 @@ def _banner(port: int, created: list[str]) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="citizen-portal", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="citizen-portal", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     commands = parser.add_subparsers(dest="command", required=True)
     dev_parser = commands.add_parser("dev")
     dev_parser.add_argument("--port", type=int, default=8000)

@@ -38,7 +38,15 @@ REQUEST_TYPES = [
     ("streetlight", "Lighting", "Streetlight out", "lighting", True, "Éclairage", "Lampadaire éteint"),
     ("missed-pickup", "Waste", "Missed garbage pickup", "sanitation", True, "Déchets", "Collecte manquée"),
     ("tax-pap", "Taxes", "Pre-authorized payment", "finance", False, "Taxes", "Prélèvement automatique"),
-    ("tax-question", "Taxes", "Property tax question", "finance", False, "Taxes", "Question sur l'impôt foncier"),
+    (
+        "tax-question",
+        "Taxes",
+        "Property tax question",
+        "finance",
+        False,
+        "Taxes",
+        "Question sur l'impôt foncier",
+    ),
     ("records", "Clerk", "Copy of public records", "clerk", False, "Greffe", "Copie de documents publics"),
 ]
 
@@ -54,15 +62,29 @@ class DemoTown:
 
 
 TOWNS = [
-    DemoTown("springfield", "Springfield", "SPR", "#1d4f91", "America/Toronto", (
-        ("admin@springfield.test", "Marge Simpson", "tenant_admin", None),
-        ("roads@springfield.test", "Homer Simpson", "agent", "public-works"),
-        ("clerk@springfield.test", "Patty Bouvier", "agent", "clerk"),
-    )),
-    DemoTown("shelbyville", "Shelbyville", "SHB", "#7a1f3d", "America/Montreal", (
-        ("admin@shelbyville.test", "Lisa Shelby", "tenant_admin", None),
-        ("roads@shelbyville.test", "Joe Shelby", "agent", "public-works"),
-    )),
+    DemoTown(
+        "springfield",
+        "Springfield",
+        "SPR",
+        "#1d4f91",
+        "America/Toronto",
+        (
+            ("admin@springfield.test", "Marge Simpson", "tenant_admin", None),
+            ("roads@springfield.test", "Homer Simpson", "agent", "public-works"),
+            ("clerk@springfield.test", "Patty Bouvier", "agent", "clerk"),
+        ),
+    ),
+    DemoTown(
+        "shelbyville",
+        "Shelbyville",
+        "SHB",
+        "#7a1f3d",
+        "America/Montreal",
+        (
+            ("admin@shelbyville.test", "Lisa Shelby", "tenant_admin", None),
+            ("roads@shelbyville.test", "Joe Shelby", "agent", "public-works"),
+        ),
+    ),
 ]
 
 
@@ -73,8 +95,13 @@ async def seed_demo() -> list[str]:
         if await tenant_id_by_slug(town.slug):
             continue
         tenant_id = await create_tenant(
-            town.slug, town.name, town.prefix, brand_color=town.color, logo_svg=_logo(town.name[0], town.color),
-            timezone=town.timezone, contact_email=f"311@{town.slug}.test",
+            town.slug,
+            town.name,
+            town.prefix,
+            brand_color=town.color,
+            logo_svg=_logo(town.name[0], town.color),
+            timezone=town.timezone,
+            contact_email=f"311@{town.slug}.test",
         )
         await seed_catalog(TenantScope(tenant_id), town.staff)
         created.append(town.slug)
@@ -85,20 +112,30 @@ async def seed_catalog(scope: TenantScope, staff: tuple = ()) -> dict[str, int]:
     """Departments, request types and staff for one tenant; returns department ids by slug."""
     department_ids = {}
     for slug, name, name_fr in DEPARTMENTS:
-        department = scope.new(Department, slug=slug, name=name, email=f"{slug}@example.test",
-                               translations={"fr": name_fr})
+        department = scope.new(
+            Department, slug=slug, name=name, email=f"{slug}@example.test", translations={"fr": name_fr}
+        )
         await department.save()
         department_ids[slug] = department.id
     for order, (code, category, name, department, location, category_fr, name_fr) in enumerate(REQUEST_TYPES):
         await scope.new(
-            RequestType, code=code, category=category, name=name, department=department_ids[department],
-            needs_location=location, sort_order=order,
+            RequestType,
+            code=code,
+            category=category,
+            name=name,
+            department=department_ids[department],
+            needs_location=location,
+            sort_order=order,
             translations={"fr": {"category": category_fr, "name": name_fr}},
         ).save()
     password_hash = hash_password(DEMO_PASSWORD)
     for email, name, role, department in staff:
         await scope.new(
-            StaffUser, email=email, name=name, role=role, password_hash=password_hash,
+            StaffUser,
+            email=email,
+            name=name,
+            role=role,
+            password_hash=password_hash,
             department=department_ids.get(department) if department else None,
         ).save()
     return department_ids

@@ -34,23 +34,41 @@ def login_required(request: Request, _: LoginRequired) -> Response:
 
 def http_error(request: Request, error: HTTPException) -> Response:
     if error.status_code == 404:
-        return _error(request, 404, gettext("Page not found"),
-                      gettext("There is nothing at this address. It may have moved, or the link may be incomplete."))
+        return _error(
+            request,
+            404,
+            gettext("Page not found"),
+            gettext("There is nothing at this address. It may have moved, or the link may be incomplete."),
+        )
     if "csrf" in str(error.detail).lower():
-        return _error(request, 403, gettext("Your form expired"),
-                      gettext("For your security the form timed out. Go back, reload the page and send it again."))
+        return _error(
+            request,
+            403,
+            gettext("Your form expired"),
+            gettext("For your security the form timed out. Go back, reload the page and send it again."),
+        )
     if isinstance(error, PermissionDeniedException | NotAuthorizedException):
-        return _error(request, error.status_code, gettext("Not allowed"),
-                      gettext("Your account cannot do this. Ask your administrator if you need it."))
+        return _error(
+            request,
+            error.status_code,
+            gettext("Not allowed"),
+            gettext("Your account cannot do this. Ask your administrator if you need it."),
+        )
     if error.status_code == 405:
-        return _error(request, 405, gettext("Not allowed"), gettext("This address does not accept that action."))
+        return _error(
+            request, 405, gettext("Not allowed"), gettext("This address does not accept that action.")
+        )
     return _error(request, error.status_code, gettext("Something is not right"), str(error.detail))
 
 
 def server_error(request: Request, error: Exception) -> Response:
     log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=error)
-    return _error(request, HTTP_500_INTERNAL_SERVER_ERROR, gettext("Sorry, something went wrong"),
-                  gettext("Nothing you entered was lost on our side. Please try again in a moment."))
+    return _error(
+        request,
+        HTTP_500_INTERNAL_SERVER_ERROR,
+        gettext("Sorry, something went wrong"),
+        gettext("Nothing you entered was lost on our side. Please try again in a moment."),
+    )
 
 
 HANDLERS = {LoginRequired: login_required, HTTPException: http_error, Exception: server_error}

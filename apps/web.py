@@ -7,10 +7,10 @@ from pathlib import Path
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from litestar import Litestar, get
 from litestar.config.csrf import CSRFConfig
-from litestar.contrib.jinja import JinjaTemplateEngine
 from litestar.di import Provide
 from litestar.middleware import DefineMiddleware
 from litestar.middleware.session.server_side import ServerSideSessionConfig
+from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.static_files import create_static_files_router
 from litestar.stores.file import FileStore
 from litestar.stores.redis import RedisStore
@@ -56,7 +56,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
     )
     route_handlers: list = [PortalController, AuthController, QueueController, healthz]
     route_handlers.append(
-        create_static_files_router(path="/static", directories=[APPS / "portal" / "static"], include_in_schema=False)
+        create_static_files_router(
+            path="/static", directories=[APPS / "portal" / "static"], include_in_schema=False
+        )
     )
     route_handlers.append(
         create_static_files_router(
@@ -82,7 +84,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
         },
         middleware=[
             DefineMiddleware(
-                TenantMiddleware, resolver=TenantResolver(settings.base_domain), exempt_prefixes=EXEMPT_FROM_TENANT
+                TenantMiddleware,
+                resolver=TenantResolver(settings.base_domain),
+                exempt_prefixes=EXEMPT_FROM_TENANT,
             ),
             ServerSideSessionConfig(
                 key="portal_session",

@@ -23,9 +23,12 @@ def _localised(row: dict, field: str, language: str) -> str:
 
 
 async def request_types(scope: TenantScope, language: str) -> list[RequestTypeOption]:
-    rows = await scope.select(RequestType).where(RequestType.active.eq(True)).order_by(
-        RequestType.sort_order
-    ).order_by(RequestType.id)
+    rows = (
+        await scope.select(RequestType)
+        .where(RequestType.active.eq(True))
+        .order_by(RequestType.sort_order)
+        .order_by(RequestType.id)
+    )
     return [
         RequestTypeOption(
             id=row["id"],
@@ -65,6 +68,8 @@ async def department_name(scope: TenantScope, department_id: int | None, languag
 
 
 async def staff_members(scope: TenantScope) -> list[dict]:
-    return await scope.select(StaffUser, StaffUser.id, StaffUser.name, StaffUser.department).where(
-        StaffUser.active.eq(True)
-    ).order_by(StaffUser.name)
+    return (
+        await scope.select(StaffUser, StaffUser.id, StaffUser.name, StaffUser.department)
+        .where(StaffUser.active.eq(True))
+        .order_by(StaffUser.name)
+    )

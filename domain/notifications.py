@@ -14,9 +14,11 @@ from infra.mail import Mailer, OutgoingMail
 
 
 async def send_once(scope: TenantScope, key: str, mail: OutgoingMail, mailer: Mailer) -> bool:
-    row = await scope.select(Notification, Notification.id, Notification.sent_at).where(
-        Notification.key == key
-    ).first()
+    row = (
+        await scope.select(Notification, Notification.id, Notification.sent_at)
+        .where(Notification.key == key)
+        .first()
+    )
     if row and row["sent_at"]:
         return False
     if row is None:

@@ -57,7 +57,9 @@ async def _next_reference(scope: TenantScope, prefix: str, year: int) -> str:
 
 async def _existing(scope: TenantScope, idempotency_key: str) -> SubmitResult | None:
     row = (
-        await scope.select(ServiceRequest, ServiceRequest.id, ServiceRequest.reference, ServiceRequest.public_token)
+        await scope.select(
+            ServiceRequest, ServiceRequest.id, ServiceRequest.reference, ServiceRequest.public_token
+        )
         .where(ServiceRequest.idempotency_key == idempotency_key)
         .first()
     )
@@ -70,9 +72,11 @@ async def submit(scope: TenantScope, prefix: str, submission: Submission, langua
     """Commits the request and its first timeline line. The same idempotency key returns the same request."""
     if found := await _existing(scope, submission.idempotency_key):
         return found
-    request_type = await scope.select(RequestType, RequestType.id).where(
-        RequestType.code == submission.request_type_code
-    ).first()
+    request_type = (
+        await scope.select(RequestType, RequestType.id)
+        .where(RequestType.code == submission.request_type_code)
+        .first()
+    )
     if request_type is None:
         raise ValueError("unknown request type")
     try:
@@ -150,22 +154,26 @@ def localise(row: dict, language: str) -> dict:
     type_tr = (row.get("type_translations") or {}).get(language, {})
     row["type_label"] = type_tr.get("name") or row["type_name"]
     row["category_label"] = type_tr.get("category") or row["type_category"]
-    row["department_label"] = (row.get("department_translations") or {}).get(language) or row.get(
-        "department_name"
-    ) or ""
+    row["department_label"] = (
+        (row.get("department_translations") or {}).get(language) or row.get("department_name") or ""
+    )
     return row
 
 
 async def get_by_reference(scope: TenantScope, reference: str) -> dict | None:
-    return await scope.select(ServiceRequest, *REQUEST_COLUMNS).where(
-        ServiceRequest.reference == reference.strip().upper()
-    ).first()
+    return (
+        await scope.select(ServiceRequest, *REQUEST_COLUMNS)
+        .where(ServiceRequest.reference == reference.strip().upper())
+        .first()
+    )
 
 
 async def get_by_token(scope: TenantScope, token: str) -> dict | None:
-    return await scope.select(ServiceRequest, *REQUEST_COLUMNS).where(
-        ServiceRequest.public_token == token
-    ).first()
+    return (
+        await scope.select(ServiceRequest, *REQUEST_COLUMNS)
+        .where(ServiceRequest.public_token == token)
+        .first()
+    )
 
 
 async def get_by_id(scope: TenantScope, request_id: int) -> dict | None:
@@ -189,17 +197,24 @@ async def queue(scope: TenantScope, wanted: QueueFilter, limit: int = QUEUE_PAGE
     if wanted.department_id:
         query = query.where(ServiceRequest.department == wanted.department_id)
     if wanted.before_id:
-        anchor = await scope.select(ServiceRequest, ServiceRequest.created_at).where(
-            ServiceRequest.id == wanted.before_id
-        ).first()
+        anchor = (
+            await scope.select(ServiceRequest, ServiceRequest.created_at)
+            .where(ServiceRequest.id == wanted.before_id)
+            .first()
+        )
         if anchor:
             query = query.where(
                 (ServiceRequest.created_at < anchor["created_at"])
-                | ((ServiceRequest.created_at == anchor["created_at"]) & (ServiceRequest.id < wanted.before_id))
+                | (
+                    (ServiceRequest.created_at == anchor["created_at"])
+                    & (ServiceRequest.id < wanted.before_id)
+                )
             )
-    return await query.order_by(ServiceRequest.created_at, ascending=False).order_by(
-        ServiceRequest.id, ascending=False
-    ).limit(limit)
+    return (
+        await query.order_by(ServiceRequest.created_at, ascending=False)
+        .order_by(ServiceRequest.id, ascending=False)
+        .limit(limit)
+    )
 
 
 async def timeline(scope: TenantScope, request_id: int, public_only: bool) -> list[dict]:
@@ -232,13 +247,21 @@ async def apply_move(scope: TenantScope, move: Move) -> str:
     """Persists the move and its timeline line in one transaction; returns the new status."""
     async with _write_transaction():
         if await scope.exists(RequestEvent).where(RequestEvent.action_key == move.action_key):
-            row = await scope.select(ServiceRequest, ServiceRequest.status).where(
-                ServiceRequest.id == move.request_id
-            ).first()
+            row = (
+                await scope.select(ServiceRequest, ServiceRequest.status)
+                .where(ServiceRequest.id == move.request_id)
+                .first()
+            )
             return row["status"]
-        row = await scope.select(
-            ServiceRequest, ServiceRequest.status, ServiceRequest.request_type.department.as_alias("type_dept")
-        ).where(ServiceRequest.id == move.request_id).first()
+        row = (
+            await scope.select(
+                ServiceRequest,
+                ServiceRequest.status,
+                ServiceRequest.request_type.department.as_alias("type_dept"),
+            )
+            .where(ServiceRequest.id == move.request_id)
+            .first()
+        )
         if row is None:
             raise LookupError(f"request {move.request_id} is not in this tenant")
         status = lifecycle.next_status(row["status"], move.action)
@@ -282,9 +305,12 @@ async def mark_workflow_started(scope: TenantScope, request_id: int) -> None:
 
 
 async def awaiting_workflow(scope: TenantScope, created_before: datetime, limit: int = 500) -> list[dict]:
-    return await scope.select(ServiceRequest, ServiceRequest.id, ServiceRequest.reference).where(
-        ServiceRequest.workflow_started.eq(False) & (ServiceRequest.created_at < created_before)
-    ).order_by(ServiceRequest.id).limit(limit)
+    return (
+        await scope.select(ServiceRequest, ServiceRequest.id, ServiceRequest.reference)
+        .where(ServiceRequest.workflow_started.eq(False) & (ServiceRequest.created_at < created_before))
+        .order_by(ServiceRequest.id)
+        .limit(limit)
+    )
 
 
 async def store_document(
@@ -299,9 +325,11 @@ async def store_document(
 
 
 async def get_document(scope: TenantScope, request_id: int, kind: str) -> dict | None:
-    return await scope.select(Document, Document.id, Document.filename, Document.content_type, Document.content).where(
-        (Document.request == request_id) & (Document.kind == kind)
-    ).first()
+    return (
+        await scope.select(Document, Document.id, Document.filename, Document.content_type, Document.content)
+        .where((Document.request == request_id) & (Document.kind == kind))
+        .first()
+    )
 
 
 async def has_document(scope: TenantScope, request_id: int, kind: str) -> bool:

@@ -20,9 +20,11 @@ def hash_password(password: str) -> str:
 
 
 async def authenticate(scope: TenantScope, email: str, password: str) -> dict | None:
-    row = await scope.select(StaffUser).where(
-        (StaffUser.email == email.strip().lower()) & StaffUser.active.eq(True)
-    ).first()
+    row = (
+        await scope.select(StaffUser)
+        .where((StaffUser.email == email.strip().lower()) & StaffUser.active.eq(True))
+        .first()
+    )
     try:
         _hasher.verify(row["password_hash"] if row else _DUMMY_HASH, password)
     except (VerificationError, InvalidHashError):

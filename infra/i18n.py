@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import gettext as stdlib_gettext
 from contextvars import ContextVar
-from functools import lru_cache
+from functools import cache
 from io import BytesIO
 
 from babel.messages.mofile import write_mo
@@ -23,7 +23,7 @@ DEFAULT_LANGUAGE = "en"
 current_language: ContextVar[str] = ContextVar("current_language", default=DEFAULT_LANGUAGE)
 
 
-@lru_cache(maxsize=None)
+@cache
 def translations(language: str) -> stdlib_gettext.NullTranslations:
     po_file = LOCALES_DIR / language / "LC_MESSAGES" / "messages.po"
     if not po_file.exists():

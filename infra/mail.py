@@ -39,7 +39,9 @@ class Mailer:
         message["Subject"] = mail.subject
         domain = self.sender.rsplit("@", 1)[-1]
         message["Message-ID"] = (
-            f"<{mail.message_key.replace(':', '.')}@{domain}>" if mail.message_key else make_msgid(domain=domain)
+            f"<{mail.message_key.replace(':', '.')}@{domain}>"
+            if mail.message_key
+            else make_msgid(domain=domain)
         )
         message.set_content(mail.text)
         for attachment in mail.attachments:

@@ -37,10 +37,17 @@ def start_dev_server(
 ) -> subprocess.Popen:
     db_file.parent.mkdir(parents=True, exist_ok=True)
     command = [
-        temporal_binary(), "server", "start-dev",
-        "--ip", "127.0.0.1", "--port", str(port),
-        "--db-filename", str(db_file),
-        "--log-level", "error",
+        temporal_binary(),
+        "server",
+        "start-dev",
+        "--ip",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--db-filename",
+        str(db_file),
+        "--log-level",
+        "error",
     ]
     if ui_port:
         command += ["--ui-port", str(ui_port)]

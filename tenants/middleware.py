@@ -40,11 +40,13 @@ class TenantMiddleware:
             return
         tenant = await self.resolver.resolve(_header(scope, b"host"))
         if tenant is None:
-            await send({
-                "type": "http.response.start",
-                "status": 404,
-                "headers": [(b"content-type", b"text/html; charset=utf-8")],
-            })
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": 404,
+                    "headers": [(b"content-type", b"text/html; charset=utf-8")],
+                }
+            )
             await send({"type": "http.response.body", "body": NOT_FOUND_PAGE})
             return
         scope.setdefault("state", {})["tenant"] = tenant

@@ -75,9 +75,11 @@ class TenantResolver:
         if slug:
             row = await query.where(Tenant.slug == slug).first()
         else:
-            domain = await TenantDomain.select(TenantDomain.tenant.as_alias("tenant_id")).where(
-                TenantDomain.host == host
-            ).first()
+            domain = (
+                await TenantDomain.select(TenantDomain.tenant.as_alias("tenant_id"))
+                .where(TenantDomain.host == host)
+                .first()
+            )
             row = await query.where(Tenant.id == domain["tenant_id"]).first() if domain else None
         return TenantInfo.from_row(row) if row else None
 

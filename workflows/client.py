@@ -47,7 +47,9 @@ class TemporalGateway:
             if self._client is None:
                 try:
                     self._client = await asyncio.wait_for(
-                        Client.connect(self.settings.temporal_address, namespace=self.settings.temporal_namespace),
+                        Client.connect(
+                            self.settings.temporal_address, namespace=self.settings.temporal_namespace
+                        ),
                         CONNECT_TIMEOUT,
                     )
                 except (RPCError, RuntimeError, OSError, TimeoutError) as error:

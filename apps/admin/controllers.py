@@ -6,8 +6,9 @@ Every action goes to the request's workflow as a Temporal Update; this code neve
 from __future__ import annotations
 
 from litestar import Controller, Request, get, post
-from litestar.di import Provide
+from litestar.di import NamedDependency, Provide
 from litestar.exceptions import NotFoundException
+from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 
 from apps.admin.auth import SESSION_STAFF, SESSION_TENANT, current_staff, require_acting
@@ -49,9 +50,15 @@ class AuthController(Controller):
     async def login(self, request: Request) -> Template | Redirect:
         form = await request.form()
         email, password = str(form.get("email", "")).strip(), str(form.get("password", ""))
-        member = await staff_service.authenticate(scope_of(request), email, password) if email and password else None
+        member = (
+            await staff_service.authenticate(scope_of(request), email, password)
+            if email and password
+            else None
+        )
         if member is None:
-            errors = {"email": N_("This email and password do not match an active account of this municipality.")}
+            errors = {
+                "email": N_("This email and password do not match an active account of this municipality.")
+            }
             return page(request, "pages/login.html", status_code=422, values={"email": email}, errors=errors)
         request.clear_session()
         request.set_session({SESSION_STAFF: member["id"], SESSION_TENANT: tenant_of(request).id})
@@ -70,7 +77,12 @@ class QueueController(Controller):
 
     @get("/")
     async def queue(
-        self, request: Request, member: dict, status: str = "open", department: str = "", before: int | None = None
+        self,
+        request: Request,
+        member: NamedDependency[dict],
+        status: FromQuery[str] = "open",
+        department: FromQuery[str] = "",
+        before: FromQuery[int | None] = None,
     ) -> Template:
         scope, language = scope_of(request), current_language.get()
         department_id = int(department) if department.isdigit() else None
@@ -93,12 +105,19 @@ class QueueController(Controller):
         return page(request, template, **context)
 
     @get("/{reference:str}")
-    async def detail(self, request: Request, member: dict, reference: str) -> Template:
+    async def detail(
+        self, request: Request, member: NamedDependency[dict], reference: FromPath[str]
+    ) -> Template:
         return await self._detail(request, member, reference)
 
     @post("/{reference:str}/{action:str}")
     async def act(
-        self, request: Request, member: dict, reference: str, action: str, temporal: TemporalGateway
+        self,
+        request: Request,
+        member: NamedDependency[dict],
+        reference: FromPath[str],
+        action: FromPath[str],
+        temporal: NamedDependency[TemporalGateway],
     ) -> Template | Redirect:
         require_acting(member)
         scope, tenant = scope_of(request), tenant_of(request)
@@ -109,7 +128,9 @@ class QueueController(Controller):
         command, errors = await self._command(scope, member, item, action, form)
         if not errors:
             try:
-                await temporal.act(tenant.slug, item["reference"], getattr(ServiceRequestWorkflow, _UPDATES[action]), command)
+                await temporal.act(
+                    tenant.slug, item["reference"], getattr(ServiceRequestWorkflow, _UPDATES[action]), command
+                )
             except lifecycle.TransitionRefused as refused:
                 errors = {action: str(refused)}
             except TemporalUnavailable:
@@ -132,7 +153,9 @@ class QueueController(Controller):
         if action == "comment":
             if not form.get("body"):
                 return None, {"comment": lifecycle.EMPTY_UPDATE}
-            return CommentCommand(actor_id=actor, body=form["body"][:5000], public=form.get("public") == "on"), {}
+            return CommentCommand(
+                actor_id=actor, body=form["body"][:5000], public=form.get("public") == "on"
+            ), {}
         details = lifecycle.CloseDetails(form.get("reason", ""), form.get("duplicate_of", ""))
         if problem := details.problem():
             return None, {"close": problem}
@@ -142,12 +165,22 @@ class QueueController(Controller):
                 return None, {"close": N_("There is no other request with that reference.")}
         else:
             details = lifecycle.CloseDetails(details.reason)
-        return CloseCommand(actor_id=actor, reason=details.reason, body=form.get("body", "")[:5000],
-                            duplicate_of=details.duplicate_of), {}
+        return CloseCommand(
+            actor_id=actor,
+            reason=details.reason,
+            body=form.get("body", "")[:5000],
+            duplicate_of=details.duplicate_of,
+        ), {}
 
     async def _detail(
-        self, request: Request, member: dict, reference: str, errors: dict | None = None,
-        values: dict | None = None, flash: str = "", status_code: int = 200,
+        self,
+        request: Request,
+        member: dict,
+        reference: str,
+        errors: dict | None = None,
+        values: dict | None = None,
+        flash: str = "",
+        status_code: int = 200,
     ) -> Template:
         scope, language = scope_of(request), current_language.get()
         item = await request_service.get_by_reference(scope, reference)

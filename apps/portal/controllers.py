@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from litestar import Controller, Request, get, post
 from litestar.background_tasks import BackgroundTask
+from litestar.di import NamedDependency
 from litestar.exceptions import NotFoundException
+from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Response, Template
 
 from apps.pages import page, scope_of, tenant_of
@@ -27,7 +29,9 @@ class PortalController(Controller):
         return await self._form_page(request, values, {})
 
     @post("/requests")
-    async def submit(self, request: Request, temporal: TemporalGateway) -> Template | Redirect:
+    async def submit(
+        self, request: Request, temporal: NamedDependency[TemporalGateway]
+    ) -> Template | Redirect:
         tenant, scope = tenant_of(request), scope_of(request)
         values = intake.clean_form(await request.form())
         options = await catalog.request_types(scope, current_language.get())
@@ -36,7 +40,9 @@ class PortalController(Controller):
         )
         if submission is None:
             return await self._form_page(request, values, errors, status_code=422)
-        result = await request_service.submit(scope, tenant.reference_prefix, submission, current_language.get())
+        result = await request_service.submit(
+            scope, tenant.reference_prefix, submission, current_language.get()
+        )
         background = None
         if result.created:
             # Off the response path: the citizen has the reference even if Temporal is down.
@@ -45,7 +51,9 @@ class PortalController(Controller):
             )
         return Redirect(f"/status/{result.public_token}?new=1", status_code=303, background=background)
 
-    async def _form_page(self, request: Request, values: dict, errors: dict, status_code: int = 200) -> Template:
+    async def _form_page(
+        self, request: Request, values: dict, errors: dict, status_code: int = 200
+    ) -> Template:
         options = await catalog.request_types(scope_of(request), current_language.get())
         return page(
             request,
@@ -59,7 +67,7 @@ class PortalController(Controller):
         )
 
     @get("/status/{token:str}")
-    async def status(self, request: Request, token: str, new: int = 0) -> Template:
+    async def status(self, request: Request, token: FromPath[str], new: FromQuery[int] = 0) -> Template:
         scope = scope_of(request)
         item = await request_service.get_by_token(scope, token)
         if item is None:
@@ -74,7 +82,7 @@ class PortalController(Controller):
         )
 
     @get("/status/{token:str}/receipt.pdf")
-    async def receipt(self, request: Request, token: str) -> Response:
+    async def receipt(self, request: Request, token: FromPath[str]) -> Response:
         scope = scope_of(request)
         item = await request_service.get_by_token(scope, token)
         document = item and await request_service.get_document(scope, item["id"], "receipt")
@@ -107,7 +115,7 @@ class PortalController(Controller):
         return page(request, "lookup.html", status_code=422, values=values, errors=errors)
 
     @get("/lang/{code:str}")
-    async def language(self, request: Request, code: str, next: str = "/") -> Redirect:
+    async def language(self, request: Request, code: FromPath[str], next: FromQuery[str] = "/") -> Redirect:
         target = next if next.startswith("/") and not next.startswith("//") else "/"
         response = Redirect(target, status_code=303)
         if code in tenant_of(request).languages:

@@ -23,12 +23,20 @@ async def test_invalid_input_is_shown_beside_each_field_and_nothing_typed_is_los
     town = await make_town()
     async with PortalClient(app, town.host) as portal:
         response = await portal.submit(
-            valid_form(contact_email="ned-at-example", contact_name="", description="Hole near the school",
-                       address="")
+            valid_form(
+                contact_email="ned-at-example",
+                contact_name="",
+                description="Hole near the school",
+                address="",
+            )
         )
     assert response.status_code == 422
     page = response.text
-    assert 'id="contact_email-error"' in page and 'id="contact_name-error"' in page and 'id="address-error"' in page
+    assert (
+        'id="contact_email-error"' in page
+        and 'id="contact_name-error"' in page
+        and 'id="address-error"' in page
+    )
     assert 'aria-describedby="contact_email-hint contact_email-error"' in page
     assert 'href="#contact_email"' in page  # the summary links to the field
     assert 'value="ned-at-example"' in page
@@ -99,7 +107,7 @@ async def test_french_is_offered_and_remembered(app):
         by_browser = await portal.get("/", headers={"Accept-Language": "fr-CA,fr;q=0.9"})
         switched = await portal.get("/lang/fr?next=/status")
         after = await portal.get("/status")
-    assert by_browser.text.startswith("<!doctype html>\n<html lang=\"fr\">")
+    assert by_browser.text.startswith('<!doctype html>\n<html lang="fr">')
     assert "Voirie: Nid-de-poule" in by_browser.text
     assert switched.status_code == 303 and switched.headers["location"] == "/status"
     assert '<html lang="fr">' in after.text
@@ -109,8 +117,11 @@ async def test_the_status_lookup_needs_the_reference_and_the_same_email(app):
     town = await make_town()
     async with PortalClient(app, town.host) as portal:
         path = status_path(await portal.submit(valid_form(contact_email="ned@example.com")))
-        reference = (await ServiceRequest.select(ServiceRequest.reference).where(
-            ServiceRequest.tenant == town.id).first())["reference"]
+        reference = (
+            await ServiceRequest.select(ServiceRequest.reference)
+            .where(ServiceRequest.tenant == town.id)
+            .first()
+        )["reference"]
         wrong = await portal.post("/status", {"reference": reference, "email": "homer@example.com"})
         right = await portal.post("/status", {"reference": reference.lower(), "email": "NED@example.com"})
     assert wrong.status_code == 422 and "No request matches" in wrong.text

@@ -35,11 +35,13 @@ async def test_every_table_exists_with_its_tenant_column(database):
 
 
 async def test_the_composite_indexes_are_in_place(database):
-    assert EXPECTED_INDEXES <= await _index_names(database)
+    assert await _index_names(database) >= EXPECTED_INDEXES
 
 
 async def test_every_migration_has_run():
     from piccolo.apps.migrations.tables import Migration
 
-    ran = {row["name"] for row in await Migration.select(Migration.name).where(Migration.app_name == "portal")}
+    ran = {
+        row["name"] for row in await Migration.select(Migration.name).where(Migration.app_name == "portal")
+    }
     assert {"2026-11-29T07:28:01:385006", "2026-11-29T07:40:00:000000"} <= ran

@@ -9,7 +9,9 @@ from tests.support.portal import PortalClient, status_path
 async def _one_request(app, town) -> tuple[str, str]:
     async with PortalClient(app, town.host) as citizen:
         path = status_path(await citizen.submit(valid_form(description=f"Only for {town.name}")))
-    row = await ServiceRequest.select(ServiceRequest.reference).where(ServiceRequest.tenant == town.id).first()
+    row = (
+        await ServiceRequest.select(ServiceRequest.reference).where(ServiceRequest.tenant == town.id).first()
+    )
     return path, row["reference"]
 
 
@@ -59,7 +61,9 @@ async def test_domain_services_only_ever_answer_for_their_own_town(app):
     assert await request_service.get_by_reference(shelbyville.scope, springfield_ref) is None
     assert await request_service.get_by_token(shelbyville.scope, token) is None
     listed = await request_service.queue(shelbyville.scope, request_service.QueueFilter(status="all"))
-    assert [row["reference"] for row in listed] == [f"{shelbyville.prefix}-{listed[0]['created_at'].year}-000001"]
+    assert [row["reference"] for row in listed] == [
+        f"{shelbyville.prefix}-{listed[0]['created_at'].year}-000001"
+    ]
     assert await request_service.get_by_reference(springfield.scope, springfield_ref) is not None
 
 

@@ -31,9 +31,13 @@ async def make_town(name: str = "Testville", color: str = "#1d4f91", languages: 
     slug = f"{name.lower()}-{uuid.uuid4().hex[:8]}"
     prefix = name[:3].upper()
     tenant_id = await create_tenant(
-        slug, name, prefix, brand_color=color,
+        slug,
+        name,
+        prefix,
+        brand_color=color,
         logo_svg=f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 10 10" data-logo="{slug}"></svg>',
-        timezone="America/Toronto", languages=languages,
+        timezone="America/Toronto",
+        languages=languages,
     )
     staff = (
         (f"admin@{slug}.test", "Ada Admin", "tenant_admin", None),
@@ -42,8 +46,14 @@ async def make_town(name: str = "Testville", color: str = "#1d4f91", languages: 
     )
     await seed_catalog(TenantScope(tenant_id), staff)
     return TestTown(
-        id=tenant_id, slug=slug, name=name, prefix=prefix, host=f"{slug}.localhost",
-        admin_email=staff[0][0], roads_email=staff[1][0], viewer_email=staff[2][0],
+        id=tenant_id,
+        slug=slug,
+        name=name,
+        prefix=prefix,
+        host=f"{slug}.localhost",
+        admin_email=staff[0][0],
+        roads_email=staff[1][0],
+        viewer_email=staff[2][0],
     )
 
 

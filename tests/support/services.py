@@ -23,32 +23,34 @@ class Inbox:
         self.messages: list[EmailMessage] = []
 
     async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's hook name
-        self.messages.append(message_from_bytes(envelope.original_content or envelope.content, policy=policy.default))
+        self.messages.append(
+            message_from_bytes(envelope.original_content or envelope.content, policy=policy.default)
+        )
         return "250 OK"
 
     def matching(self, predicate: Callable[[EmailMessage], bool]) -> list[EmailMessage]:
         return [message for message in self.messages if predicate(message)]
 
-    async def wait_for(self, predicate: Callable[[EmailMessage], bool], timeout: float = 30) -> EmailMessage:
-        deadline = time.monotonic() + timeout
+    async def wait_for(self, predicate: Callable[[EmailMessage], bool], within: float = 30) -> EmailMessage:
+        deadline = time.monotonic() + within
         while time.monotonic() < deadline:
             if found := self.matching(predicate):
                 return found[0]
             await asyncio.sleep(0.1)
         subjects = [str(message["subject"]) for message in self.messages]
-        raise AssertionError(f"no such mail within {timeout}s; received: {subjects}")
+        raise AssertionError(f"no such mail within {within}s; received: {subjects}")
 
 
-async def eventually(check: Callable, timeout: float = 30, interval: float = 0.1):
-    """Awaits `check()` until it returns something truthy; returns it, or fails after `timeout`."""
-    deadline = time.monotonic() + timeout
+async def eventually(check: Callable, within: float = 30, interval: float = 0.1):
+    """Awaits `check()` until it returns something truthy; returns it, or fails after `within`."""
+    deadline = time.monotonic() + within
     last = None
     while time.monotonic() < deadline:
         last = await check()
         if last:
             return last
         await asyncio.sleep(interval)
-    raise AssertionError(f"condition not met within {timeout}s (last value: {last!r})")
+    raise AssertionError(f"condition not met within {within}s (last value: {last!r})")
 
 
 @pytest.fixture(scope="session", autouse=True)

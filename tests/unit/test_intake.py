@@ -5,8 +5,12 @@ TYPES = {"pothole": True, "records": False}
 
 def form(**overrides):
     values = {
-        "request_type": "pothole", "description": "Deep hole in the lane", "address": "12 Main St",
-        "contact_name": "Ned", "contact_email": "Ned@Example.com", "idempotency_key": "a" * 32,
+        "request_type": "pothole",
+        "description": "Deep hole in the lane",
+        "address": "12 Main St",
+        "contact_name": "Ned",
+        "contact_email": "Ned@Example.com",
+        "idempotency_key": "a" * 32,
     }
     values.update(overrides)
     return clean_form(values)

@@ -35,8 +35,11 @@ async def test_a_request_travels_from_the_portal_to_closure_with_a_pdf_receipt(a
         path = status_path(await citizen.submit(valid_form(contact_email=email)))
         routed = await _status_is(town, path, "routed")
         reference = routed["reference"]
-        roads = await Department.select(Department.id).where(
-            (Department.tenant == town.id) & (Department.slug == "public-works")).first()
+        roads = (
+            await Department.select(Department.id)
+            .where((Department.tenant == town.id) & (Department.slug == "public-works"))
+            .first()
+        )
         assert routed["department"] == roads["id"] and routed["workflow_started"]
 
         acknowledgement = await inbox.wait_for(lambda m: m["to"] == email and "received" in m["subject"])
@@ -44,8 +47,9 @@ async def test_a_request_travels_from_the_portal_to_closure_with_a_pdf_receipt(a
         assert f"http://{town.host}:8000{path}" in acknowledgement.get_content()
 
         assert (await clerk.login(town.roads_email, town.password)).status_code == 303
-        queue = await clerk.get(f"/admin/requests?status=open&department={roads['id']}",
-                                headers={"HX-Request": "true"})
+        queue = await clerk.get(
+            f"/admin/requests?status=open&department={roads['id']}", headers={"HX-Request": "true"}
+        )
         assert queue.text.startswith('<div id="queue"') and reference in queue.text
         other_department = await clerk.get("/admin/requests?status=open&department=999999")
         assert reference not in other_department.text
@@ -68,7 +72,9 @@ async def test_a_request_travels_from_the_portal_to_closure_with_a_pdf_receipt(a
         closing_mail = await inbox.wait_for(lambda m: m["to"] == email and "closed" in m["subject"])
         attachments = list(closing_mail.iter_attachments())
         assert [part.get_filename() for part in attachments] == [f"{reference}.pdf"]
-        pdf_text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(attachments[0].get_content())).pages)
+        pdf_text = "".join(
+            page.extract_text() for page in PdfReader(io.BytesIO(attachments[0].get_content())).pages
+        )
         assert reference in pdf_text and "Springfield" in pdf_text and "Fixed" in pdf_text
         assert "A crew is booked for Tuesday." in pdf_text and "Needs the big truck." not in pdf_text
 
@@ -100,7 +106,8 @@ async def test_htmx_actions_answer_with_the_panel_and_refusals_keep_what_was_typ
         assert start_too_early.text.startswith('<div id="request-panel">')
         duplicate = await clerk.post(
             f"/admin/requests/{reference}/close",
-            {"reason": "duplicate", "duplicate_of": "NOPE-1", "body": "Same hole as yesterday"}, headers=htmx,
+            {"reason": "duplicate", "duplicate_of": "NOPE-1", "body": "Same hole as yesterday"},
+            headers=htmx,
         )
         assert duplicate.status_code == 409 and "no other request with that reference" in duplicate.text
         assert ">Same hole as yesterday</textarea>" in duplicate.text
