@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from email import policy
-from html import escape
 from email.parser import BytesParser
+from html import escape
 from pathlib import Path
 
 from litestar import Controller, get

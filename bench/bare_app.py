@@ -72,9 +72,11 @@ def create_app() -> Litestar:
         tenant = await Tenant.select(Tenant.id).where(Tenant.slug == TENANT_SLUG).first()
         if tenant is None:
             raise RuntimeError(f"tenant {TENANT_SLUG!r} is missing: seed the demo data first")
-        request_type = await RequestType.select(RequestType.id).where(
-            (RequestType.tenant == tenant["id"]) & (RequestType.code == REQUEST_TYPE)
-        ).first()
+        request_type = (
+            await RequestType.select(RequestType.id)
+            .where((RequestType.tenant == tenant["id"]) & (RequestType.code == REQUEST_TYPE))
+            .first()
+        )
         _ids.update(tenant=tenant["id"], request_type=request_type["id"])
 
     async def on_shutdown() -> None:
