@@ -19,6 +19,8 @@ import time
 
 from infra.settings import PROJECT_ROOT, get_settings
 
+TEMPORAL_UI_PORT = int(os.environ.get("TEMPORAL_UI_PORT", "8233"))
+
 
 async def _with_database(coroutine_factory):
     from infra.database import close_pool, start_pool
@@ -79,7 +81,7 @@ def dev(port: int) -> None:
     temporal_port = int(settings.temporal_address.rsplit(":", 1)[1])
     if not port_open(temporal_port):
         children.append(
-            start_dev_server(temporal_port, var / "temporal.db", ui_port=8233, log_file=var / "temporal.log")
+            start_dev_server(temporal_port, var / "temporal.db", ui_port=TEMPORAL_UI_PORT, log_file=var / "temporal.log")
         )
     if not port_open(settings.smtp_port):
         children.append(
@@ -132,7 +134,7 @@ def _banner(port: int, created: list[str]) -> None:
         "",
         f"  Staff password for every demo account: {DEMO_PASSWORD}",
         f"  Mail sent by the portal:  http://localhost:{port}/dev/inbox",
-        "  Temporal UI:              http://localhost:8233/",
+        f"  Temporal UI:              http://localhost:{TEMPORAL_UI_PORT}/",
     ]
     if created:
         lines.append(f"  (seeded demo data for: {', '.join(created)})")
