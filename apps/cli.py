@@ -81,7 +81,9 @@ def dev(port: int) -> None:
     temporal_port = int(settings.temporal_address.rsplit(":", 1)[1])
     if not port_open(temporal_port):
         children.append(
-            start_dev_server(temporal_port, var / "temporal.db", ui_port=TEMPORAL_UI_PORT, log_file=var / "temporal.log")
+            start_dev_server(
+                temporal_port, var / "temporal.db", ui_port=TEMPORAL_UI_PORT, log_file=var / "temporal.log"
+            )
         )
     if not port_open(settings.smtp_port):
         children.append(

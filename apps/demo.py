@@ -51,6 +51,47 @@ REQUEST_TYPES = [
 ]
 
 
+BUSINESS_DAY = 8 * 3600  # Monday to Friday, 08:30 to 16:30
+DAY = 24 * 3600
+# What a municipality typically promises; every duration is data the town can change.
+SERVICE_LEVELS = {
+    "pothole": {
+        "target_seconds": 2 * BUSINESS_DAY,
+        "assign_within_seconds": 4 * 3600,
+        "escalate_after_seconds": 4 * 3600,
+        "remind_before_seconds": 4 * 3600,
+        "overdue_escalate_seconds": BUSINESS_DAY,
+    },
+    "sidewalk": {"target_seconds": 10 * BUSINESS_DAY, "assign_within_seconds": BUSINESS_DAY},
+    "streetlight": {
+        "target_seconds": 5 * BUSINESS_DAY,
+        "assign_within_seconds": BUSINESS_DAY,
+        "assignment_mode": "round_robin",
+    },
+    "missed-pickup": {
+        "target_seconds": BUSINESS_DAY,
+        "assignment_mode": "round_robin",
+        "remind_before_seconds": 2 * 3600,
+    },
+    "tax-pap": {
+        "target_seconds": 5 * BUSINESS_DAY,
+        "citizen_remind_seconds": 7 * DAY,
+        "citizen_close_seconds": 14 * DAY,
+    },
+    "tax-question": {
+        "target_seconds": 3 * BUSINESS_DAY,
+        "citizen_remind_seconds": 7 * DAY,
+        "citizen_close_seconds": 14 * DAY,
+    },
+    "records": {
+        "target_seconds": 30 * DAY,
+        "target_business": False,
+        "citizen_remind_seconds": 10 * DAY,
+        "citizen_close_seconds": 30 * DAY,
+    },
+}
+
+
 @dataclass(frozen=True)
 class DemoTown:
     slug: str
@@ -71,6 +112,7 @@ TOWNS = [
         (
             ("admin@springfield.test", "Marge Simpson", "tenant_admin", None),
             ("roads@springfield.test", "Homer Simpson", "agent", "public-works"),
+            ("works-lead@springfield.test", "Waylon Smithers", "supervisor", "public-works"),
             ("clerk@springfield.test", "Patty Bouvier", "agent", "clerk"),
         ),
     ),
@@ -108,7 +150,9 @@ async def seed_demo() -> list[str]:
     return created
 
 
-async def seed_catalog(scope: TenantScope, staff: tuple = ()) -> dict[str, int]:
+async def seed_catalog(
+    scope: TenantScope, staff: tuple = (), levels: dict[str, dict] | None = None
+) -> dict[str, int]:
     """Departments, request types and staff for one tenant; returns department ids by slug."""
     department_ids = {}
     for slug, name, name_fr in DEPARTMENTS:
@@ -127,6 +171,7 @@ async def seed_catalog(scope: TenantScope, staff: tuple = ()) -> dict[str, int]:
             needs_location=location,
             sort_order=order,
             translations={"fr": {"category": category_fr, "name": name_fr}},
+            **(SERVICE_LEVELS if levels is None else levels).get(code, {}),
         ).save()
     password_hash = hash_password(DEMO_PASSWORD)
     for email, name, role, department in staff:

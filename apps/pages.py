@@ -7,7 +7,7 @@ from typing import Any
 from litestar import Request
 from litestar.response import Template
 
-from domain import lifecycle
+from domain import lifecycle, sla
 from domain.scope import TenantScope
 from tenants.resolve import TenantInfo
 
@@ -35,6 +35,8 @@ def page(
             "language_names": LANGUAGE_NAMES,
             "status_labels": lifecycle.STATUS_LABELS,
             "close_reasons": lifecycle.CLOSE_REASONS,
+            "timer_labels": sla.TIMER_LABELS,
+            "auto_closed": lifecycle.AUTO_CLOSED,
             **context,
         },
     )

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from domain.requests import short_key
 from domain.scope import TenantScope
 from domain.tables import Notification
 from infra.mail import Mailer, OutgoingMail
 
 
 async def send_once(scope: TenantScope, key: str, mail: OutgoingMail, mailer: Mailer) -> bool:
+    key = short_key(key, 120)
     row = (
         await scope.select(Notification, Notification.id, Notification.sent_at)
         .where(Notification.key == key)

@@ -5,6 +5,7 @@ Every function takes a TenantScope first; none can read or write another tenant'
 
 from __future__ import annotations
 
+import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -14,7 +15,14 @@ from piccolo.engine.sqlite import SQLiteEngine, TransactionType
 from domain import lifecycle
 from domain.intake import Submission
 from domain.scope import TenantScope
-from domain.tables import Document, ReferenceCounter, RequestEvent, RequestType, ServiceRequest
+from domain.tables import (
+    Document,
+    ReferenceCounter,
+    RequestEvent,
+    RequestFollower,
+    RequestType,
+    ServiceRequest,
+)
 
 QUEUE_PAGE_SIZE = 50
 
@@ -140,6 +148,8 @@ REQUEST_COLUMNS = (
     ServiceRequest.created_at,
     ServiceRequest.updated_at,
     ServiceRequest.closed_at,
+    ServiceRequest.due_at,
+    ServiceRequest.reopen_until,
     ServiceRequest.request_type.name.as_alias("type_name"),
     ServiceRequest.request_type.translations.as_alias("type_translations"),
     ServiceRequest.request_type.category.as_alias("type_category"),
@@ -241,12 +251,18 @@ class Move:
     assignee_id: int | None = None
     close_reason: str = ""
     duplicate_of: str = ""
+    department_id: int | None = None
+    # citizen | staff | system; empty means staff when there is an actor, else system.
+    actor_kind: str = ""
+    due_at: datetime | None = None
+    reopen_until: datetime | None = None
 
 
 async def apply_move(scope: TenantScope, move: Move) -> str:
     """Persists the move and its timeline line in one transaction; returns the new status."""
     async with _write_transaction():
-        if await scope.exists(RequestEvent).where(RequestEvent.action_key == move.action_key):
+        action_key = short_key(move.action_key)
+        if await scope.exists(RequestEvent).where(RequestEvent.action_key == action_key):
             row = (
                 await scope.select(ServiceRequest, ServiceRequest.status)
                 .where(ServiceRequest.id == move.request_id)
@@ -254,11 +270,7 @@ async def apply_move(scope: TenantScope, move: Move) -> str:
             )
             return row["status"]
         row = (
-            await scope.select(
-                ServiceRequest,
-                ServiceRequest.status,
-                ServiceRequest.request_type.department.as_alias("type_dept"),
-            )
+            await scope.select(ServiceRequest, ServiceRequest.status)
             .where(ServiceRequest.id == move.request_id)
             .first()
         )
@@ -266,17 +278,9 @@ async def apply_move(scope: TenantScope, move: Move) -> str:
             raise LookupError(f"request {move.request_id} is not in this tenant")
         status = lifecycle.next_status(row["status"], move.action)
         now = _now()
-        values: dict = {ServiceRequest.status: status, ServiceRequest.updated_at: now}
-        if move.action == lifecycle.ROUTE:
-            values[ServiceRequest.department] = row["type_dept"]
-        if move.action == lifecycle.ASSIGN:
-            values[ServiceRequest.assignee] = move.assignee_id
-        if move.action == lifecycle.CLOSE:
-            values |= {
-                ServiceRequest.close_reason: move.close_reason,
-                ServiceRequest.duplicate_of: move.duplicate_of.strip().upper(),
-                ServiceRequest.closed_at: now,
-            }
+        values = _changes(move, status, now)
+        if move.action == lifecycle.CLOSE and move.close_reason == "duplicate":
+            await _follow_original(scope, move.request_id, move.duplicate_of)
         await scope.update(ServiceRequest, values).where(ServiceRequest.id == move.request_id)
         await scope.new(
             RequestEvent,
@@ -284,18 +288,99 @@ async def apply_move(scope: TenantScope, move: Move) -> str:
             kind=move.action,
             from_status=row["status"],
             to_status=status,
-            actor_kind="staff" if move.actor_id else "system",
+            actor_kind=move.actor_kind or ("staff" if move.actor_id else "system"),
             actor=move.actor_id,
             body=move.body,
             public=move.public,
-            action_key=move.action_key,
+            action_key=action_key,
             created_at=now,
         ).save()
         return status
 
 
+def short_key(key: str, limit: int = 80) -> str:
+    """Keys are made of workflow ids and e-mail addresses; long ones are hashed to fit their column."""
+    return key if len(key) <= limit else hashlib.sha256(key.encode()).hexdigest()[:limit]
+
+
+async def note(scope: TenantScope, request_id: int, kind: str, key: str, body: str) -> None:
+    """An internal timeline line that changes nothing (a reminder was sent); written once per key."""
+    action_key = short_key(key)
+    if await scope.exists(RequestEvent).where(RequestEvent.action_key == action_key):
+        return
+    await scope.new(
+        RequestEvent,
+        request=request_id,
+        kind=kind,
+        actor_kind="system",
+        body=body,
+        public=False,
+        action_key=action_key,
+        created_at=_now(),
+    ).save()
+
+
 async def reference_exists(scope: TenantScope, reference: str) -> bool:
     return await scope.exists(ServiceRequest).where(ServiceRequest.reference == reference.strip().upper())
+
+
+def _changes(move: Move, status: str, now: datetime) -> dict:
+    values: dict = {ServiceRequest.status: status, ServiceRequest.updated_at: now}
+    if move.due_at is not None:
+        values[ServiceRequest.due_at] = move.due_at
+    if move.action in (lifecycle.ROUTE, lifecycle.TRANSFER):
+        values[ServiceRequest.department] = move.department_id
+    if move.action == lifecycle.TRANSFER:
+        values[ServiceRequest.assignee] = None
+    if move.action == lifecycle.ASSIGN:
+        values[ServiceRequest.assignee] = move.assignee_id
+    if move.action == lifecycle.CLOSE:
+        values |= {
+            ServiceRequest.close_reason: move.close_reason,
+            ServiceRequest.duplicate_of: move.duplicate_of.strip().upper(),
+            ServiceRequest.closed_at: now,
+            ServiceRequest.reopen_until: move.reopen_until,
+        }
+    if move.action == lifecycle.REOPEN:
+        values |= {
+            ServiceRequest.close_reason: "",
+            ServiceRequest.duplicate_of: "",
+            ServiceRequest.reopen_until: None,
+            ServiceRequest.closed_at: None,
+        }
+    return values
+
+
+async def _follow_original(scope: TenantScope, duplicate_id: int, original_reference: str) -> None:
+    """The duplicate's author is told of the original's progress from now on."""
+    duplicate = (
+        await scope.select(ServiceRequest, ServiceRequest.contact_email, ServiceRequest.language)
+        .where(ServiceRequest.id == duplicate_id)
+        .first()
+    )
+    original = (
+        await scope.select(ServiceRequest, ServiceRequest.id, ServiceRequest.contact_email)
+        .where(ServiceRequest.reference == original_reference.strip().upper())
+        .first()
+    )
+    if original is None or original["contact_email"] == duplicate["contact_email"]:
+        return
+    already = await scope.exists(RequestFollower).where(
+        (RequestFollower.request == original["id"]) & (RequestFollower.email == duplicate["contact_email"])
+    )
+    if not already:
+        await scope.new(
+            RequestFollower,
+            request=original["id"],
+            email=duplicate["contact_email"],
+            language=duplicate["language"],
+        ).save()
+
+
+async def followers(scope: TenantScope, request_id: int) -> list[dict]:
+    return await scope.select(RequestFollower, RequestFollower.email, RequestFollower.language).where(
+        RequestFollower.request == request_id
+    )
 
 
 async def mark_workflow_started(scope: TenantScope, request_id: int) -> None:

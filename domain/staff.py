@@ -38,3 +38,28 @@ async def get_active(scope: TenantScope, staff_id: int) -> dict | None:
 
 def can_act(staff: dict) -> bool:
     return staff["role"] in ACTING_ROLES
+
+
+# Who hears of what: the assignee about their own work, the department while nobody has the request,
+# the supervisors when it escalates.
+ASSIGNEE_NOTICES = frozenset({"assigned", "due_reminder", "overdue", "reopened", "citizen_replied"})
+SUPERVISOR_NOTICES = frozenset({"assign_escalation", "overdue_escalation"})
+
+
+async def notice_recipients(
+    scope: TenantScope, kind: str, department_id: int | None, assignee_id: int | None
+):
+    columns = (StaffUser.email, StaffUser.name, StaffUser.language)
+    active = StaffUser.active.eq(True)
+    if kind in ASSIGNEE_NOTICES and assignee_id is not None:
+        return await scope.select(StaffUser, *columns).where(active & (StaffUser.id == assignee_id))
+    if kind in SUPERVISOR_NOTICES:
+        supervisors = await scope.select(StaffUser, *columns).where(
+            active & (StaffUser.role == "supervisor") & (StaffUser.department == department_id)
+        )
+        return supervisors or await scope.select(StaffUser, *columns).where(
+            active & (StaffUser.role == "tenant_admin")
+        )
+    return await scope.select(StaffUser, *columns).where(
+        active & (StaffUser.department == department_id) & StaffUser.role.is_in(["agent", "supervisor"])
+    )

@@ -33,6 +33,20 @@ class Department(Table, tablename="department"):
     translations = JSON(default="{}")
 
 
+class StaffUser(Table, tablename="staff_user"):
+    tenant = tenant_column()
+    email = Varchar(length=254)
+    name = Varchar(length=200)
+    password_hash = Varchar(length=255, default="")
+    role = Varchar(length=20, default="agent")
+    department = ForeignKey(references=Department, null=True, on_delete=OnDelete.set_null)
+    active = Boolean(default=True)
+    language = Varchar(length=8, default="en")
+    # Round-robin assignment picks the agent who has waited longest for a request.
+    last_assigned_at = Timestamptz(null=True, default=None)
+    created_at = Timestamptz(default=TimestamptzNow())
+
+
 class RequestType(Table, tablename="request_type"):
     tenant = tenant_column()
     code = Varchar(length=63)
@@ -45,18 +59,39 @@ class RequestType(Table, tablename="request_type"):
     sort_order = Integer(default=0)
     # {"fr": {"category": "...", "name": "...", "description": "..."}}
     translations = JSON(default="{}")
+    # Service level, all durations in seconds (data, so tests run whole lifecycles in seconds).
+    # Target to resolve: business time on the tenant's calendar, or calendar time ("30 days").
+    target_seconds = Integer(null=True, default=None)
+    target_business = Boolean(default=True)
+    # Unassigned for this long (business time): remind the department; then escalate after a further time.
+    assign_within_seconds = Integer(null=True, default=None)
+    escalate_after_seconds = Integer(null=True, default=None)
+    # Remind the assignee this long before the due time; escalate this long after it.
+    remind_before_seconds = Integer(null=True, default=None)
+    overdue_escalate_seconds = Integer(null=True, default=None)
+    # Waiting on the citizen (calendar time): remind them, then close the request.
+    citizen_remind_seconds = Integer(null=True, default=None)
+    citizen_close_seconds = Integer(null=True, default=None)
+    # manual | default (the default assignee) | round_robin (among the department's agents)
+    assignment_mode = Varchar(length=16, default="manual")
+    default_assignee = ForeignKey(references=StaffUser, null=True, on_delete=OnDelete.set_null)
 
 
-class StaffUser(Table, tablename="staff_user"):
+class RoutingRule(Table, tablename="routing_rule"):
+    """Overrides a type's department (and assignee) by keyword or by area; the lowest position wins."""
+
     tenant = tenant_column()
-    email = Varchar(length=254)
-    name = Varchar(length=200)
-    password_hash = Varchar(length=255, default="")
-    role = Varchar(length=20, default="agent")
-    department = ForeignKey(references=Department, null=True, on_delete=OnDelete.set_null)
-    active = Boolean(default=True)
-    language = Varchar(length=8, default="en")
-    created_at = Timestamptz(default=TimestamptzNow())
+    position = Integer(default=0)
+    request_type = ForeignKey(references=RequestType, null=True, on_delete=OnDelete.cascade)
+    # Matches when the description or address contains it (case-insensitive); empty matches all.
+    keyword = Varchar(length=100, default="")
+    # A bounding box; matches only requests with coordinates inside it. All empty: any place.
+    min_latitude = Real(null=True, default=None)
+    max_latitude = Real(null=True, default=None)
+    min_longitude = Real(null=True, default=None)
+    max_longitude = Real(null=True, default=None)
+    department = ForeignKey(references=Department, null=False, on_delete=OnDelete.cascade)
+    assignee = ForeignKey(references=StaffUser, null=True, on_delete=OnDelete.set_null)
 
 
 class ServiceRequest(Table, tablename="service_request"):
@@ -84,6 +119,20 @@ class ServiceRequest(Table, tablename="service_request"):
     created_at = Timestamptz(default=TimestamptzNow())
     updated_at = Timestamptz(default=TimestamptzNow())
     closed_at = Timestamptz(null=True, default=None)
+    # Expected completion, shown to the citizen; the workflow keeps it current as the SLA clock runs.
+    due_at = Timestamptz(null=True, default=None)
+    # Until when the citizen may reopen a closed request.
+    reopen_until = Timestamptz(null=True, default=None)
+
+
+class RequestFollower(Table, tablename="request_follower"):
+    """Someone told of a request's public steps besides its author, e.g. the author of a duplicate."""
+
+    tenant = tenant_column()
+    request = ForeignKey(references=ServiceRequest, null=False, on_delete=OnDelete.cascade, index=True)
+    email = Varchar(length=254)
+    language = Varchar(length=8, default="en")
+    created_at = Timestamptz(default=TimestamptzNow())
 
 
 class RequestEvent(Table, tablename="request_event"):

@@ -16,6 +16,8 @@ async def create_tenant(
     languages: str = "en,fr",
     contact_email: str = "",
     domains: tuple[str, ...] = (),
+    business_calendar: dict | None = None,
+    reopen_window_seconds: int = 14 * 24 * 3600,
 ) -> int:
     tenant = Tenant(
         slug=slug.lower(),
@@ -27,6 +29,8 @@ async def create_tenant(
         timezone=timezone,
         languages=languages,
         contact_email=contact_email,
+        business_calendar=business_calendar or {},
+        reopen_window_seconds=reopen_window_seconds,
     )
     await tenant.save()
     for host in domains:

@@ -22,6 +22,8 @@ class TenantInfo:
     timezone: str
     languages: tuple[str, ...]
     contact_email: str
+    business_calendar: dict
+    reopen_window_seconds: int
 
     @classmethod
     def from_row(cls, row: dict) -> TenantInfo:
@@ -37,6 +39,8 @@ class TenantInfo:
             timezone=row["timezone"],
             languages=languages,
             contact_email=row["contact_email"],
+            business_calendar=row["business_calendar"] or {},
+            reopen_window_seconds=row["reopen_window_seconds"],
         )
 
 
@@ -71,7 +75,7 @@ class TenantResolver:
 
     async def _lookup(self, host: str) -> TenantInfo | None:
         slug = slug_from_host(host, self.base_domain)
-        query = Tenant.select().where(Tenant.active.eq(True))
+        query = Tenant.select().where(Tenant.active.eq(True)).output(load_json=True)
         if slug:
             row = await query.where(Tenant.slug == slug).first()
         else:
@@ -85,7 +89,7 @@ class TenantResolver:
 
 
 async def tenant_by_id(tenant_id: int) -> TenantInfo | None:
-    row = await Tenant.select().where(Tenant.id == tenant_id).first()
+    row = await Tenant.select().where(Tenant.id == tenant_id).output(load_json=True).first()
     return TenantInfo.from_row(row) if row else None
 
 

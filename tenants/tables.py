@@ -1,6 +1,6 @@
 """A tenant is data, not code: onboarding a town is inserting rows, never a deploy."""
 
-from piccolo.columns import Boolean, ForeignKey, Text, Timestamptz, Varchar
+from piccolo.columns import JSON, Boolean, ForeignKey, Integer, Text, Timestamptz, Varchar
 from piccolo.columns.base import OnDelete
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.table import Table
@@ -18,6 +18,11 @@ class Tenant(Table, tablename="tenant"):
     # Comma-separated language codes the portal offers, the first being the default.
     languages = Varchar(length=64, default="en,fr")
     contact_email = Varchar(length=254, default="")
+    # Business calendar for SLA clocks: {"hours": {"mon": ["08:30-16:30"], ...}, "holidays": ["2026-12-25"]}.
+    # Empty means Monday to Friday, 08:30 to 16:30, no holidays.
+    business_calendar = JSON(default="{}")
+    # How long after closure the citizen may say "not fixed" and reopen the request.
+    reopen_window_seconds = Integer(default=14 * 24 * 3600)
     active = Boolean(default=True)
     created_at = Timestamptz(default=TimestamptzNow())
 

@@ -19,7 +19,7 @@ from domain import lifecycle
 from domain.requests import mark_workflow_started
 from domain.scope import TenantScope
 from infra.settings import Settings
-from workflows.service_request.models import RequestParams
+from workflows.service_request.models import RequestParams, Schedule
 from workflows.service_request.workflow import ServiceRequestWorkflow
 
 log = logging.getLogger(__name__)
@@ -89,6 +89,16 @@ class TemporalGateway:
             if "already completed" in str(error).lower() or "not found" in str(error).lower():
                 raise lifecycle.TransitionRefused(lifecycle.REFUSALS[lifecycle.CLOSED]) from None
             raise TemporalUnavailable(str(error)) from error
+
+    async def schedule(self, tenant_slug: str, reference: str) -> Schedule | None:
+        """The live timers for the admin; None when the workflow or the server cannot answer now."""
+        try:
+            client = await self.client()
+            handle = client.get_workflow_handle(workflow_id(tenant_slug, reference))
+            return await handle.query(ServiceRequestWorkflow.schedule, rpc_timeout=timedelta(seconds=3))
+        except Exception as error:  # a page must render without its schedule
+            log.info("no schedule for %s: %s", reference, error)
+            return None
 
     async def close(self) -> None:
         self._client = None

@@ -18,15 +18,36 @@ from domain import requests as request_service
 from domain import staff as staff_service
 from infra.i18n import N_, current_language
 from workflows.client import TemporalGateway, TemporalUnavailable
-from workflows.service_request.models import AssignCommand, CloseCommand, CommentCommand, StartCommand
+from workflows.service_request.models import (
+    AssignCommand,
+    CloseCommand,
+    CommentCommand,
+    NoteCommand,
+    StartCommand,
+    TransferCommand,
+)
 from workflows.service_request.workflow import ServiceRequestWorkflow
 
 UNAVAILABLE = N_("The workflow service is not answering, so nothing was changed. Try again in a minute.")
 SUCCESS = {
     "assign": N_("The request is assigned."),
     "start": N_("Work has started."),
+    "hold": N_("The request is on hold; its clock is paused."),
+    "wait": N_("Your question was sent to the citizen; the clock is paused until they reply."),
+    "resolve": N_("The request is resolved."),
+    "transfer": N_("The request was sent to the other department."),
     "comment": N_("Your update is posted."),
     "close": N_("The request is closed. The citizen will receive the receipt by email."),
+}
+UPDATES = {
+    "assign": ServiceRequestWorkflow.assign,
+    "start": ServiceRequestWorkflow.start_work,
+    "hold": ServiceRequestWorkflow.hold,
+    "wait": ServiceRequestWorkflow.wait_on_citizen,
+    "resolve": ServiceRequestWorkflow.resolve,
+    "transfer": ServiceRequestWorkflow.transfer,
+    "comment": ServiceRequestWorkflow.comment,
+    "close": ServiceRequestWorkflow.close,
 }
 
 
@@ -106,9 +127,13 @@ class QueueController(Controller):
 
     @get("/{reference:str}")
     async def detail(
-        self, request: Request, member: NamedDependency[dict], reference: FromPath[str]
+        self,
+        request: Request,
+        member: NamedDependency[dict],
+        reference: FromPath[str],
+        temporal: NamedDependency[TemporalGateway],
     ) -> Template:
-        return await self._detail(request, member, reference)
+        return await self._detail(request, member, reference, temporal)
 
     @post("/{reference:str}/{action:str}")
     async def act(
@@ -128,17 +153,17 @@ class QueueController(Controller):
         command, errors = await self._command(scope, member, item, action, form)
         if not errors:
             try:
-                await temporal.act(
-                    tenant.slug, item["reference"], getattr(ServiceRequestWorkflow, _UPDATES[action]), command
-                )
+                await temporal.act(tenant.slug, item["reference"], UPDATES[action], command)
             except lifecycle.TransitionRefused as refused:
                 errors = {action: str(refused)}
             except TemporalUnavailable:
                 errors = {action: UNAVAILABLE}
         if errors:
-            return await self._detail(request, member, reference, errors=errors, values=form, status_code=409)
+            return await self._detail(
+                request, member, reference, temporal, errors=errors, values=form, status_code=409
+            )
         if is_htmx(request):
-            return await self._detail(request, member, reference, flash=SUCCESS[action])
+            return await self._detail(request, member, reference, temporal, flash=SUCCESS[action])
         return Redirect(f"/admin/requests/{item['reference']}?done={action}", status_code=303)
 
     async def _command(self, scope, member: dict, item: dict, action: str, form: dict):
@@ -150,6 +175,20 @@ class QueueController(Controller):
             return AssignCommand(actor_id=actor, assignee_id=assignee_id), {}
         if action == "start":
             return StartCommand(actor_id=actor), {}
+        if action in ("hold", "resolve"):
+            return NoteCommand(actor_id=actor, body=form.get("body", "")[:5000]), {}
+        if action == "wait":
+            if not form.get("body"):
+                return None, {"wait": N_("Write the question the citizen should answer.")}
+            return NoteCommand(actor_id=actor, body=form["body"][:5000]), {}
+        if action == "transfer":
+            department_id = int(form["department_id"]) if form.get("department_id", "").isdigit() else 0
+            known = {d["id"] for d in await catalog.departments(scope, current_language.get())}
+            if department_id not in known or department_id == item["department"]:
+                return None, {"transfer": N_("Choose another department of this municipality.")}
+            return TransferCommand(
+                actor_id=actor, department_id=department_id, body=form.get("body", "")[:5000]
+            ), {}
         if action == "comment":
             if not form.get("body"):
                 return None, {"comment": lifecycle.EMPTY_UPDATE}
@@ -177,6 +216,7 @@ class QueueController(Controller):
         request: Request,
         member: dict,
         reference: str,
+        temporal: TemporalGateway,
         errors: dict | None = None,
         values: dict | None = None,
         flash: str = "",
@@ -198,9 +238,9 @@ class QueueController(Controller):
             "values": values or {},
             "flash": flash or SUCCESS.get(done, ""),
             "terminal": item["status"] in lifecycle.TERMINAL,
+            "departments": await catalog.departments(scope, language),
+            "schedule": await temporal.schedule(tenant_of(request).slug, item["reference"]),
+            "allowed": lifecycle.allowed_actions(item["status"]),
         }
         template = "partials/request_panel.html" if is_htmx(request) else "pages/request.html"
         return page(request, template, status_code=status_code, **context)
-
-
-_UPDATES = {"assign": "assign", "start": "start_work", "comment": "comment", "close": "close"}

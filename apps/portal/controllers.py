@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from litestar import Controller, Request, get, post
 from litestar.background_tasks import BackgroundTask
 from litestar.di import NamedDependency
@@ -10,13 +12,26 @@ from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Response, Template
 
 from apps.pages import page, scope_of, tenant_of
-from domain import catalog, intake
+from domain import catalog, intake, lifecycle
 from domain import requests as request_service
 from infra.i18n import N_, current_language
 from tenants.middleware import LANGUAGE_COOKIE
-from workflows.client import TemporalGateway
+from workflows.client import TemporalGateway, TemporalUnavailable
+from workflows.service_request.models import CitizenCommand
+from workflows.service_request.workflow import ServiceRequestWorkflow
 
 FORM_ORDER = list(intake.FIELDS)
+CITIZEN_UPDATES = {
+    "cancel": ServiceRequestWorkflow.cancel,
+    "reply": ServiceRequestWorkflow.reply,
+    "reopen": ServiceRequestWorkflow.reopen,
+}
+CITIZEN_DONE = {
+    "cancel": N_("Your request is cancelled. We sent you a confirmation."),
+    "reply": N_("Thank you, your answer was sent to the team handling your request."),
+    "reopen": N_("Your request is open again; the team that handled it has been told."),
+}
+UNAVAILABLE = N_("We could not record this just now and nothing was changed. Please try again in a minute.")
 
 
 class PortalController(Controller):
@@ -68,17 +83,61 @@ class PortalController(Controller):
 
     @get("/status/{token:str}")
     async def status(self, request: Request, token: FromPath[str], new: FromQuery[int] = 0) -> Template:
+        return await self._status_page(request, token, just_submitted=bool(new))
+
+    @post("/status/{token:str}/{action:str}")
+    async def citizen_action(
+        self,
+        request: Request,
+        token: FromPath[str],
+        action: FromPath[str],
+        temporal: NamedDependency[TemporalGateway],
+    ) -> Template | Redirect:
+        """Cancel, reply to a question, or reopen ("not fixed"): the status page's token is the key."""
+        item = await request_service.get_by_token(scope_of(request), token)
+        if item is None or action not in CITIZEN_UPDATES:
+            raise NotFoundException()
+        body = str((await request.form()).get("body", "")).strip()[:5000]
+        try:
+            await temporal.act(
+                tenant_of(request).slug, item["reference"], CITIZEN_UPDATES[action], CitizenCommand(body=body)
+            )
+        except lifecycle.TransitionRefused as refused:
+            return await self._status_page(request, token, error=(action, str(refused)), body=body)
+        except TemporalUnavailable:
+            return await self._status_page(request, token, error=(action, UNAVAILABLE), body=body)
+        return Redirect(f"/status/{token}?done={action}", status_code=303)
+
+    async def _status_page(
+        self,
+        request: Request,
+        token: str,
+        just_submitted: bool = False,
+        error: tuple | None = None,
+        body: str = "",
+    ) -> Template:
         scope = scope_of(request)
         item = await request_service.get_by_token(scope, token)
         if item is None:
             raise NotFoundException()
+        now = datetime.now(UTC)
+        done = request.query_params.get("done", "")
         return page(
             request,
             "status.html",
+            status_code=409 if error else 200,
             item=request_service.localise(item, current_language.get()),
-            just_submitted=bool(new),
+            just_submitted=just_submitted,
             timeline=await request_service.timeline(scope, item["id"], public_only=True),
             has_receipt=await request_service.has_document(scope, item["id"], "receipt"),
+            can_cancel=lifecycle.CANCEL in lifecycle.allowed_actions(item["status"]),
+            can_reply=lifecycle.REPLY in lifecycle.allowed_actions(item["status"]),
+            can_reopen=item["status"] == lifecycle.CLOSED
+            and item["reopen_until"]
+            and item["reopen_until"] > now,
+            error=error,
+            body=body,
+            flash=CITIZEN_DONE.get(done, ""),
         )
 
     @get("/status/{token:str}/receipt.pdf")

@@ -38,7 +38,11 @@ class DevRun:
     def start(self) -> str:
         self.process = subprocess.Popen(
             [sys.executable, "-m", "apps.cli", "dev", "--port", str(self.web_port)],
-            cwd=PROJECT_ROOT, env=self.env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+            cwd=PROJECT_ROOT,
+            env=self.env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
             start_new_session=True,
         )
         banner = []
@@ -56,7 +60,8 @@ class DevRun:
 
     def http(self, slug: str) -> httpx.Client:
         return httpx.Client(
-            base_url=f"http://127.0.0.1:{self.web_port}", headers={"Host": f"{slug}.localhost:{self.web_port}"}
+            base_url=f"http://127.0.0.1:{self.web_port}",
+            headers={"Host": f"{slug}.localhost:{self.web_port}"},
         )
 
     def interrupt(self) -> int:

@@ -20,6 +20,8 @@ class TestTown:
     admin_email: str
     roads_email: str
     viewer_email: str
+    lead_email: str
+    roads2_email: str
     password: str = DEMO_PASSWORD
 
     @property
@@ -27,7 +29,19 @@ class TestTown:
         return TenantScope(self.id)
 
 
-async def make_town(name: str = "Testville", color: str = "#1d4f91", languages: str = "en,fr") -> TestTown:
+# Open around the clock, so business time is plain elapsed time and timers can be seconds.
+ALWAYS_OPEN = {"hours": {day: ["00:00-24:00"] for day in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}}
+
+
+async def make_town(
+    name: str = "Testville",
+    color: str = "#1d4f91",
+    languages: str = "en,fr",
+    levels: dict[str, dict] | None = None,
+    business_calendar: dict | None = None,
+    reopen_window_seconds: int = 14 * 24 * 3600,
+) -> TestTown:
+    """`levels` replaces the demo service levels (per request-type code), e.g. with durations in seconds."""
     slug = f"{name.lower()}-{uuid.uuid4().hex[:8]}"
     prefix = name[:3].upper()
     tenant_id = await create_tenant(
@@ -38,13 +52,17 @@ async def make_town(name: str = "Testville", color: str = "#1d4f91", languages: 
         logo_svg=f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 10 10" data-logo="{slug}"></svg>',
         timezone="America/Toronto",
         languages=languages,
+        business_calendar=business_calendar if business_calendar is not None else ALWAYS_OPEN,
+        reopen_window_seconds=reopen_window_seconds,
     )
     staff = (
         (f"admin@{slug}.test", "Ada Admin", "tenant_admin", None),
         (f"roads@{slug}.test", "Rory Roads", "agent", "public-works"),
         (f"viewer@{slug}.test", "Vic Viewer", "viewer", None),
+        (f"lead@{slug}.test", "Lee Lead", "supervisor", "public-works"),
+        (f"roads2@{slug}.test", "Robin Roads", "agent", "public-works"),
     )
-    await seed_catalog(TenantScope(tenant_id), staff)
+    await seed_catalog(TenantScope(tenant_id), staff, levels=levels)
     return TestTown(
         id=tenant_id,
         slug=slug,
@@ -54,6 +72,8 @@ async def make_town(name: str = "Testville", color: str = "#1d4f91", languages: 
         admin_email=staff[0][0],
         roads_email=staff[1][0],
         viewer_email=staff[2][0],
+        lead_email=staff[3][0],
+        roads2_email=staff[4][0],
     )
 
 

@@ -11,6 +11,7 @@ from domain.tables import Department, Notification
 from tests.support.factories import make_town, valid_form
 from tests.support.portal import PortalClient, status_path
 from tests.support.services import eventually
+from tests.workflows.lifecycle_helpers import text_of
 
 pytestmark = pytest.mark.usefixtures("worker")
 
@@ -44,7 +45,7 @@ async def test_a_request_travels_from_the_portal_to_closure_with_a_pdf_receipt(a
 
         acknowledgement = await inbox.wait_for(lambda m: m["to"] == email and "received" in m["subject"])
         assert reference in acknowledgement["subject"]
-        assert f"http://{town.host}:8000{path}" in acknowledgement.get_content()
+        assert f"http://{town.host}:8000{path}" in text_of(acknowledgement)
 
         assert (await clerk.login(town.roads_email, town.password)).status_code == 303
         queue = await clerk.get(

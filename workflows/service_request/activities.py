@@ -13,19 +13,52 @@ from pathlib import Path
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from domain import lifecycle, notifications
+from domain import lifecycle, notifications, routing
 from domain import requests as request_service
+from domain import staff as staff_service
 from domain.scope import TenantScope
 from infra import i18n
+from infra.i18n import N_
 from infra.mail import Attachment, Mailer, OutgoingMail
 from infra.pdf import qr_svg, render_pdf
 from infra.settings import Settings
 from infra.templating import document_environment
 from tenants.resolve import tenant_by_id, tenant_host
-from workflows.service_request.models import MoveInput, NoticeInput, ReceiptInput, RouteResult
+from workflows.service_request.models import (
+    MoveInput,
+    NoticeInput,
+    ReceiptInput,
+    RouteResult,
+    StaffNoticeInput,
+)
 
 TEMPLATES = Path(__file__).parent / "templates"
 RECEIPT = "receipt"
+CITIZEN_SUBJECTS = {
+    "acknowledgement": N_("We received your request %(reference)s"),
+    "update": N_("News about your request %(reference)s"),
+    "question": N_("We need information about your request %(reference)s"),
+    "waiting_reminder": N_("Reminder: we are waiting for your reply about %(reference)s"),
+    "resolved": N_("Your request %(reference)s is resolved"),
+    "closed": N_("Your request %(reference)s is closed"),
+    "cancelled": N_("Your request %(reference)s is cancelled"),
+}
+# Followers (e.g. authors of duplicates) hear of progress, not of questions meant for the author.
+FOLLOWER_NOTICES = frozenset({"update", "resolved", "closed"})
+STAFF_HEADLINES = {
+    "assigned": N_("Request %(reference)s is assigned to you"),
+    "assign_reminder": N_("Request %(reference)s is waiting to be assigned"),
+    "assign_escalation": N_("Escalation: request %(reference)s is still not assigned"),
+    "due_reminder": N_("Request %(reference)s is due soon"),
+    "overdue": N_("Request %(reference)s is overdue"),
+    "overdue_escalation": N_("Escalation: request %(reference)s is overdue"),
+    "reopened": N_("Request %(reference)s was reopened by the citizen"),
+    "citizen_replied": N_("The citizen replied about request %(reference)s"),
+}
+# Reminders and escalations leave an internal line on the timeline, naming who was told.
+TIMELINE_NOTICES = frozenset(
+    {"assign_reminder", "assign_escalation", "due_reminder", "overdue", "overdue_escalation"}
+)
 
 
 class RequestActivities:
@@ -37,11 +70,15 @@ class RequestActivities:
 
     @activity.defn
     async def route(self, move: MoveInput) -> RouteResult:
-        """Sends the request to the department its type names."""
-        scope = TenantScope(move.tenant_id)
-        status = await self._persist(scope, move)
-        request = await request_service.get_by_id(scope, move.request_id)
-        return RouteResult(status=status, department_id=request["department"])
+        """Sends the request to its department (by rule or by type) and, when the type says so, a person."""
+        routed = await routing.route(TenantScope(move.tenant_id), move.request_id, move.action_key)
+        return RouteResult(
+            status=routed.status,
+            department_id=routed.department_id,
+            assignee_id=routed.assignee_id,
+            level=routed.level,
+            routed_at=routed.routed_at,
+        )
 
     @activity.defn
     async def persist_move(self, move: MoveInput) -> str:
@@ -61,6 +98,10 @@ class RequestActivities:
                     assignee_id=move.assignee_id,
                     close_reason=move.close_reason,
                     duplicate_of=move.duplicate_of,
+                    department_id=move.department_id,
+                    actor_kind=move.actor_kind,
+                    due_at=move.due_at,
+                    reopen_until=move.reopen_until,
                 ),
             )
         except lifecycle.TransitionRefused as refused:
@@ -68,49 +109,90 @@ class RequestActivities:
 
     @activity.defn
     async def render_receipt(self, receipt: ReceiptInput) -> int:
+        """The acknowledgement (on intake) or closure receipt, branded, in the citizen's language."""
         scope = TenantScope(receipt.tenant_id)
         context = await self._document_context(scope, receipt.request_id)
         with i18n.use_language(context["request"]["language"]):
             html = self.templates.get_template("receipt.html").render(
-                **context, qr_code=qr_svg(context["status_url"])
+                **context, kind=receipt.kind, qr_code=qr_svg(context["status_url"])
             )
         pdf = await asyncio.get_running_loop().run_in_executor(self._pdf_pool, render_pdf, html)
-        return await request_service.store_document(
-            scope, receipt.request_id, RECEIPT, f"{context['request']['reference']}.pdf", pdf
-        )
+        suffix = "" if receipt.kind == RECEIPT else f"-{receipt.kind}"
+        filename = f"{context['request']['reference']}{suffix}.pdf"
+        return await request_service.store_document(scope, receipt.request_id, receipt.kind, filename, pdf)
 
     @activity.defn
-    async def notify_citizen(self, notice: NoticeInput) -> bool:
-        """Mails the citizen; returns False when this message had already gone out."""
+    async def notify_citizen(self, notice: NoticeInput) -> int:
+        """Mails the citizen (and followers, for public progress); returns how many messages went out now."""
         scope = TenantScope(notice.tenant_id)
         context = await self._document_context(scope, notice.request_id)
         request = context["request"]
-        with i18n.use_language(request["language"]):
-            subject = self._subject(notice.kind, request["reference"])
-            text = self.templates.get_template(f"mail_{notice.kind}.txt").render(**context, body=notice.body)
         attachments: tuple[Attachment, ...] = ()
-        if notice.attach_receipt:
-            document = await request_service.get_document(scope, notice.request_id, RECEIPT)
+        if notice.attach:
+            document = await request_service.get_document(scope, notice.request_id, notice.attach)
             if document:
                 attachments = (Attachment(document["filename"], bytes(document["content"])),)
-        mail = OutgoingMail(
-            to=request["contact_email"],
-            subject=subject,
-            text=text,
-            sender_name=context["tenant"].name,
-            attachments=attachments,
-            message_key=notice.key,
-        )
-        return await notifications.send_once(scope, notice.key, mail, self.mailer)
+        readers = [(request["contact_email"], request["language"], notice.key)]
+        if notice.kind in FOLLOWER_NOTICES:
+            readers += [
+                (follower["email"], follower["language"], f"{notice.key}:{follower['email']}")
+                for follower in await request_service.followers(scope, notice.request_id)
+            ]
+        sent = 0
+        for email, language, key in readers:
+            with i18n.use_language(language):
+                localised = {**context, "request": request_service.localise(dict(request), language)}
+                mail = OutgoingMail(
+                    to=email,
+                    subject=i18n.gettext(CITIZEN_SUBJECTS[notice.kind], reference=request["reference"]),
+                    text=self.templates.get_template(f"mail_{notice.kind}.txt").render(
+                        **localised, body=notice.body, follower=email != request["contact_email"]
+                    ),
+                    sender_name=context["tenant"].name,
+                    attachments=attachments,
+                    message_key=key,
+                )
+            sent += await notifications.send_once(scope, key, mail, self.mailer)
+        return sent
 
-    @staticmethod
-    def _subject(kind: str, reference: str) -> str:
-        subjects = {
-            "acknowledgement": i18n.gettext("We received your request %(reference)s", reference=reference),
-            "update": i18n.gettext("News about your request %(reference)s", reference=reference),
-            "closed": i18n.gettext("Your request %(reference)s is closed", reference=reference),
-        }
-        return subjects[kind]
+    @activity.defn
+    async def notify_staff(self, notice: StaffNoticeInput) -> int:
+        """Mails the staff concerned and notes it on the internal timeline; never twice for one key."""
+        scope = TenantScope(notice.tenant_id)
+        context = await self._document_context(scope, notice.request_id)
+        request = context["request"]
+        people = await staff_service.notice_recipients(
+            scope, notice.kind, request["department"], request["assignee"]
+        )
+        host = tenant_host(context["tenant"], self.settings.base_domain)
+        admin_url = self.settings.public_url(host, f"/admin/requests/{request['reference']}")
+        sent = 0
+        for person in people:
+            with i18n.use_language(person["language"]):
+                localised = {
+                    **context,
+                    "request": request_service.localise(dict(request), person["language"]),
+                }
+                headline = i18n.gettext(STAFF_HEADLINES[notice.kind], reference=request["reference"])
+                mail = OutgoingMail(
+                    to=person["email"],
+                    subject=headline,
+                    text=self.templates.get_template("mail_staff.txt").render(
+                        **localised, headline=headline, body=notice.body, admin_url=admin_url, person=person
+                    ),
+                    sender_name=context["tenant"].name,
+                    message_key=f"{notice.key}:{person['email']}",
+                )
+            sent += await notifications.send_once(scope, f"{notice.key}:{person['email']}", mail, self.mailer)
+        if notice.kind in TIMELINE_NOTICES:
+            await request_service.note(
+                scope,
+                notice.request_id,
+                notice.kind,
+                notice.key,
+                ", ".join(person["name"] for person in people) or "-",
+            )
+        return sent
 
     async def _document_context(self, scope: TenantScope, request_id: int) -> dict:
         tenant = await tenant_by_id(scope.tenant_id)
@@ -124,10 +206,11 @@ class RequestActivities:
             "request": request,
             "status_label": lifecycle.STATUS_LABELS[request["status"]],
             "status_labels": lifecycle.STATUS_LABELS,
+            "auto_closed": lifecycle.AUTO_CLOSED,
             "close_reason_label": lifecycle.CLOSE_REASONS.get(request["close_reason"], ""),
             "timeline": await request_service.timeline(scope, request_id, public_only=True),
             "status_url": self.settings.public_url(host, f"/status/{request['public_token']}"),
         }
 
     def all(self) -> list:
-        return [self.route, self.persist_move, self.render_receipt, self.notify_citizen]
+        return [self.route, self.persist_move, self.render_receipt, self.notify_citizen, self.notify_staff]

@@ -1,15 +1,17 @@
-"""Inputs, outputs and state of the service-request workflow: plain dataclasses, safe in the sandbox."""
+"""Inputs, outputs and state of the service-request workflow: plain dataclasses, safe in the sandbox.
+
+New fields always get defaults, so results recorded by older runs still decode when histories replay.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime
 
+from domain.sla import Clock, ServiceLevel
 
-@dataclass
-class RequestParams:
-    tenant_id: int
-    request_id: int
-    reference: str
+# Long-lived requests (months of reminders) start a fresh run before the history grows large.
+HISTORY_LIMIT = 5000
 
 
 @dataclass
@@ -18,12 +20,34 @@ class RequestState:
     department_id: int | None = None
     assignee_id: int | None = None
     close_reason: str = ""
+    clock: Clock = field(default_factory=Clock)
+    due_at: datetime | None = None
+    closed_at: datetime | None = None
+    reopen_until: datetime | None = None
+    # Counts closures, so each round of closure mail (after a reopening) has its own outbox key.
+    closures: int = 0
+    # Closures whose receipt and mail have gone out.
+    closures_handled: int = 0
+
+
+@dataclass
+class RequestParams:
+    tenant_id: int
+    request_id: int
+    reference: str
+    # Set when a run continues as new: the state and service level carried over.
+    carried: RequestState | None = None
+    level: ServiceLevel | None = None
+    history_limit: int = HISTORY_LIMIT
 
 
 @dataclass
 class RouteResult:
     status: str
     department_id: int | None
+    assignee_id: int | None = None
+    level: ServiceLevel | None = None
+    routed_at: datetime | None = None
 
 
 @dataclass
@@ -53,6 +77,28 @@ class CloseCommand:
 
 
 @dataclass
+class NoteCommand:
+    """Hold, wait on the citizen (the note is the question), resolve: a move with a message."""
+
+    actor_id: int
+    body: str = ""
+
+
+@dataclass
+class TransferCommand:
+    actor_id: int
+    department_id: int
+    body: str = ""
+
+
+@dataclass
+class CitizenCommand:
+    """Cancel, reopen ("not fixed") or reply, sent from the citizen's status page."""
+
+    body: str = ""
+
+
+@dataclass
 class MoveInput:
     tenant_id: int
     request_id: int
@@ -64,21 +110,48 @@ class MoveInput:
     assignee_id: int | None = None
     close_reason: str = ""
     duplicate_of: str = ""
+    department_id: int | None = None
+    actor_kind: str = ""
+    due_at: datetime | None = None
+    reopen_until: datetime | None = None
 
 
 @dataclass
 class ReceiptInput:
     tenant_id: int
     request_id: int
+    kind: str = "receipt"
 
 
 @dataclass
 class NoticeInput:
     tenant_id: int
     request_id: int
-    # acknowledgement | update | closed
+    # acknowledgement | update | question | waiting_reminder | resolved | closed | cancelled | reopened
     kind: str
     # Unique per message: a retried activity finds it already sent.
     key: str
     body: str = ""
-    attach_receipt: bool = False
+    # Kind of stored document to attach (receipt, acknowledgement), if any.
+    attach: str = ""
+
+
+@dataclass
+class StaffNoticeInput:
+    tenant_id: int
+    request_id: int
+    # assigned | assign_reminder | assign_escalation | due_reminder | overdue | overdue_escalation
+    # | reopened | citizen_replied
+    kind: str
+    key: str
+    body: str = ""
+
+
+@dataclass
+class Schedule:
+    """What the admin shows: the state, the due time and what fires next."""
+
+    status: str
+    due_at: datetime | None
+    upcoming: list[tuple[str, datetime]] = field(default_factory=list)
+    paused: bool = False

@@ -1,36 +1,54 @@
 """One workflow per request: it decides what happens next and when; the database records what happened.
 
-Every staff action is an Update. Its validator refuses moves the current state does not allow (nothing
-reaches history); its handler persists through an activity and returns the new status.
+Every staff or citizen action is an Update. Its validator refuses moves the current state does not allow
+(nothing reaches history); its handler persists through an activity and returns the new status. Between
+actions the workflow sleeps until the next reminder or escalation on the tenant's business calendar.
 """
 
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
+import copy
+from datetime import datetime, timedelta
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
 from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from domain import lifecycle
+    from domain import lifecycle, sla
     from workflows.service_request.activities import RequestActivities
     from workflows.service_request.models import (
         AssignCommand,
+        CitizenCommand,
         CloseCommand,
         CommentCommand,
         MoveInput,
+        NoteCommand,
         NoticeInput,
         ReceiptInput,
         RequestParams,
         RequestState,
+        Schedule,
+        StaffNoticeInput,
         StartCommand,
+        TransferCommand,
     )
 
 DB_TIMEOUT = timedelta(seconds=30)
 RENDER_TIMEOUT = timedelta(minutes=2)
 MAIL_RETRY = RetryPolicy(initial_interval=timedelta(seconds=2), maximum_interval=timedelta(minutes=5))
+# Changes to running workflows: each new step is taken only by runs that reach it after the change.
+ACKNOWLEDGEMENT_RECEIPT = "acknowledgement-receipt"
+SERVICE_LEVELS = "service-levels"
+
+STAFF_AUDIENCE_NOTICES = {
+    sla.ASSIGN_REMINDER: "assign_reminder",
+    sla.ASSIGN_ESCALATION: "assign_escalation",
+    sla.DUE_REMINDER: "due_reminder",
+    sla.OVERDUE: "overdue",
+    sla.OVERDUE_ESCALATION: "overdue_escalation",
+}
 
 
 @workflow.defn
@@ -38,37 +56,56 @@ class ServiceRequestWorkflow:
     @workflow.init
     def __init__(self, params: RequestParams) -> None:
         self.params = params
-        self.state = RequestState()
+        self.state = params.carried or RequestState()
+        self.level = params.level or sla.ServiceLevel()
         self._lock = asyncio.Lock()
+        self._changed = False
 
     @workflow.run
     async def run(self, params: RequestParams) -> str:
-        routed = await workflow.execute_activity_method(
-            RequestActivities.route, self._move(lifecycle.ROUTE), start_to_close_timeout=DB_TIMEOUT
-        )
-        self.state.status, self.state.department_id = routed.status, routed.department_id
-        await self._notify("acknowledgement", key="acknowledgement")
-        await workflow.wait_condition(lambda: self.state.status in lifecycle.TERMINAL)
-        await workflow.wait_condition(workflow.all_handlers_finished)
-        if self.state.status == lifecycle.CLOSED:
-            await workflow.execute_activity_method(
-                RequestActivities.render_receipt,
-                ReceiptInput(params.tenant_id, params.request_id),
-                start_to_close_timeout=RENDER_TIMEOUT,
-            )
-            await self._notify("closed", key="closed", attach_receipt=True)
-        return self.state.status
+        if params.carried is None:
+            await self._route()
+            if workflow.patched(ACKNOWLEDGEMENT_RECEIPT):
+                await self._render("acknowledgement")
+                await self._notify("acknowledgement", key="acknowledgement", attach="acknowledgement")
+            else:
+                await self._notify("acknowledgement", key="acknowledgement")
+        while True:
+            await self._work_until_done()
+            await workflow.wait_condition(workflow.all_handlers_finished)
+            await self._send_closure_receipts()
+            if self.state.status == lifecycle.CANCELLED:
+                return self.state.status
+            if self.state.status != lifecycle.CLOSED:
+                continue  # reopened while its closure was being sent
+            if not workflow.patched(SERVICE_LEVELS) or not await self._reopened_in_time():
+                return self.state.status
+
+    # Reading the live state ------------------------------------------------------------------------
 
     @workflow.query
     def current_state(self) -> RequestState:
         return self.state
+
+    @workflow.query
+    def schedule(self) -> Schedule:
+        upcoming = sorted(self._deadlines().items(), key=lambda item: item[1])
+        return Schedule(
+            status=self.state.status,
+            due_at=self.state.due_at,
+            upcoming=[(key, when) for key, when in upcoming],
+            paused=self.state.status in lifecycle.PAUSED,
+        )
+
+    # Staff actions ---------------------------------------------------------------------------------
 
     @workflow.update
     async def assign(self, command: AssignCommand) -> str:
         status = await self._apply(
             lifecycle.ASSIGN, actor_id=command.actor_id, assignee_id=command.assignee_id, public=False
         )
-        self.state.assignee_id = command.assignee_id
+        if workflow.patched(SERVICE_LEVELS) and command.assignee_id != command.actor_id:
+            await self._notify_staff("assigned", self._action_key("assigned"))
         return status
 
     @assign.validator
@@ -82,6 +119,50 @@ class ServiceRequestWorkflow:
     @start_work.validator
     def _check_start(self, command: StartCommand) -> None:
         lifecycle.next_status(self.state.status, lifecycle.START)
+
+    @workflow.update
+    async def hold(self, command: NoteCommand) -> str:
+        return await self._apply(lifecycle.HOLD, actor_id=command.actor_id, body=command.body, public=False)
+
+    @hold.validator
+    def _check_hold(self, command: NoteCommand) -> None:
+        lifecycle.next_status(self.state.status, lifecycle.HOLD)
+
+    @workflow.update
+    async def wait_on_citizen(self, command: NoteCommand) -> str:
+        status = await self._apply(lifecycle.WAIT, actor_id=command.actor_id, body=command.body)
+        await self._notify("question", key=self._action_key("question"), body=command.body)
+        return status
+
+    @wait_on_citizen.validator
+    def _check_wait(self, command: NoteCommand) -> None:
+        lifecycle.next_status(self.state.status, lifecycle.WAIT)
+        if not command.body.strip():
+            raise lifecycle.TransitionRefused(lifecycle.EMPTY_UPDATE)
+
+    @workflow.update
+    async def resolve(self, command: NoteCommand) -> str:
+        status = await self._apply(lifecycle.RESOLVE, actor_id=command.actor_id, body=command.body)
+        await self._notify("resolved", key=self._action_key("resolved"), body=command.body)
+        return status
+
+    @resolve.validator
+    def _check_resolve(self, command: NoteCommand) -> None:
+        lifecycle.next_status(self.state.status, lifecycle.RESOLVE)
+
+    @workflow.update
+    async def transfer(self, command: TransferCommand) -> str:
+        return await self._apply(
+            lifecycle.TRANSFER,
+            actor_id=command.actor_id,
+            department_id=command.department_id,
+            body=command.body,
+            public=False,
+        )
+
+    @transfer.validator
+    def _check_transfer(self, command: TransferCommand) -> None:
+        lifecycle.next_status(self.state.status, lifecycle.TRANSFER)
 
     @workflow.update
     async def comment(self, command: CommentCommand) -> str:
@@ -118,19 +199,197 @@ class ServiceRequestWorkflow:
         if problem:
             raise lifecycle.TransitionRefused(problem)
 
+    # The citizen's actions ---------------------------------------------------------------------------
+
+    @workflow.update
+    async def cancel(self, command: CitizenCommand) -> str:
+        status = await self._apply(lifecycle.CANCEL, body=command.body, actor_kind="citizen")
+        await self._notify("cancelled", key="cancelled")
+        return status
+
+    @cancel.validator
+    def _check_cancel(self, command: CitizenCommand) -> None:
+        lifecycle.next_status(self.state.status, lifecycle.CANCEL)
+
+    @workflow.update
+    async def reopen(self, command: CitizenCommand) -> str:
+        key = f"reopened:{self.state.closures}"
+        status = await self._apply(lifecycle.REOPEN, body=command.body, actor_kind="citizen")
+        await self._notify_staff("reopened", key, body=command.body)
+        return status
+
+    @reopen.validator
+    def _check_reopen(self, command: CitizenCommand) -> None:
+        lifecycle.next_status(self.state.status, lifecycle.REOPEN)
+        if self.state.reopen_until is None or workflow.now() > self.state.reopen_until:
+            raise lifecycle.TransitionRefused(lifecycle.REOPEN_WINDOW_PASSED)
+
+    @workflow.update
+    async def reply(self, command: CitizenCommand) -> str:
+        status = await self._apply(lifecycle.REPLY, body=command.body, actor_kind="citizen")
+        await self._notify_staff("citizen_replied", self._action_key("replied"), body=command.body)
+        return status
+
+    @reply.validator
+    def _check_reply(self, command: CitizenCommand) -> None:
+        lifecycle.next_status(self.state.status, lifecycle.REPLY)
+        if not command.body.strip():
+            raise lifecycle.TransitionRefused(lifecycle.EMPTY_UPDATE)
+
+    # The life between actions ------------------------------------------------------------------------
+
+    async def _route(self) -> None:
+        routed = await workflow.execute_activity_method(
+            RequestActivities.route, self._move(lifecycle.ROUTE), start_to_close_timeout=DB_TIMEOUT
+        )
+        self.state.status, self.state.department_id = routed.status, routed.department_id
+        self.state.assignee_id = routed.assignee_id
+        if routed.level is not None and routed.routed_at is not None:
+            self.level = routed.level
+            self.state.clock = sla.Clock(running_since=routed.routed_at)
+            if routed.assignee_id is None:
+                self.state.clock.unassigned_since = routed.routed_at
+            self.state.due_at = sla.due_at(self.level, self.state.clock)
+
+    async def _work_until_done(self) -> None:
+        """Sleeps until an action arrives or the next reminder is due, until the request is closed."""
+        while self.state.status not in lifecycle.TERMINAL and not self._closure_pending():
+            if self._history_is_long():
+                await workflow.wait_condition(workflow.all_handlers_finished)
+                workflow.continue_as_new(
+                    RequestParams(
+                        tenant_id=self.params.tenant_id,
+                        request_id=self.params.request_id,
+                        reference=self.params.reference,
+                        carried=self.state,
+                        level=self.level,
+                        history_limit=self.params.history_limit,
+                    )
+                )
+            upcoming = self._deadlines()
+            timeout = None
+            if upcoming:
+                seconds = (min(upcoming.values()) - workflow.now()).total_seconds()
+                timeout = timedelta(seconds=max(seconds, 0.001))
+            self._changed = False
+            try:
+                await workflow.wait_condition(
+                    lambda: (
+                        self._changed or self.state.status in lifecycle.TERMINAL or self._closure_pending()
+                    ),
+                    timeout=timeout,
+                )
+            except TimeoutError:
+                await self._fire_due()
+
+    async def _fire_due(self) -> None:
+        async with self._lock:
+            now = workflow.now()
+            due = sorted((when, key) for key, when in self._deadlines().items() if when <= now)
+            for _, key in due:
+                if self.state.status in lifecycle.TERMINAL:
+                    return
+                self.state.clock.fired.append(key)
+                if key == sla.CITIZEN_AUTO_CLOSE:
+                    await self._apply_locked(
+                        lifecycle.CLOSE, close_reason="no_action_needed", body=lifecycle.AUTO_CLOSED
+                    )
+                    self.state.close_reason = "no_action_needed"
+                elif key == sla.CITIZEN_REMINDER:
+                    await self._notify("waiting_reminder", key=self._action_key(key))
+                else:
+                    await self._notify_staff(STAFF_AUDIENCE_NOTICES[key], self._action_key(key))
+
+    async def _send_closure_receipts(self) -> None:
+        """Every closure gets its receipt and mail, even one reopened before the main loop saw it."""
+        while self.state.closures_handled < self.state.closures:
+            number = self.state.closures_handled + 1
+            await self._render("receipt")
+            await self._notify(
+                "closed", key="closed" if number == 1 else f"closed:{number}", attach="receipt"
+            )
+            self.state.closures_handled = number
+
+    async def _reopened_in_time(self) -> bool:
+        remaining = (
+            (self.state.reopen_until - workflow.now()).total_seconds() if self.state.reopen_until else 0
+        )
+        if remaining <= 0:
+            return False
+        try:
+            await workflow.wait_condition(
+                lambda: self.state.status == lifecycle.REOPENED, timeout=timedelta(seconds=remaining)
+            )
+        except TimeoutError:
+            return False
+        return True
+
+    def _closure_pending(self) -> bool:
+        return self.state.closures > self.state.closures_handled
+
+    def _deadlines(self) -> dict[str, datetime]:
+        if self.state.status in lifecycle.TERMINAL:
+            return {}
+        return sla.deadlines(
+            self.level,
+            self.state.clock,
+            assigned=self.state.assignee_id is not None,
+            waiting=self.state.status == lifecycle.WAITING_ON_CITIZEN,
+        )
+
+    def _history_is_long(self) -> bool:
+        info = workflow.info()
+        return (
+            info.is_continue_as_new_suggested()
+            or info.get_current_history_length() > self.params.history_limit
+        )
+
+    # Moves -------------------------------------------------------------------------------------------
+
     async def _apply(self, action: str, key: str = "", **details) -> str:
         """Serialises moves: a second Update waits for the first, then is checked against the new state."""
         async with self._lock:
-            try:
-                lifecycle.next_status(self.state.status, action)
-            except lifecycle.TransitionRefused as refused:
-                raise ApplicationError(str(refused), type="TransitionRefused", non_retryable=True) from None
-            self.state.status = await workflow.execute_activity_method(
-                RequestActivities.persist_move,
-                self._move(action, key=key, **details),
-                start_to_close_timeout=DB_TIMEOUT,
-            )
-            return self.state.status
+            return await self._apply_locked(action, key=key, **details)
+
+    async def _apply_locked(self, action: str, key: str = "", **details) -> str:
+        try:
+            status = lifecycle.next_status(self.state.status, action)
+        except lifecycle.TransitionRefused as refused:
+            raise ApplicationError(str(refused), type="TransitionRefused", non_retryable=True) from None
+        now = workflow.now()
+        clock = copy.deepcopy(self.state.clock)
+        if action == lifecycle.REOPEN:
+            sla.restart(clock, now)
+        elif status in lifecycle.PAUSED or status in lifecycle.TERMINAL:
+            sla.pause(self.level, clock, now)
+        else:
+            sla.resume(clock, now)
+        assignee_id = self.state.assignee_id
+        if action == lifecycle.ASSIGN:
+            assignee_id, clock.unassigned_since = details["assignee_id"], None
+        if action in lifecycle.UNASSIGNING:
+            assignee_id, clock.unassigned_since = None, now
+            clock.fired = [k for k in clock.fired if k not in (sla.ASSIGN_REMINDER, sla.ASSIGN_ESCALATION)]
+        if action == lifecycle.WAIT:
+            clock.waiting_since = now
+            clock.fired = [k for k in clock.fired if k not in (sla.CITIZEN_REMINDER, sla.CITIZEN_AUTO_CLOSE)]
+        due = sla.due_at(self.level, clock) or self.state.due_at
+        reopen_until = None
+        if status == lifecycle.CLOSED:
+            reopen_until = now + timedelta(seconds=self.level.reopen_window)
+        self.state.status = await workflow.execute_activity_method(
+            RequestActivities.persist_move,
+            self._move(action, key=key, due_at=due, reopen_until=reopen_until, **details),
+            start_to_close_timeout=DB_TIMEOUT,
+        )
+        self.state.clock, self.state.assignee_id, self.state.due_at = clock, assignee_id, due
+        if action == lifecycle.TRANSFER:
+            self.state.department_id = details["department_id"]
+        if status == lifecycle.CLOSED:
+            self.state.closed_at, self.state.reopen_until = now, reopen_until
+            self.state.closures += 1
+        self._changed = True
+        return self.state.status
 
     def _move(self, action: str, key: str = "", **details) -> MoveInput:
         return MoveInput(
@@ -141,7 +400,19 @@ class ServiceRequestWorkflow:
             **details,
         )
 
-    async def _notify(self, kind: str, key: str, body: str = "", attach_receipt: bool = False) -> None:
+    def _action_key(self, name: str) -> str:
+        return f"{name}:{workflow.uuid4()}"
+
+    # Side effects ------------------------------------------------------------------------------------
+
+    async def _render(self, kind: str) -> None:
+        await workflow.execute_activity_method(
+            RequestActivities.render_receipt,
+            ReceiptInput(self.params.tenant_id, self.params.request_id, kind=kind),
+            start_to_close_timeout=RENDER_TIMEOUT,
+        )
+
+    async def _notify(self, kind: str, key: str, body: str = "", attach: str = "") -> None:
         await workflow.execute_activity_method(
             RequestActivities.notify_citizen,
             NoticeInput(
@@ -150,7 +421,21 @@ class ServiceRequestWorkflow:
                 kind=kind,
                 key=f"{workflow.info().workflow_id}:{key}",
                 body=body,
-                attach_receipt=attach_receipt,
+                attach=attach,
+            ),
+            start_to_close_timeout=DB_TIMEOUT,
+            retry_policy=MAIL_RETRY,
+        )
+
+    async def _notify_staff(self, kind: str, key: str, body: str = "") -> None:
+        await workflow.execute_activity_method(
+            RequestActivities.notify_staff,
+            StaffNoticeInput(
+                tenant_id=self.params.tenant_id,
+                request_id=self.params.request_id,
+                kind=kind,
+                key=f"{workflow.info().workflow_id}:{key}",
+                body=body,
             ),
             start_to_close_timeout=DB_TIMEOUT,
             retry_policy=MAIL_RETRY,

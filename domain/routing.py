@@ -1,0 +1,190 @@
+"""Where a new request goes: routing rules by keyword or area, then the type's department; and who gets it:
+the rule's assignee, the type's default assignee, or the department's agent who has waited longest."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from domain import lifecycle
+from domain.requests import Move, apply_move, short_key
+from domain.scope import TenantScope
+from domain.sla import Clock, ServiceLevel, due_at
+from domain.tables import RequestEvent, RequestType, RoutingRule, ServiceRequest, StaffUser
+from tenants.resolve import tenant_by_id
+
+AGENT_ROLES = ("agent", "supervisor")
+
+
+@dataclass(frozen=True)
+class Rule:
+    request_type_id: int | None
+    keyword: str
+    min_latitude: float | None
+    max_latitude: float | None
+    min_longitude: float | None
+    max_longitude: float | None
+    department_id: int
+    assignee_id: int | None
+
+
+@dataclass(frozen=True)
+class Routed:
+    status: str
+    department_id: int | None
+    assignee_id: int | None
+    level: ServiceLevel
+    routed_at: datetime
+
+
+def matching_rule(rules: list[Rule], request: dict) -> Rule | None:
+    """The first rule (in position order) whose type, keyword and area all match the request."""
+    text = f"{request['description']} {request['address']}".casefold()
+    for rule in rules:
+        if rule.request_type_id is not None and rule.request_type_id != request["request_type"]:
+            continue
+        if rule.keyword and rule.keyword.casefold() not in text:
+            continue
+        box = (rule.min_latitude, rule.max_latitude, rule.min_longitude, rule.max_longitude)
+        if any(bound is not None for bound in box):
+            latitude, longitude = request["latitude"], request["longitude"]
+            if latitude is None or longitude is None:
+                continue
+            if not _inside(latitude, rule.min_latitude, rule.max_latitude) or not _inside(
+                longitude, rule.min_longitude, rule.max_longitude
+            ):
+                continue
+        return rule
+    return None
+
+
+def _inside(value: float, low: float | None, high: float | None) -> bool:
+    return (low is None or value >= low) and (high is None or value <= high)
+
+
+async def rules(scope: TenantScope) -> list[Rule]:
+    rows = await scope.select(RoutingRule).order_by(RoutingRule.position).order_by(RoutingRule.id)
+    return [
+        Rule(
+            request_type_id=row["request_type"],
+            keyword=row["keyword"],
+            min_latitude=row["min_latitude"],
+            max_latitude=row["max_latitude"],
+            min_longitude=row["min_longitude"],
+            max_longitude=row["max_longitude"],
+            department_id=row["department"],
+            assignee_id=row["assignee"],
+        )
+        for row in rows
+    ]
+
+
+async def next_in_rotation(scope: TenantScope, department_id: int, now: datetime) -> int | None:
+    """Round robin: the active agent of the department who was assigned longest ago (or never).
+
+    Claims the agent with a compare-and-set on last_assigned_at, so two requests routed at the same
+    moment go to two different people.
+    """
+    never = datetime.min.replace(tzinfo=UTC)
+    for _ in range(10):
+        agents = await scope.select(StaffUser, StaffUser.id, StaffUser.last_assigned_at).where(
+            (StaffUser.department == department_id)
+            & StaffUser.active.eq(True)
+            & StaffUser.role.is_in(list(AGENT_ROLES))
+        )
+        if not agents:
+            return None
+        chosen = min(agents, key=lambda agent: (agent["last_assigned_at"] or never, agent["id"]))
+        previous = chosen["last_assigned_at"]
+        unchanged = (
+            StaffUser.last_assigned_at.is_null()
+            if previous is None
+            else StaffUser.last_assigned_at == previous
+        )
+        claimed = (
+            await scope.update(StaffUser, {StaffUser.last_assigned_at: now})
+            .where((StaffUser.id == chosen["id"]) & unchanged)
+            .returning(StaffUser.id)
+        )
+        if claimed:
+            return chosen["id"]
+    return None
+
+
+async def service_level(scope: TenantScope, request_type: dict) -> ServiceLevel:
+    tenant = await tenant_by_id(scope.tenant_id)
+    calendar = tenant.business_calendar
+    return ServiceLevel(
+        timezone=tenant.timezone,
+        hours=calendar.get("hours"),
+        holidays=list(calendar.get("holidays", [])),
+        target_seconds=request_type["target_seconds"],
+        target_business=request_type["target_business"],
+        assign_within=request_type["assign_within_seconds"],
+        escalate_after=request_type["escalate_after_seconds"],
+        remind_before=request_type["remind_before_seconds"],
+        overdue_escalate=request_type["overdue_escalate_seconds"],
+        citizen_remind=request_type["citizen_remind_seconds"],
+        citizen_close=request_type["citizen_close_seconds"],
+        reopen_window=tenant.reopen_window_seconds,
+    )
+
+
+async def already_routed(scope: TenantScope, request_id: int, action_key: str) -> dict | None:
+    event = (
+        await scope.select(RequestEvent, RequestEvent.created_at)
+        .where(RequestEvent.action_key == short_key(action_key))
+        .first()
+    )
+    if event is None:
+        return None
+    row = (
+        await scope.select(
+            ServiceRequest, ServiceRequest.status, ServiceRequest.department, ServiceRequest.assignee
+        )
+        .where(ServiceRequest.id == request_id)
+        .first()
+    )
+    return {**row, "routed_at": event["created_at"]}
+
+
+async def route(scope: TenantScope, request_id: int, action_key: str) -> Routed:
+    """Routes once: a retried activity finds its moves already made and answers the same."""
+    request = (
+        await scope.select(
+            ServiceRequest,
+            ServiceRequest.request_type,
+            ServiceRequest.description,
+            ServiceRequest.address,
+            ServiceRequest.latitude,
+            ServiceRequest.longitude,
+            ServiceRequest.created_at,
+        )
+        .where(ServiceRequest.id == request_id)
+        .first()
+    )
+    if request is None:
+        raise LookupError(f"request {request_id} is not in this tenant")
+    request_type = await scope.select(RequestType).where(RequestType.id == request["request_type"]).first()
+    level = await service_level(scope, request_type)
+    if done := await already_routed(scope, request_id, action_key):
+        return Routed(done["status"], done["department"], done["assignee"], level, done["routed_at"])
+    routed_at = datetime.now(UTC)
+    rule = matching_rule(await rules(scope), request)
+    department_id = rule.department_id if rule else request_type["department"]
+    assignee_id = rule.assignee_id if rule else None
+    if assignee_id is None and request_type["assignment_mode"] == "default":
+        assignee_id = request_type["default_assignee"]
+    elif assignee_id is None and request_type["assignment_mode"] == "round_robin" and department_id:
+        assignee_id = await next_in_rotation(scope, department_id, routed_at)
+    due = due_at(level, Clock(running_since=routed_at))
+    status = await apply_move(
+        scope,
+        Move(request_id, lifecycle.ROUTE, action_key, department_id=department_id, due_at=due),
+    )
+    if assignee_id is not None:
+        status = await apply_move(
+            scope,
+            Move(request_id, lifecycle.ASSIGN, f"{action_key}:assign", assignee_id=assignee_id, public=False),
+        )
+    return Routed(status, department_id, assignee_id, level, routed_at)
