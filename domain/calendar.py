@@ -23,7 +23,8 @@ DEFAULT_HOURS = {name: ["08:30-16:30"] for name in DAY_NAMES[:5]}
 # day); raising beats searching forever.
 SEARCH_LIMIT = timedelta(days=3 * 366)
 
-Interval = tuple[timedelta, timedelta]
+Interval = tuple[timedelta, timedelta]  # opening hours on the clock face; see BusinessCalendar
+_Instants = tuple[datetime, datetime]
 
 _DAY = timedelta(days=1)
 _MINUTE = timedelta(minutes=1)
@@ -55,7 +56,7 @@ class BusinessCalendar:
             raise ValueError(
                 f"unknown time zone {self.timezone!r}; use an IANA name such as 'America/Toronto'"
             ) from None
-        weekly = tuple(tuple(day) for day in self.weekly_hours)
+        weekly = tuple(tuple(map(tuple, day)) for day in self.weekly_hours)
         if len(weekly) != 7:
             raise ValueError(f"weekly_hours needs 7 days, Monday first, not {len(weekly)}")
         for name, intervals in zip(DAY_NAMES, weekly, strict=True):
@@ -183,7 +184,7 @@ def is_open(moment: datetime, calendar: BusinessCalendar) -> bool:
     )
 
 
-def _open_intervals(start: datetime, calendar: BusinessCalendar, last_day: date) -> Iterator[Interval]:
+def _open_intervals(start: datetime, calendar: BusinessCalendar, last_day: date) -> Iterator[_Instants]:
     """Opening intervals as real instants, in order, from `start` (the first one cut at it) to `last_day`.
 
     Walking from `start`'s own local day is enough: that day begins at the first instant the clock reads
@@ -197,7 +198,7 @@ def _open_intervals(start: datetime, calendar: BusinessCalendar, last_day: date)
         day += _DAY
 
 
-def _intervals_on(day: date, calendar: BusinessCalendar) -> list[Interval]:
+def _intervals_on(day: date, calendar: BusinessCalendar) -> list[_Instants]:
     if day in calendar.holidays:
         return []
     midnight, zone = datetime.combine(day, time()), calendar.zone
@@ -217,10 +218,11 @@ def _instant(wall: datetime, zone: ZoneInfo, fold: int = 0) -> datetime:
     shift it by the size of the jump instead, which can put a 02:30 opening after a 03:00 closing.
     """
     instant = wall.replace(tzinfo=zone, fold=fold).astimezone(UTC)
-    if True:
+    if _reading(instant, zone) == wall:
         return instant
-    # Skipped. Read with the offset after the jump it lands before the jump, with the one before, after
-    # it; zoneinfo does not expose transitions, so bisect in whole seconds, as tz transitions are.
+    # Skipped. Read with the offset from after the jump (fold=1) it falls just before the jump, with the
+    # offset from before (fold=0) just after. zoneinfo does not expose the jump itself, so bisect between
+    # the two in whole seconds, the resolution of tz transitions.
     early = (wall.replace(tzinfo=zone, fold=1) - _EPOCH) // _SECOND
     late = -((_EPOCH - wall.replace(tzinfo=zone, fold=0)) // _SECOND)
     while late - early > 1:

@@ -1,7 +1,8 @@
 """The outbox that makes mail exactly-once from the citizen's point of view.
 
-A row is written before sending and stamped after; a retry that finds the stamp does not send again.
-(A crash between the SMTP answer and the stamp can still resend; the stable Message-ID lets a relay drop it.)
+A row is written before sending and stamped the moment the SMTP server accepts the message; a retry that
+finds the stamp does not send again. Only a crash inside that moment (between the server's "250 OK" and the
+database write) can still resend; the stable Message-ID lets a relay or mail client drop such a copy.
 """
 
 from __future__ import annotations
@@ -32,6 +33,8 @@ async def send_once(scope: TenantScope, key: str, mail: OutgoingMail, mailer: Ma
             mail.to,
             mail.subject[:300],
         )
-    await mailer.send(mail)
-    await scope.update(Notification, {Notification.sent_at: datetime.now(UTC)}).where(Notification.key == key)
+    async def stamp() -> None:
+        await scope.update(Notification, {Notification.sent_at: datetime.now(UTC)}).where(Notification.key == key)
+
+    await mailer.send(mail, accepted=stamp)
     return True

@@ -5,8 +5,8 @@ already fired) and asks these functions what is due next; tests call them direct
 clock or does I/O, so the workflow stays deterministic.
 """
 
-from __future__ import annotations
-
+# No `from __future__ import annotations` here: the workflow sandbox cannot resolve string annotations
+# of these dataclasses when it decodes a continued run's input.
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 

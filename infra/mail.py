@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import smtplib
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from email.utils import formataddr, make_msgid
@@ -53,10 +54,29 @@ class Mailer:
             )
         return message
 
-    async def send(self, mail: OutgoingMail) -> None:
+    async def send(self, mail: OutgoingMail, accepted: Callable[[], Awaitable[None]] | None = None) -> None:
+        """Sends one message. `accepted` runs as soon as the server has taken it, before the goodbye, so
+        the caller can record the send with the smallest possible window for a crash in between."""
         message = self.build(mail)
-        await asyncio.to_thread(self._send_blocking, message)
+        client = await asyncio.to_thread(self._deliver, message)
+        try:
+            if accepted is not None:
+                await accepted()
+        finally:
+            await asyncio.to_thread(self._quit, client)
 
-    def _send_blocking(self, message: EmailMessage) -> None:
-        with smtplib.SMTP(self.host, self.port, timeout=self.timeout) as client:
+    def _deliver(self, message: EmailMessage) -> smtplib.SMTP:
+        client = smtplib.SMTP(self.host, self.port, timeout=self.timeout)
+        try:
             client.send_message(message)
+        except BaseException:
+            self._quit(client)
+            raise
+        return client
+
+    @staticmethod
+    def _quit(client: smtplib.SMTP) -> None:
+        try:
+            client.quit()
+        except smtplib.SMTPException:
+            client.close()

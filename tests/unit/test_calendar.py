@@ -30,7 +30,6 @@ OFFICE = BusinessCalendar.from_settings("America/Toronto", None, None)  # Monday
 NIGHTS = BusinessCalendar.from_settings("America/Toronto", dict.fromkeys(DAY_NAMES, ["01:00-04:00"]), None)
 HOUR = timedelta(hours=1)
 MICROSECOND = timedelta(microseconds=1)
-DAY_US = 24 * 3600 * 10**6
 PROPERTY = settings(max_examples=200, deadline=None, database=None)
 
 
@@ -45,8 +44,10 @@ def utc(*fields: int) -> datetime:
 
 
 def local_day(day: date, zone: ZoneInfo) -> tuple[datetime, datetime]:
-    """Local midnight to the next; none of the zones here changes its clocks at midnight."""
-    return datetime.combine(day, time(), zone), datetime.combine(day + timedelta(days=1), time(), zone)
+    """Local midnight to the next (each at its first occurrence), in UTC."""
+    midnights = (datetime.combine(day + timedelta(days=n), time(), zone) for n in (0, 1))
+    first, second = (midnight.astimezone(UTC) for midnight in midnights)
+    return first, second
 
 
 # Worked examples on an office calendar in Toronto (2026-05-15 is a Friday).
@@ -138,10 +139,8 @@ def test_the_hour_repeated_in_autumn_counts_twice():
 
 
 def test_an_always_open_day_is_as_long_as_the_clocks_make_it():
-    toronto_24h, lord_howe_24h = (
-        BusinessCalendar.always_open("America/Toronto"),
-        BusinessCalendar.always_open("Australia/Lord_Howe"),
-    )
+    toronto_24h = BusinessCalendar.always_open("America/Toronto")
+    lord_howe_24h = BusinessCalendar.always_open("Australia/Lord_Howe")
     assert business_time_between(*local_day(date(2026, 3, 8), TORONTO), toronto_24h) == 23 * HOUR
     assert business_time_between(*local_day(date(2026, 11, 1), TORONTO), toronto_24h) == 25 * HOUR
     assert business_time_between(*local_day(date(2026, 10, 4), LORD_HOWE), lord_howe_24h) == 23.5 * HOUR
@@ -164,6 +163,17 @@ def test_hours_wholly_inside_the_skipped_time_count_for_nothing_that_day():
     assert next_opening(datetime(2026, 10, 4, tzinfo=LORD_HOWE), lord_howe_gap) == datetime(
         2026, 10, 11, 2, 0, tzinfo=LORD_HOWE
     )
+
+
+def test_clocks_going_back_across_midnight_reopen_the_day_before():
+    # St. John's fell back at 00:01 until 2011: Sunday 00:00 came, then Saturday 23:01 again.
+    st_johns = ZoneInfo("America/St_Johns")
+    calendar = BusinessCalendar.from_settings("America/St_Johns", {"sun": ["00:00-08:00"]}, None)
+    repeated_saturday = utc(2010, 11, 7, 3, 0)
+    assert repeated_saturday.astimezone(st_johns).strftime("%a %H:%M") == "Sat 23:30"
+    assert is_open(repeated_saturday, calendar)  # Sunday's hours began at the first midnight
+    assert next_opening(datetime(2010, 11, 6, 12, 0, tzinfo=st_johns), calendar) == utc(2010, 11, 7, 2, 30)
+    assert business_time_between(*local_day(date(2010, 11, 7), st_johns), calendar) == 9 * HOUR
 
 
 def test_always_open_is_plain_addition():
@@ -354,6 +364,7 @@ def weeks(draw):
     return week
 
 
+DAY_US = 24 * 3600 * 10**6
 FOUR_YEARS = (datetime(2029, 1, 1, tzinfo=UTC) - datetime(2025, 1, 1, tzinfo=UTC)) // MICROSECOND
 random_starts = st.tuples(
     st.sampled_from(ZONES),
@@ -436,13 +447,14 @@ def test_business_time_adds_up_over_a_split_point(scenario, before, after):
 @given(scenarios(), spans)
 def test_holidays_are_never_counted(scenario, span):
     calendar, start = scenario
-    end = start.astimezone(UTC) + span
+    start = start.astimezone(UTC)
+    end = start + span
     every_day = dataclasses.replace(calendar, holidays=frozenset())
     on_holidays = timedelta(0)
     for holiday in calendar.holidays:
         midnight, next_midnight = local_day(holiday, calendar.zone)
         assert business_time_between(midnight, next_midnight, calendar) == timedelta(0)
-        assert not any(is_open(midnight.astimezone(UTC) + n * HOUR / 2, calendar) for n in range(46))
+        assert not any(is_open(midnight + n * HOUR / 2, calendar) for n in range(46))
         on_holidays += business_time_between(max(start, midnight), min(end, next_midnight), every_day)
     assert (
         business_time_between(start, end, calendar)

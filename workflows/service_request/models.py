@@ -3,8 +3,8 @@
 New fields always get defaults, so results recorded by older runs still decode when histories replay.
 """
 
-from __future__ import annotations
-
+# No `from __future__ import annotations` here: the workflow sandbox cannot resolve string annotations
+# of these dataclasses when it decodes a continued run's input.
 from dataclasses import dataclass, field
 from datetime import datetime
 

@@ -1,0 +1,119 @@
+"""Durable and evolvable: a killed worker loses nothing and sends nothing twice; long histories continue
+as new; the live schedule can be read."""
+
+import asyncio
+import dataclasses
+import os
+import signal
+import subprocess
+import sys
+import uuid
+
+from temporalio.client import Client
+
+from apps.web import create_app
+from domain import requests as request_service
+from infra.settings import PROJECT_ROOT, get_settings
+from tests.support.factories import make_town
+from tests.support.portal import PortalClient
+from tests.workflows.lifecycle_helpers import about, level, submit, text_of, wait_status
+from workflows.client import workflow_id
+from workflows.service_request.models import RequestParams
+from workflows.service_request.workflow import ServiceRequestWorkflow
+
+
+def start_worker_process(task_queue: str) -> subprocess.Popen:
+    environment = {**os.environ, "TEMPORAL_TASK_QUEUE": task_queue, "RECONCILE_INTERVAL": "3600"}
+    return subprocess.Popen([sys.executable, "-m", "workflows.worker"], cwd=PROJECT_ROOT, env=environment)
+
+
+async def test_killing_the_worker_mid_lifecycle_loses_nothing_and_sends_nothing_twice(temporal_server, inbox):
+    queue = f"durability-{uuid.uuid4().hex[:8]}"
+    app = create_app(dataclasses.replace(get_settings(), task_queue=queue))
+    town = await make_town(levels={"pothole": level(assign_within_seconds=3, escalate_after_seconds=2)})
+    email = f"durable@{town.slug}.example"
+    worker = start_worker_process(queue)
+    try:
+        async with PortalClient(app, town.host) as citizen, PortalClient(app, town.host) as clerk:
+            path = await submit(citizen, contact_email=email)
+            reference = (await wait_status(town, path, "routed"))["reference"]
+            await inbox.wait_for(about(email, "We received"))
+            await asyncio.sleep(0.5)  # between two steps: the acknowledgement is done, the timers are pending
+            worker.send_signal(signal.SIGKILL)  # no goodbye: as if the machine died
+            worker.wait(10)
+            await asyncio.sleep(6)  # the reminder (3 s) and the escalation (5 s) come due with no worker
+            assert not inbox.matching(about(town.roads_email, reference))
+            worker = start_worker_process(queue)
+            await inbox.wait_for(about(town.roads_email, "waiting to be assigned"), within=60)
+            await inbox.wait_for(about(town.lead_email, "still not assigned"))
+            await clerk.login(town.roads_email, town.password)
+            assert (await clerk.act(reference, "assign")).status_code == 303
+            assert (await clerk.act(reference, "close", reason="fixed")).status_code == 303
+            closing = await inbox.wait_for(about(email, "is closed"))
+            assert [part.get_filename() for part in closing.iter_attachments()] == [f"{reference}.pdf"]
+            await asyncio.sleep(1)
+    finally:
+        worker.terminate()
+        worker.wait(15)
+    for address, words in (
+        (email, "We received"),
+        (email, "is closed"),
+        (town.roads_email, "waiting to be assigned"),
+        (town.roads2_email, "waiting to be assigned"),
+        (town.lead_email, "still not assigned"),
+    ):
+        assert len(inbox.matching(about(address, words))) == 1, (address, words)
+
+
+async def test_a_long_history_continues_as_new_and_keeps_its_state(app, worker, temporal_client: Client, inbox):
+    town = await make_town()
+    email = f"chatty@{town.slug}.example"
+    from domain.intake import Submission
+
+    submitted = await request_service.submit(
+        town.scope,
+        town.prefix,
+        Submission("pothole", "A hole that needs many updates", "Ned", email, uuid.uuid4().hex, address="1 Main"),
+        "en",
+    )
+    handle = await temporal_client.start_workflow(
+        ServiceRequestWorkflow.run,
+        RequestParams(town.id, submitted.request_id, submitted.reference, history_limit=40),
+        id=workflow_id(town.slug, submitted.reference),
+        task_queue=get_settings().task_queue,
+    )
+    first_run = handle.first_execution_run_id
+    path = f"/status/{submitted.public_token}"
+    async with PortalClient(app, town.host) as clerk:
+        await wait_status(town, path, "routed")
+        await clerk.login(town.roads_email, town.password)
+        assert (await clerk.act(submitted.reference, "assign")).status_code == 303
+        for number in range(6):
+            response = await clerk.act(submitted.reference, "comment", body=f"Update {number}", public="on")
+            assert response.status_code == 303
+        description = await temporal_client.get_workflow_handle(handle.id).describe()
+        assert description.run_id != first_run  # the history grew past 40 events: a fresh run took over
+        state = await temporal_client.get_workflow_handle(handle.id).query(ServiceRequestWorkflow.current_state)
+        assert state.status == "assigned" and state.assignee_id is not None
+        assert (await clerk.act(submitted.reference, "close", reason="fixed")).status_code == 303
+    closing = await inbox.wait_for(about(email, "is closed"))
+    assert "Update 5" not in text_of(closing)  # the mail is the closure's, and it arrived after continuing
+    assert len(inbox.matching(about(email, "News about"))) == 6
+    assert len(inbox.matching(about(email, "We received"))) == 1
+
+
+async def test_the_admin_shows_the_due_time_and_what_fires_next(app, worker, temporal_client):
+    town = await make_town(levels={"pothole": level(target_seconds=3600, assign_within_seconds=600)})
+    async with PortalClient(app, town.host) as citizen, PortalClient(app, town.host) as clerk:
+        path = await submit(citizen)
+        reference = (await wait_status(town, path, "routed"))["reference"]
+        schedule = await temporal_client.get_workflow_handle(workflow_id(town.slug, reference)).query(
+            ServiceRequestWorkflow.schedule
+        )
+        assert [key for key, _ in schedule.upcoming] == ["assign_reminder", "overdue"]
+        assert schedule.due_at is not None and not schedule.paused
+        await clerk.login(town.roads_email, town.password)
+        page = (await clerk.get(f"/admin/requests/{reference}")).text
+        assert "Reminder to assign" in page and "Overdue notice" in page and ">Due<" in page
+        citizen_page = (await citizen.get(path)).text
+        assert "Expected completion" in citizen_page
