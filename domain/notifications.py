@@ -33,8 +33,10 @@ async def send_once(scope: TenantScope, key: str, mail: OutgoingMail, mailer: Ma
             mail.to,
             mail.subject[:300],
         )
+
     async def stamp() -> None:
-        await scope.update(Notification, {Notification.sent_at: datetime.now(UTC)}).where(Notification.key == key)
+        sent = {Notification.sent_at: datetime.now(UTC)}
+        await scope.update(Notification, sent).where(Notification.key == key)
 
     await mailer.send(mail, accepted=stamp)
     return True

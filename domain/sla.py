@@ -10,9 +10,10 @@ clock or does I/O, so the workflow stays deterministic.
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from domain.calendar import BusinessCalendar, add_business_time, business_time_between
+from domain.calendar import BusinessCalendar, add_business_time, add_calendar_days, business_time_between
 from infra.i18n import N_
 
+DAY_SECONDS = 24 * 3600
 ASSIGN_REMINDER = "assign_reminder"
 ASSIGN_ESCALATION = "assign_escalation"
 DUE_REMINDER = "due_reminder"
@@ -66,6 +67,9 @@ class Clock:
 def _after(level: ServiceLevel, start: datetime, seconds: float, business: bool = True) -> datetime:
     if business:
         return add_business_time(start, timedelta(seconds=seconds), level.calendar())
+    if seconds and seconds % DAY_SECONDS == 0:
+        # "30 days" ends at the same local time of day, whatever the clocks did in between.
+        return add_calendar_days(start, int(seconds // DAY_SECONDS), level.calendar())
     return start + timedelta(seconds=seconds)
 
 

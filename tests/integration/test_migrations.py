@@ -9,6 +9,8 @@ EXPECTED_INDEXES = {
     "service_request_tenant_created",
     "reference_counter_tenant_year",
     "staff_user_tenant_email",
+    "request_follower_request_email",
+    "routing_rule_tenant_position",
 }
 
 
@@ -44,4 +46,10 @@ async def test_every_migration_has_run():
     ran = {
         row["name"] for row in await Migration.select(Migration.name).where(Migration.app_name == "portal")
     }
-    assert {"2026-11-29T07:28:01:385006", "2026-11-29T07:40:00:000000"} <= ran
+    expected = {
+        "2026-11-29T07:28:01:385006",
+        "2026-11-29T07:40:00:000000",
+        "2026-11-29T07:50:14:771892",
+        "2026-11-29T07:55:00:000000",
+    }
+    assert expected <= ran

@@ -65,7 +65,9 @@ async def test_killing_the_worker_mid_lifecycle_loses_nothing_and_sends_nothing_
         assert len(inbox.matching(about(address, words))) == 1, (address, words)
 
 
-async def test_a_long_history_continues_as_new_and_keeps_its_state(app, worker, temporal_client: Client, inbox):
+async def test_a_long_history_continues_as_new_and_keeps_its_state(
+    app, worker, temporal_client: Client, inbox
+):
     town = await make_town()
     email = f"chatty@{town.slug}.example"
     from domain.intake import Submission
@@ -73,7 +75,9 @@ async def test_a_long_history_continues_as_new_and_keeps_its_state(app, worker, 
     submitted = await request_service.submit(
         town.scope,
         town.prefix,
-        Submission("pothole", "A hole that needs many updates", "Ned", email, uuid.uuid4().hex, address="1 Main"),
+        Submission(
+            "pothole", "A hole that needs many updates", "Ned", email, uuid.uuid4().hex, address="1 Main"
+        ),
         "en",
     )
     handle = await temporal_client.start_workflow(
@@ -93,7 +97,9 @@ async def test_a_long_history_continues_as_new_and_keeps_its_state(app, worker, 
             assert response.status_code == 303
         description = await temporal_client.get_workflow_handle(handle.id).describe()
         assert description.run_id != first_run  # the history grew past 40 events: a fresh run took over
-        state = await temporal_client.get_workflow_handle(handle.id).query(ServiceRequestWorkflow.current_state)
+        state = await temporal_client.get_workflow_handle(handle.id).query(
+            ServiceRequestWorkflow.current_state
+        )
         assert state.status == "assigned" and state.assignee_id is not None
         assert (await clerk.act(submitted.reference, "close", reason="fixed")).status_code == 303
     closing = await inbox.wait_for(about(email, "is closed"))
