@@ -93,8 +93,9 @@ def test_one_command_runs_everything_stops_cleanly_and_keeps_the_data(tmp_path):
                 assert time.monotonic() < deadline, "the worker did not route the request"
                 time.sleep(0.3)
         with httpx.Client(base_url=f"http://127.0.0.1:{run.web_port}") as plain:
-            inbox = plain.get("/dev/inbox/").text
-        assert "We received your request SPR-" in inbox
+            while "We received your request SPR-" not in plain.get("/dev/inbox/").text:
+                assert time.monotonic() < deadline, "the acknowledgement never reached the dev inbox"
+                time.sleep(0.3)
     finally:
         code = run.interrupt()
     assert code == 0

@@ -123,3 +123,40 @@ async def test_the_admin_shows_the_due_time_and_what_fires_next(app, worker, tem
         assert "Reminder to assign" in page and "Overdue notice" in page and ">Due<" in page
         citizen_page = (await citizen.get(path)).text
         assert "Expected completion" in citizen_page
+
+
+async def test_a_temporal_outage_delays_a_timer_but_never_drops_it(tmp_path, inbox):
+    from infra.temporal_dev import free_port, start_dev_server, stop
+    from tests.support.services import connect
+    from workflows.worker import build_worker
+
+    settings = dataclasses.replace(get_settings(), temporal_address=f"127.0.0.1:{free_port()}")
+    port = int(settings.temporal_address.rsplit(":", 1)[1])
+    history_file = tmp_path / "temporal.db"  # the server keeps its timers here across the restart
+    app = create_app(settings)
+    town = await make_town(levels={"pothole": level(assign_within_seconds=4)})
+
+    async def run_worker():
+        client = await connect(settings.temporal_address)
+        worker = build_worker(client, settings)
+        return worker, asyncio.create_task(worker.run())
+
+    server = start_dev_server(port, history_file)
+    worker, running = await run_worker()
+    try:
+        async with PortalClient(app, town.host) as citizen:
+            path = await submit(citizen)
+            reference = (await wait_status(town, path, "routed"))["reference"]
+        await worker.shutdown()
+        await asyncio.gather(running, return_exceptions=True)
+        stop(server)  # the whole Temporal server goes away with the timer pending
+        await asyncio.sleep(5)  # the reminder comes due during the outage
+        assert not inbox.matching(about(town.roads_email, reference))
+        server = start_dev_server(port, history_file)
+        worker, running = await run_worker()
+        reminder = await inbox.wait_for(about(town.roads_email, "waiting to be assigned"), within=60)
+        assert reference in reminder["subject"]
+    finally:
+        await worker.shutdown()
+        await asyncio.gather(running, return_exceptions=True)
+        stop(server)
