@@ -14,6 +14,7 @@ from domain.tables import (
     RequestType,
     RoutingRule,
     ServiceRequest,
+    StaffDepartment,
     StaffUser,
 )
 from tenants.tables import Tenant, TenantDomain
@@ -27,6 +28,7 @@ APP_CONFIG = AppConfig(
         Department,
         RequestType,
         StaffUser,
+        StaffDepartment,
         RoutingRule,
         ServiceRequest,
         RequestFollower,

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from domain.scope import TenantScope
 from domain.staff import hash_password
-from domain.tables import Department, RequestType, StaffUser
+from domain.tables import Department, RequestType, StaffDepartment, StaffUser
 from tenants.onboarding import create_tenant, tenant_id_by_slug
 
 DEMO_PASSWORD = "demo-password-2026"
@@ -175,12 +175,8 @@ async def seed_catalog(
         ).save()
     password_hash = hash_password(DEMO_PASSWORD)
     for email, name, role, department in staff:
-        await scope.new(
-            StaffUser,
-            email=email,
-            name=name,
-            role=role,
-            password_hash=password_hash,
-            department=department_ids.get(department) if department else None,
-        ).save()
+        member = scope.new(StaffUser, email=email, name=name, role=role, password_hash=password_hash)
+        await member.save()
+        if department:
+            await scope.new(StaffDepartment, staff=member.id, department=department_ids[department]).save()
     return department_ids

@@ -9,7 +9,6 @@ from litestar import Litestar, get
 from litestar.config.csrf import CSRFConfig
 from litestar.di import Provide
 from litestar.middleware import DefineMiddleware
-from litestar.middleware.session.server_side import ServerSideSessionConfig
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.static_files import create_static_files_router
 from litestar.stores.file import FileStore
@@ -22,6 +21,9 @@ from apps.errors import HANDLERS
 from apps.portal.controllers import PortalController
 from infra import templating
 from infra.database import close_pool, start_pool
+from infra.ratelimit import RateLimiter
+from infra.security import SecurityHeadersMiddleware
+from infra.sessions import RotatingSessionConfig
 from infra.settings import PROJECT_ROOT, Settings, get_settings
 from tenants.middleware import TenantMiddleware
 from tenants.resolve import TenantResolver
@@ -41,11 +43,13 @@ def create_app(settings: Settings | None = None) -> Litestar:
     from piccolo_conf import DB
 
     temporal = TemporalGateway(settings)
-    session_store = (
-        RedisStore.with_client(url=settings.session_store_url)
-        if settings.session_store_url.startswith("redis")
-        else FileStore(settings.var_dir / "sessions")
-    )
+    if settings.session_store_url.startswith("redis"):
+        shared = RedisStore.with_client(url=settings.session_store_url)
+        session_store, limit_store = shared.with_namespace("sessions"), shared.with_namespace("limits")
+    else:
+        session_store = FileStore(settings.var_dir / "sessions")
+        limit_store = FileStore(settings.var_dir / "limits")
+    limiter = RateLimiter(limit_store, enabled=settings.rate_limits != "off")
     environment = templating.install(
         Environment(
             loader=FileSystemLoader(
@@ -81,14 +85,16 @@ def create_app(settings: Settings | None = None) -> Litestar:
         dependencies={
             "temporal": Provide(lambda: temporal, sync_to_thread=False),
             "settings": Provide(lambda: settings, sync_to_thread=False),
+            "limiter": Provide(lambda: limiter, sync_to_thread=False),
         },
         middleware=[
+            DefineMiddleware(SecurityHeadersMiddleware, development=settings.development),
             DefineMiddleware(
                 TenantMiddleware,
                 resolver=TenantResolver(settings.base_domain),
                 exempt_prefixes=EXEMPT_FROM_TENANT,
             ),
-            ServerSideSessionConfig(
+            RotatingSessionConfig(
                 key="portal_session",
                 store="sessions",
                 max_age=8 * 3600,
@@ -97,7 +103,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
                 secure=not settings.development,
             ).middleware,
         ],
-        stores={"sessions": session_store},
+        stores={"sessions": session_store, "limits": limit_store},
         csrf_config=CSRFConfig(
             secret=settings.secret_key,
             cookie_secure=not settings.development,

@@ -69,7 +69,7 @@ async def department_name(scope: TenantScope, department_id: int | None, languag
 
 async def staff_members(scope: TenantScope) -> list[dict]:
     return (
-        await scope.select(StaffUser, StaffUser.id, StaffUser.name, StaffUser.department)
+        await scope.select(StaffUser, StaffUser.id, StaffUser.name)
         .where(StaffUser.active.eq(True))
         .order_by(StaffUser.name)
     )

@@ -196,6 +196,8 @@ class QueueFilter:
     department_id: int | None = None
     # Keyset cursor: the (created_at, id) of the last row already shown.
     before_id: int | None = None
+    # For staff who see only their departments' requests; None means every department.
+    only_departments: tuple[int, ...] | None = None
 
 
 async def queue(scope: TenantScope, wanted: QueueFilter, limit: int = QUEUE_PAGE_SIZE) -> list[dict]:
@@ -206,6 +208,8 @@ async def queue(scope: TenantScope, wanted: QueueFilter, limit: int = QUEUE_PAGE
         query = query.where(ServiceRequest.status == wanted.status)
     if wanted.department_id:
         query = query.where(ServiceRequest.department == wanted.department_id)
+    if wanted.only_departments is not None:
+        query = query.where(ServiceRequest.department.is_in(list(wanted.only_departments) or [0]))
     if wanted.before_id:
         anchor = (
             await scope.select(ServiceRequest, ServiceRequest.created_at)

@@ -10,6 +10,7 @@ from domain import lifecycle
 from domain.requests import Move, apply_move, short_key
 from domain.scope import TenantScope
 from domain.sla import Clock, ServiceLevel, due_at
+from domain.staff import members_of
 from domain.tables import RequestEvent, RequestType, RoutingRule, ServiceRequest, StaffUser
 from tenants.resolve import tenant_by_id
 
@@ -88,7 +89,7 @@ async def next_in_rotation(scope: TenantScope, department_id: int, now: datetime
     never = datetime.min.replace(tzinfo=UTC)
     for _ in range(10):
         agents = await scope.select(StaffUser, StaffUser.id, StaffUser.last_assigned_at).where(
-            (StaffUser.department == department_id)
+            StaffUser.id.is_in(members_of(scope, department_id))
             & StaffUser.active.eq(True)
             & StaffUser.role.is_in(list(AGENT_ROLES))
         )

@@ -5,14 +5,27 @@ from __future__ import annotations
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
+from domain.permissions import StaffAccess
 from domain.scope import TenantScope
-from domain.tables import StaffUser
+from domain.tables import StaffDepartment, StaffUser
 
-ROLES = ("tenant_admin", "supervisor", "agent", "viewer")
-ACTING_ROLES = frozenset({"tenant_admin", "supervisor", "agent"})
 _hasher = PasswordHasher()
 # Verified against when the email is unknown, so a wrong email takes as long as a wrong password.
 _DUMMY_HASH = _hasher.hash("not-a-real-password")
+
+
+def members_of(scope: TenantScope, department_id: int | None):
+    """A sub-select of the ids of the department's staff, for `StaffUser.id.is_in(...)`."""
+    return scope.select(StaffDepartment, StaffDepartment.staff).where(
+        StaffDepartment.department == department_id
+    )
+
+
+async def departments_of(scope: TenantScope, staff_id: int) -> list[int]:
+    rows = await scope.select(StaffDepartment, StaffDepartment.department).where(
+        StaffDepartment.staff == staff_id
+    )
+    return [row["department"] for row in rows]
 
 
 def hash_password(password: str) -> str:
@@ -36,8 +49,8 @@ async def get_active(scope: TenantScope, staff_id: int) -> dict | None:
     return await scope.select(StaffUser).where((StaffUser.id == staff_id) & StaffUser.active.eq(True)).first()
 
 
-def can_act(staff: dict) -> bool:
-    return staff["role"] in ACTING_ROLES
+async def access_of(scope: TenantScope, staff: dict) -> StaffAccess:
+    return StaffAccess(staff["role"], frozenset(await departments_of(scope, staff["id"])))
 
 
 # Who hears of what: the assignee about their own work, the department while nobody has the request,
@@ -55,11 +68,13 @@ async def notice_recipients(
         return await scope.select(StaffUser, *columns).where(active & (StaffUser.id == assignee_id))
     if kind in SUPERVISOR_NOTICES:
         supervisors = await scope.select(StaffUser, *columns).where(
-            active & (StaffUser.role == "supervisor") & (StaffUser.department == department_id)
+            active & (StaffUser.role == "supervisor") & StaffUser.id.is_in(members_of(scope, department_id))
         )
         return supervisors or await scope.select(StaffUser, *columns).where(
             active & (StaffUser.role == "tenant_admin")
         )
     return await scope.select(StaffUser, *columns).where(
-        active & (StaffUser.department == department_id) & StaffUser.role.is_in(["agent", "supervisor"])
+        active
+        & StaffUser.id.is_in(members_of(scope, department_id))
+        & StaffUser.role.is_in(["agent", "supervisor"])
     )

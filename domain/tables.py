@@ -38,13 +38,21 @@ class StaffUser(Table, tablename="staff_user"):
     email = Varchar(length=254)
     name = Varchar(length=200)
     password_hash = Varchar(length=255, default="")
+    # tenant_admin | supervisor | agent | viewer (see domain.permissions)
     role = Varchar(length=20, default="agent")
-    department = ForeignKey(references=Department, null=True, on_delete=OnDelete.set_null)
     active = Boolean(default=True)
     language = Varchar(length=8, default="en")
     # Round-robin assignment picks the agent who has waited longest for a request.
     last_assigned_at = Timestamptz(null=True, default=None)
     created_at = Timestamptz(default=TimestamptzNow())
+
+
+class StaffDepartment(Table, tablename="staff_department"):
+    """Departments a member of staff works for: agents and supervisors see and act on these only."""
+
+    tenant = tenant_column()
+    staff = ForeignKey(references=StaffUser, null=False, on_delete=OnDelete.cascade, index=True)
+    department = ForeignKey(references=Department, null=False, on_delete=OnDelete.cascade)
 
 
 class RequestType(Table, tablename="request_type"):

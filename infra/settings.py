@@ -41,6 +41,13 @@ class Settings:
     secret_key: str = field(default_factory=lambda: _env("SECRET_KEY", "dev-only-secret-change-me"))
     # redis://... shares sessions between web processes; empty means files under var/.
     session_store_url: str = field(default_factory=lambda: _env("SESSION_STORE_URL", ""))
+    # Staff sessions end after this long without a request, and in any case after the absolute time.
+    session_idle_seconds: int = field(default_factory=lambda: int(_env("SESSION_IDLE_SECONDS", "1800")))
+    session_absolute_seconds: int = field(
+        default_factory=lambda: int(_env("SESSION_ABSOLUTE_SECONDS", "28800"))
+    )
+    # Public writes per client address and per e-mail address; "off" only for load tests.
+    rate_limits: str = field(default_factory=lambda: _env("RATE_LIMITS", "on"))
     development: bool = field(default_factory=lambda: _env_bool("DEVELOPMENT", True))
     # Directory the development SMTP sink writes to; the web shows it at /dev/inbox when set.
     dev_inbox_dir: str = field(default_factory=lambda: _env("DEV_INBOX_DIR", ""))

@@ -24,6 +24,7 @@ class TenantInfo:
     contact_email: str
     business_calendar: dict
     reopen_window_seconds: int
+    embed_origins: str = ""
 
     @classmethod
     def from_row(cls, row: dict) -> TenantInfo:
@@ -41,6 +42,7 @@ class TenantInfo:
             contact_email=row["contact_email"],
             business_calendar=row["business_calendar"] or {},
             reopen_window_seconds=row["reopen_window_seconds"],
+            embed_origins=row["embed_origins"],
         )
 
 

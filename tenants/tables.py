@@ -23,6 +23,8 @@ class Tenant(Table, tablename="tenant"):
     business_calendar = JSON(default="{}")
     # How long after closure the citizen may say "not fixed" and reopen the request.
     reopen_window_seconds = Integer(default=14 * 24 * 3600)
+    # Origins allowed to embed the portal in a frame (the town's own website), space-separated.
+    embed_origins = Text(default="")
     active = Boolean(default=True)
     created_at = Timestamptz(default=TimestamptzNow())
 

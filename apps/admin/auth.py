@@ -1,12 +1,16 @@
-"""Who the staff member is: the session holds their id and tenant; both are checked on every request."""
+"""Who the staff member is and what they may do: the session holds their id and tenant; both, and the
+account's active flag, are checked on every request, so deactivating someone ends their sessions at once."""
 
 from __future__ import annotations
 
 from litestar import Request
-from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
+from litestar.di import NamedDependency
+from litestar.exceptions import NotAuthorizedException
 
 from apps.pages import scope_of, tenant_of
 from domain import staff as staff_service
+from infra import sessions
+from infra.settings import Settings
 
 SESSION_STAFF = "staff_id"
 SESSION_TENANT = "tenant_id"
@@ -16,18 +20,22 @@ class LoginRequired(NotAuthorizedException):
     """Turned into a redirect to the sign-in page."""
 
 
-async def current_staff(request: Request) -> dict:
-    """A dependency: the signed-in staff member of *this* tenant, or LoginRequired."""
+async def current_staff(request: Request, settings: NamedDependency[Settings]) -> dict:
+    """A dependency: the signed-in, active staff member of *this* tenant, with their access."""
     session = request.session or {}
     if session.get(SESSION_TENANT) != tenant_of(request).id or not session.get(SESSION_STAFF):
         raise LoginRequired()
-    member = await staff_service.get_active(scope_of(request), session[SESSION_STAFF])
+    if sessions.expired(request, settings.session_idle_seconds, settings.session_absolute_seconds):
+        request.clear_session()
+        raise LoginRequired()
+    scope = scope_of(request)
+    member = await staff_service.get_active(scope, session[SESSION_STAFF])
     if member is None:
         request.clear_session()
         raise LoginRequired()
+    member["access"] = await staff_service.access_of(scope, member)
     return member
 
 
-def require_acting(member: dict) -> None:
-    if not staff_service.can_act(member):
-        raise PermissionDeniedException("viewers cannot change requests")
+def sign_in(request: Request, member: dict) -> None:
+    sessions.begin(request, {SESSION_STAFF: member["id"], SESSION_TENANT: tenant_of(request).id})

@@ -7,16 +7,18 @@ from __future__ import annotations
 
 from litestar import Controller, Request, get, post
 from litestar.di import NamedDependency, Provide
-from litestar.exceptions import NotFoundException
+from litestar.exceptions import NotFoundException, PermissionDeniedException
 from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 
-from apps.admin.auth import SESSION_STAFF, SESSION_TENANT, current_staff, require_acting
+from apps.admin.auth import current_staff, sign_in
 from apps.pages import page, scope_of, tenant_of
 from domain import catalog, lifecycle
 from domain import requests as request_service
 from domain import staff as staff_service
+from infra import ratelimit
 from infra.i18n import N_, current_language
+from infra.ratelimit import RateLimiter
 from workflows.client import TemporalGateway, TemporalUnavailable
 from workflows.service_request.models import (
     AssignCommand,
@@ -28,6 +30,7 @@ from workflows.service_request.models import (
 )
 from workflows.service_request.workflow import ServiceRequestWorkflow
 
+TOO_MANY_SIGN_INS = N_("Too many attempts to sign in. Wait fifteen minutes, then try again.")
 UNAVAILABLE = N_("The workflow service is not answering, so nothing was changed. Try again in a minute.")
 SUCCESS = {
     "assign": N_("The request is assigned."),
@@ -68,9 +71,16 @@ class AuthController(Controller):
         return page(request, "pages/login.html", values={"email": ""})
 
     @post("/login")
-    async def login(self, request: Request) -> Template | Redirect:
+    async def login(self, request: Request, limiter: NamedDependency[RateLimiter]) -> Template | Redirect:
         form = await request.form()
         email, password = str(form.get("email", "")).strip(), str(form.get("password", ""))
+        tenant_id = tenant_of(request).id
+        address = request.client.host if request.client else ""
+        if not await limiter.allow(ratelimit.SIGN_IN_PER_ADDRESS, f"{tenant_id}:{address}") or not (
+            await limiter.allow(ratelimit.SIGN_IN_PER_EMAIL, f"{tenant_id}:{email}")
+        ):
+            errors = {"email": TOO_MANY_SIGN_INS}
+            return page(request, "pages/login.html", status_code=429, values={"email": email}, errors=errors)
         member = (
             await staff_service.authenticate(scope_of(request), email, password)
             if email and password
@@ -81,8 +91,7 @@ class AuthController(Controller):
                 "email": N_("This email and password do not match an active account of this municipality.")
             }
             return page(request, "pages/login.html", status_code=422, values={"email": email}, errors=errors)
-        request.clear_session()
-        request.set_session({SESSION_STAFF: member["id"], SESSION_TENANT: tenant_of(request).id})
+        sign_in(request, member)
         return Redirect("/admin/requests", status_code=303)
 
     @post("/logout")
@@ -107,7 +116,13 @@ class QueueController(Controller):
     ) -> Template:
         scope, language = scope_of(request), current_language.get()
         department_id = int(department) if department.isdigit() else None
-        wanted = request_service.QueueFilter(status=status, department_id=department_id, before_id=before)
+        access = member["access"]
+        wanted = request_service.QueueFilter(
+            status=status,
+            department_id=department_id,
+            before_id=before,
+            only_departments=None if access.sees_all else tuple(access.departments),
+        )
         rows = [
             request_service.localise(row, language)
             for row in await request_service.queue(scope, wanted, limit=request_service.QUEUE_PAGE_SIZE + 1)
@@ -119,7 +134,7 @@ class QueueController(Controller):
             if len(rows) > request_service.QUEUE_PAGE_SIZE
             else None,
             "filters": {"status": status, "department": department},
-            "departments": await catalog.departments(scope, language),
+            "departments": [d for d in await catalog.departments(scope, language) if access.may_see(d["id"])],
             "open_statuses": lifecycle.OPEN_STATUSES,
         }
         template = "partials/queue_table.html" if is_htmx(request) else "pages/queue.html"
@@ -144,11 +159,12 @@ class QueueController(Controller):
         action: FromPath[str],
         temporal: NamedDependency[TemporalGateway],
     ) -> Template | Redirect:
-        require_acting(member)
         scope, tenant = scope_of(request), tenant_of(request)
         item = await request_service.get_by_reference(scope, reference)
-        if item is None or action not in SUCCESS:
+        if item is None or action not in SUCCESS or not member["access"].may_see(item["department"]):
             raise NotFoundException()
+        if refusal := member["access"].refusal(item["department"]):
+            raise PermissionDeniedException(refusal)
         form = {key: str(value).strip() for key, value in (await request.form()).items()}
         command, errors = await self._command(scope, member, item, action, form)
         if not errors:
@@ -167,34 +183,36 @@ class QueueController(Controller):
         return Redirect(f"/admin/requests/{item['reference']}?done={action}", status_code=303)
 
     async def _command(self, scope, member: dict, item: dict, action: str, form: dict):
+        access = member["access"]
+        me = {
+            "actor_id": member["id"],
+            "actor_role": access.role,
+            "actor_departments": sorted(access.departments),
+        }
         actor = member["id"]
         if action == "assign":
             assignee_id = int(form["assignee_id"]) if form.get("assignee_id", "").isdigit() else actor
             if await staff_service.get_active(scope, assignee_id) is None:
                 return None, {"assign": N_("Choose a member of staff of this municipality.")}
-            return AssignCommand(actor_id=actor, assignee_id=assignee_id), {}
+            return AssignCommand(assignee_id=assignee_id, **me), {}
         if action == "start":
-            return StartCommand(actor_id=actor), {}
+            return StartCommand(**me), {}
         if action in ("hold", "resolve"):
-            return NoteCommand(actor_id=actor, body=form.get("body", "")[:5000]), {}
+            return NoteCommand(body=form.get("body", "")[:5000], **me), {}
         if action == "wait":
             if not form.get("body"):
                 return None, {"wait": N_("Write the question the citizen should answer.")}
-            return NoteCommand(actor_id=actor, body=form["body"][:5000]), {}
+            return NoteCommand(body=form["body"][:5000], **me), {}
         if action == "transfer":
             department_id = int(form["department_id"]) if form.get("department_id", "").isdigit() else 0
             known = {d["id"] for d in await catalog.departments(scope, current_language.get())}
             if department_id not in known or department_id == item["department"]:
                 return None, {"transfer": N_("Choose another department of this municipality.")}
-            return TransferCommand(
-                actor_id=actor, department_id=department_id, body=form.get("body", "")[:5000]
-            ), {}
+            return TransferCommand(**me, department_id=department_id, body=form.get("body", "")[:5000]), {}
         if action == "comment":
             if not form.get("body"):
                 return None, {"comment": lifecycle.EMPTY_UPDATE}
-            return CommentCommand(
-                actor_id=actor, body=form["body"][:5000], public=form.get("public") == "on"
-            ), {}
+            return CommentCommand(**me, body=form["body"][:5000], public=form.get("public") == "on"), {}
         details = lifecycle.CloseDetails(form.get("reason", ""), form.get("duplicate_of", ""))
         if problem := details.problem():
             return None, {"close": problem}
@@ -205,7 +223,7 @@ class QueueController(Controller):
         else:
             details = lifecycle.CloseDetails(details.reason)
         return CloseCommand(
-            actor_id=actor,
+            **me,
             reason=details.reason,
             body=form.get("body", "")[:5000],
             duplicate_of=details.duplicate_of,
@@ -224,12 +242,12 @@ class QueueController(Controller):
     ) -> Template:
         scope, language = scope_of(request), current_language.get()
         item = await request_service.get_by_reference(scope, reference)
-        if item is None:
+        if item is None or not member["access"].may_see(item["department"]):
             raise NotFoundException()
         done = request.query_params.get("done", "")
         context = {
             "member": member,
-            "can_act": staff_service.can_act(member),
+            "can_act": member["access"].may_act(item["department"]),
             "item": request_service.localise(item, language),
             "timeline": await request_service.timeline(scope, item["id"], public_only=False),
             "staff": await catalog.staff_members(scope),

@@ -14,13 +14,15 @@ from litestar.response import Redirect, Response, Template
 from apps.pages import page, scope_of, tenant_of
 from domain import catalog, intake, lifecycle
 from domain import requests as request_service
+from infra import ratelimit
 from infra.i18n import N_, current_language
+from infra.ratelimit import RateLimiter
 from tenants.middleware import LANGUAGE_COOKIE
 from workflows.client import TemporalGateway, TemporalUnavailable
 from workflows.service_request.models import CitizenCommand
 from workflows.service_request.workflow import ServiceRequestWorkflow
 
-FORM_ORDER = list(intake.FIELDS)
+FORM_ORDER = ["form", *intake.FIELDS]  # "form": problems with the whole submission
 CITIZEN_UPDATES = {
     "cancel": ServiceRequestWorkflow.cancel,
     "reply": ServiceRequestWorkflow.reply,
@@ -31,6 +33,7 @@ CITIZEN_DONE = {
     "reply": N_("Thank you, your answer was sent to the team handling your request."),
     "reopen": N_("Your request is open again; the team that handled it has been told."),
 }
+TOO_MANY = N_("We received many requests from you in a short time. Please wait a few minutes and send again.")
 UNAVAILABLE = N_("We could not record this just now and nothing was changed. Please try again in a minute.")
 
 
@@ -45,7 +48,10 @@ class PortalController(Controller):
 
     @post("/requests")
     async def submit(
-        self, request: Request, temporal: NamedDependency[TemporalGateway]
+        self,
+        request: Request,
+        temporal: NamedDependency[TemporalGateway],
+        limiter: NamedDependency[RateLimiter],
     ) -> Template | Redirect:
         tenant, scope = tenant_of(request), scope_of(request)
         values = intake.clean_form(await request.form())
@@ -53,6 +59,14 @@ class PortalController(Controller):
         submission, errors = intake.validate_submission(
             values, {option.code: option.needs_location for option in options}
         )
+        address = request.client.host if request.client else ""
+        allowed = await limiter.allow(ratelimit.SUBMIT_PER_ADDRESS, f"{tenant.id}:{address}")
+        if allowed and submission:
+            allowed = await limiter.allow(
+                ratelimit.SUBMIT_PER_EMAIL, f"{tenant.id}:{submission.contact_email}"
+            )
+        if not allowed:
+            return await self._form_page(request, values, {"form": TOO_MANY}, status_code=429)
         if submission is None:
             return await self._form_page(request, values, errors, status_code=422)
         result = await request_service.submit(

@@ -54,11 +54,17 @@ class RouteResult:
 class AssignCommand:
     actor_id: int
     assignee_id: int
+    # Who acts, so the workflow itself refuses a viewer or another department's agent.
+    actor_role: str = ""
+    actor_departments: list[int] = field(default_factory=list)
 
 
 @dataclass
 class StartCommand:
     actor_id: int
+    # Who acts, so the workflow itself refuses a viewer or another department's agent.
+    actor_role: str = ""
+    actor_departments: list[int] = field(default_factory=list)
 
 
 @dataclass
@@ -66,6 +72,9 @@ class CommentCommand:
     actor_id: int
     body: str
     public: bool = True
+    # Who acts, so the workflow itself refuses a viewer or another department's agent.
+    actor_role: str = ""
+    actor_departments: list[int] = field(default_factory=list)
 
 
 @dataclass
@@ -74,6 +83,9 @@ class CloseCommand:
     reason: str
     body: str = ""
     duplicate_of: str = ""
+    # Who acts, so the workflow itself refuses a viewer or another department's agent.
+    actor_role: str = ""
+    actor_departments: list[int] = field(default_factory=list)
 
 
 @dataclass
@@ -82,6 +94,9 @@ class NoteCommand:
 
     actor_id: int
     body: str = ""
+    # Who acts, so the workflow itself refuses a viewer or another department's agent.
+    actor_role: str = ""
+    actor_departments: list[int] = field(default_factory=list)
 
 
 @dataclass
@@ -89,6 +104,9 @@ class TransferCommand:
     actor_id: int
     department_id: int
     body: str = ""
+    # Who acts, so the workflow itself refuses a viewer or another department's agent.
+    actor_role: str = ""
+    actor_departments: list[int] = field(default_factory=list)
 
 
 @dataclass

@@ -16,7 +16,7 @@ from temporalio.common import RetryPolicy
 from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from domain import lifecycle, sla
+    from domain import lifecycle, permissions, sla
     from workflows.service_request.activities import RequestActivities
     from workflows.service_request.models import (
         AssignCommand,
@@ -110,6 +110,7 @@ class ServiceRequestWorkflow:
 
     @assign.validator
     def _check_assign(self, command: AssignCommand) -> None:
+        self._check_actor(command)
         lifecycle.next_status(self.state.status, lifecycle.ASSIGN)
 
     @workflow.update
@@ -118,6 +119,7 @@ class ServiceRequestWorkflow:
 
     @start_work.validator
     def _check_start(self, command: StartCommand) -> None:
+        self._check_actor(command)
         lifecycle.next_status(self.state.status, lifecycle.START)
 
     @workflow.update
@@ -126,6 +128,7 @@ class ServiceRequestWorkflow:
 
     @hold.validator
     def _check_hold(self, command: NoteCommand) -> None:
+        self._check_actor(command)
         lifecycle.next_status(self.state.status, lifecycle.HOLD)
 
     @workflow.update
@@ -136,6 +139,7 @@ class ServiceRequestWorkflow:
 
     @wait_on_citizen.validator
     def _check_wait(self, command: NoteCommand) -> None:
+        self._check_actor(command)
         lifecycle.next_status(self.state.status, lifecycle.WAIT)
         if not command.body.strip():
             raise lifecycle.TransitionRefused(lifecycle.EMPTY_UPDATE)
@@ -148,6 +152,7 @@ class ServiceRequestWorkflow:
 
     @resolve.validator
     def _check_resolve(self, command: NoteCommand) -> None:
+        self._check_actor(command)
         lifecycle.next_status(self.state.status, lifecycle.RESOLVE)
 
     @workflow.update
@@ -162,6 +167,7 @@ class ServiceRequestWorkflow:
 
     @transfer.validator
     def _check_transfer(self, command: TransferCommand) -> None:
+        self._check_actor(command)
         lifecycle.next_status(self.state.status, lifecycle.TRANSFER)
 
     @workflow.update
@@ -176,6 +182,7 @@ class ServiceRequestWorkflow:
 
     @comment.validator
     def _check_comment(self, command: CommentCommand) -> None:
+        self._check_actor(command)
         lifecycle.next_status(self.state.status, lifecycle.COMMENT)
         if not command.body.strip():
             raise lifecycle.TransitionRefused(lifecycle.EMPTY_UPDATE)
@@ -194,6 +201,7 @@ class ServiceRequestWorkflow:
 
     @close.validator
     def _check_close(self, command: CloseCommand) -> None:
+        self._check_actor(command)
         lifecycle.next_status(self.state.status, lifecycle.CLOSE)
         problem = lifecycle.CloseDetails(command.reason, command.duplicate_of).problem()
         if problem:
@@ -235,6 +243,11 @@ class ServiceRequestWorkflow:
         lifecycle.next_status(self.state.status, lifecycle.REPLY)
         if not command.body.strip():
             raise lifecycle.TransitionRefused(lifecycle.EMPTY_UPDATE)
+
+    def _check_actor(self, command) -> None:
+        access = permissions.StaffAccess(command.actor_role, frozenset(command.actor_departments))
+        if refusal := access.refusal(self.state.department_id):
+            raise lifecycle.TransitionRefused(refusal)
 
     # The life between actions ------------------------------------------------------------------------
 

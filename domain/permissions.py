@@ -1,0 +1,44 @@
+"""Who may see and change which requests. Pure rules: the web's guards and the workflow's Update
+validators both ask them, so a role means the same thing everywhere."""
+
+from dataclasses import dataclass, field
+
+from infra.i18n import N_
+
+TENANT_ADMIN, SUPERVISOR, AGENT, VIEWER = "tenant_admin", "supervisor", "agent", "viewer"
+ROLES = (TENANT_ADMIN, SUPERVISOR, AGENT, VIEWER)
+ROLE_LABELS = {
+    TENANT_ADMIN: N_("Administrator"),
+    SUPERVISOR: N_("Supervisor"),
+    AGENT: N_("Agent"),
+    VIEWER: N_("Viewer"),
+}
+# Roles that see every request of their town; the others see their departments' requests only.
+SEES_ALL = frozenset({TENANT_ADMIN, VIEWER})
+DEPARTMENT_ROLES = frozenset({SUPERVISOR, AGENT})
+NOT_YOURS = N_("This request belongs to a department you do not work for.")
+READ_ONLY = N_("Your account can read requests but not change them.")
+
+
+@dataclass(frozen=True)
+class StaffAccess:
+    role: str
+    departments: frozenset[int] = field(default_factory=frozenset)
+
+    @property
+    def sees_all(self) -> bool:
+        return self.role in SEES_ALL
+
+    def may_see(self, department_id: int | None) -> bool:
+        return self.sees_all or (self.role in DEPARTMENT_ROLES and department_id in self.departments)
+
+    def may_act(self, department_id: int | None) -> bool:
+        return self.role == TENANT_ADMIN or (
+            self.role in DEPARTMENT_ROLES and department_id in self.departments
+        )
+
+    def refusal(self, department_id: int | None) -> str | None:
+        """Why this person may not change a request of that department; None when they may."""
+        if self.may_act(department_id):
+            return None
+        return READ_ONLY if self.role == VIEWER else NOT_YOURS

@@ -1,0 +1,42 @@
+"""Fixed-window rate limits for public writes (submissions, sign-in), per client address and per e-mail
+address, kept in the same store as the sessions so that every web process counts together."""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from dataclasses import dataclass
+
+from litestar.stores.base import Store
+
+
+@dataclass(frozen=True)
+class Limit:
+    name: str
+    allowed: int
+    window_seconds: int
+
+
+# What a person needs, with room to spare; what a script hammering the town's portal does not get.
+SUBMIT_PER_ADDRESS = Limit("submit-ip", 30, 600)
+SUBMIT_PER_EMAIL = Limit("submit-email", 10, 3600)
+SIGN_IN_PER_ADDRESS = Limit("sign-in-ip", 20, 300)
+SIGN_IN_PER_EMAIL = Limit("sign-in-email", 5, 900)
+
+
+class RateLimiter:
+    def __init__(self, store: Store, enabled: bool = True) -> None:
+        self.store = store
+        self.enabled = enabled
+
+    async def allow(self, limit: Limit, who: str) -> bool:
+        """Counts this attempt; False once `who` has used up the window's allowance."""
+        if not self.enabled or not who:
+            return True
+        window = int(time.time() // limit.window_seconds)
+        digest = hashlib.sha256(f"{limit.name}:{who.lower()}".encode()).hexdigest()[:32]
+        key = f"rl:{limit.name}:{digest}:{window}"
+        current = await self.store.get(key)
+        count = int(current or 0) + 1
+        await self.store.set(key, str(count), expires_in=limit.window_seconds)
+        return count <= limit.allowed

@@ -1,0 +1,111 @@
+"""Session and request hygiene: headers, rate limits, session rotation and timeouts, deactivation."""
+
+import asyncio
+import dataclasses
+
+from apps.web import create_app
+from domain.tables import StaffUser
+from infra.settings import get_settings
+from tenants.tables import Tenant
+from tests.support.factories import make_town, valid_form
+from tests.support.portal import PortalClient
+
+# Temporal on a closed port: these tests are about the web, and a refused connection fails fast.
+OFFLINE = dataclasses.replace(get_settings(), temporal_address="127.0.0.1:9")
+
+
+async def test_every_page_carries_the_security_headers_with_the_towns_embedding_origins():
+    town = await make_town()
+    await Tenant.update({Tenant.embed_origins: "https://www.testville.example javascript:alert(1)"}).where(
+        Tenant.id == town.id
+    )
+    production = create_app(dataclasses.replace(OFFLINE, development=False))
+    async with PortalClient(production, town.host) as portal:
+        headers = (await portal.get("/")).headers
+    policy = headers["content-security-policy"]
+    assert "script-src 'self';" in policy and "unsafe-eval" not in policy
+    assert "'unsafe-inline'" not in policy.split("script-src")[1].split(";")[0]
+    assert policy.endswith("frame-ancestors 'self' https://www.testville.example")
+    assert headers["referrer-policy"] == "same-origin"
+    assert headers["x-content-type-options"] == "nosniff"
+    assert headers["strict-transport-security"].startswith("max-age=")
+    cookie = headers.get("set-cookie", "")
+    assert "csrftoken=" in cookie and "HttpOnly" in cookie and "Secure" in cookie and "SameSite=lax" in cookie
+
+
+async def test_development_does_not_send_hsts():
+    town = await make_town()
+    async with PortalClient(create_app(OFFLINE), town.host) as portal:
+        assert "strict-transport-security" not in (await portal.get("/")).headers
+
+
+async def test_a_flood_of_submissions_is_slowed_down_without_losing_what_was_typed():
+    town = await make_town()
+    async with PortalClient(create_app(OFFLINE), town.host) as portal:
+        answers = [await portal.submit(valid_form(contact_email=f"person{n}@example.com")) for n in range(31)]
+    assert [answer.status_code for answer in answers[:30]] == [303] * 30
+    refused = answers[30]
+    assert refused.status_code == 429
+    assert "wait a few minutes" in refused.text and 'value="person30@example.com"' in refused.text
+
+
+async def test_one_email_address_cannot_submit_without_end():
+    town = await make_town()
+    async with PortalClient(create_app(OFFLINE), town.host) as portal:
+        answers = [await portal.submit(valid_form(contact_email="same@example.com")) for _ in range(11)]
+    assert [answer.status_code for answer in answers] == [303] * 10 + [429]
+
+
+async def test_guessing_a_password_is_slowed_down():
+    town = await make_town()
+    async with PortalClient(create_app(OFFLINE), town.host) as intruder:
+        answers = [await intruder.login(town.admin_email, f"guess-{n}") for n in range(6)]
+        still_refused = await intruder.login(town.admin_email, town.password)
+    assert [answer.status_code for answer in answers] == [422] * 5 + [429]
+    assert still_refused.status_code == 429 and "Too many attempts" in still_refused.text
+
+
+async def test_signing_in_gives_a_new_session_id_so_a_planted_one_is_worthless():
+    town = await make_town()
+    async with PortalClient(create_app(OFFLINE), town.host) as clerk:
+        planted = "a" * 64
+        clerk.http.cookies.set("portal_session", planted, domain=town.host)
+        response = await clerk.login(town.admin_email, town.password)
+        assert response.status_code == 303
+        issued = clerk.http.cookies.get("portal_session", domain=town.host)
+        assert issued and issued != planted
+        assert (await clerk.get("/admin/requests")).status_code == 200
+    async with PortalClient(create_app(OFFLINE), town.host) as attacker:
+        attacker.http.cookies.set("portal_session", planted, domain=town.host)
+        assert (await attacker.get("/admin/requests")).status_code == 303
+
+
+async def test_an_idle_session_ends():
+    town = await make_town()
+    app = create_app(dataclasses.replace(OFFLINE, session_idle_seconds=1))
+    async with PortalClient(app, town.host) as clerk:
+        await clerk.login(town.admin_email, town.password)
+        assert (await clerk.get("/admin/requests")).status_code == 200
+        await asyncio.sleep(2.2)
+        assert (await clerk.get("/admin/requests")).headers.get("location") == "/admin/login"
+
+
+async def test_a_session_ends_at_its_absolute_limit_even_when_busy():
+    town = await make_town()
+    app = create_app(dataclasses.replace(OFFLINE, session_absolute_seconds=2))
+    async with PortalClient(app, town.host) as clerk:
+        await clerk.login(town.admin_email, town.password)
+        for _ in range(3):
+            assert (await clerk.get("/admin/requests")).status_code == 200
+            await asyncio.sleep(0.5)
+        await asyncio.sleep(1.2)
+        assert (await clerk.get("/admin/requests")).status_code == 303
+
+
+async def test_deactivating_a_member_of_staff_ends_their_session_at_once():
+    town = await make_town()
+    async with PortalClient(create_app(OFFLINE), town.host) as clerk:
+        await clerk.login(town.roads_email, town.password)
+        assert (await clerk.get("/admin/requests")).status_code == 200
+        await StaffUser.update({StaffUser.active: False}).where(StaffUser.email == town.roads_email)
+        assert (await clerk.get("/admin/requests")).status_code == 303
