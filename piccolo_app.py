@@ -5,6 +5,7 @@ from pathlib import Path
 from piccolo.conf.apps import AppConfig
 
 from domain.tables import (
+    Citizen,
     Department,
     Document,
     Notification,
@@ -14,6 +15,7 @@ from domain.tables import (
     RequestType,
     RoutingRule,
     ServiceRequest,
+    SignInLink,
     StaffDepartment,
     StaffUser,
 )
@@ -36,5 +38,7 @@ APP_CONFIG = AppConfig(
         ReferenceCounter,
         Document,
         Notification,
+        Citizen,
+        SignInLink,
     ],
 )

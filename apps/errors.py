@@ -11,6 +11,7 @@ from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
 from apps.admin.auth import LoginRequired
 from apps.pages import page
+from apps.portal.account import SignInRequired
 from infra.i18n import gettext
 
 log = logging.getLogger(__name__)
@@ -30,6 +31,10 @@ def _error(request: Request, status_code: int, title: str, message: str) -> Resp
 
 def login_required(request: Request, _: LoginRequired) -> Response:
     return Redirect("/admin/login", status_code=303)
+
+
+def sign_in_required(request: Request, _: SignInRequired) -> Response:
+    return Redirect("/account/sign-in", status_code=303)
 
 
 def http_error(request: Request, error: HTTPException) -> Response:
@@ -71,4 +76,9 @@ def server_error(request: Request, error: Exception) -> Response:
     )
 
 
-HANDLERS = {LoginRequired: login_required, HTTPException: http_error, Exception: server_error}
+HANDLERS = {
+    LoginRequired: login_required,
+    SignInRequired: sign_in_required,
+    HTTPException: http_error,
+    Exception: server_error,
+}

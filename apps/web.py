@@ -18,9 +18,11 @@ from litestar.template.config import TemplateConfig
 from apps.admin.controllers import AuthController, QueueController
 from apps.dev_inbox import DevInboxController
 from apps.errors import HANDLERS
+from apps.portal.account import AccountController
 from apps.portal.controllers import PortalController
 from infra import templating
 from infra.database import close_pool, start_pool
+from infra.mail import Mailer
 from infra.ratelimit import RateLimiter
 from infra.security import SecurityHeadersMiddleware
 from infra.sessions import RotatingSessionConfig
@@ -50,6 +52,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         session_store = FileStore(settings.var_dir / "sessions")
         limit_store = FileStore(settings.var_dir / "limits")
     limiter = RateLimiter(limit_store, enabled=settings.rate_limits != "off")
+    mailer = Mailer(settings.smtp_host, settings.smtp_port, settings.mail_from)
     environment = templating.install(
         Environment(
             loader=FileSystemLoader(
@@ -58,7 +61,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             autoescape=select_autoescape(),
         )
     )
-    route_handlers: list = [PortalController, AuthController, QueueController, healthz]
+    route_handlers: list = [PortalController, AccountController, AuthController, QueueController, healthz]
     route_handlers.append(
         create_static_files_router(
             path="/static", directories=[APPS / "portal" / "static"], include_in_schema=False
@@ -86,6 +89,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             "temporal": Provide(lambda: temporal, sync_to_thread=False),
             "settings": Provide(lambda: settings, sync_to_thread=False),
             "limiter": Provide(lambda: limiter, sync_to_thread=False),
+            "mailer": Provide(lambda: mailer, sync_to_thread=False),
         },
         middleware=[
             DefineMiddleware(SecurityHeadersMiddleware, development=settings.development),

@@ -160,6 +160,31 @@ class RequestEvent(Table, tablename="request_event"):
     created_at = Timestamptz(default=TimestamptzNow())
 
 
+class Citizen(Table, tablename="citizen"):
+    """A citizen who signed in with their e-mail address. Their requests are those made with that address."""
+
+    tenant = tenant_column()
+    email = Varchar(length=254)
+    name = Varchar(length=200, default="")
+    phone = Varchar(length=40, default="")
+    language = Varchar(length=8, default="en")
+    # False: mail only what needs them (acknowledgement, questions, closure), not every update.
+    notify_each_step = Boolean(default=True)
+    verified_at = Timestamptz(null=True, default=None)
+    created_at = Timestamptz(default=TimestamptzNow())
+
+
+class SignInLink(Table, tablename="sign_in_link"):
+    """A single-use, short-lived sign-in link; only a hash of its token is kept."""
+
+    tenant = tenant_column()
+    email = Varchar(length=254)
+    token_hash = Varchar(length=64, unique=True)
+    expires_at = Timestamptz()
+    used_at = Timestamptz(null=True, default=None)
+    created_at = Timestamptz(default=TimestamptzNow())
+
+
 class ReferenceCounter(Table, tablename="reference_counter"):
     tenant = tenant_column()
     year = Integer()

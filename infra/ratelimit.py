@@ -22,6 +22,8 @@ SUBMIT_PER_ADDRESS = Limit("submit-ip", 30, 600)
 SUBMIT_PER_EMAIL = Limit("submit-email", 10, 3600)
 SIGN_IN_PER_ADDRESS = Limit("sign-in-ip", 20, 300)
 SIGN_IN_PER_EMAIL = Limit("sign-in-email", 5, 900)
+LINK_PER_ADDRESS = Limit("link-ip", 20, 900)
+LINK_PER_EMAIL = Limit("link-email", 3, 900)
 
 
 class RateLimiter:

@@ -46,6 +46,10 @@ class Settings:
     session_absolute_seconds: int = field(
         default_factory=lambda: int(_env("SESSION_ABSOLUTE_SECONDS", "28800"))
     )
+    # Citizens stay signed in this long (they come back to follow a request).
+    citizen_session_seconds: int = field(
+        default_factory=lambda: int(_env("CITIZEN_SESSION_SECONDS", str(30 * 24 * 3600)))
+    )
     # Public writes per client address and per e-mail address; "off" only for load tests.
     rate_limits: str = field(default_factory=lambda: _env("RATE_LIMITS", "on"))
     development: bool = field(default_factory=lambda: _env_bool("DEVELOPMENT", True))

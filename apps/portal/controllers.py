@@ -12,6 +12,7 @@ from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Response, Template
 
 from apps.pages import page, scope_of, tenant_of
+from apps.portal.account import signed_in_citizen
 from domain import catalog, intake, lifecycle
 from domain import requests as request_service
 from infra import ratelimit
@@ -44,6 +45,12 @@ class PortalController(Controller):
     async def form(self, request: Request) -> Template:
         values = intake.clean_form({})
         values["idempotency_key"] = intake.new_idempotency_key()
+        if citizen := await signed_in_citizen(request):
+            values |= {
+                "contact_name": citizen["name"],
+                "contact_email": citizen["email"],
+                "contact_phone": citizen["phone"],
+            }
         return await self._form_page(request, values, {})
 
     @post("/requests")

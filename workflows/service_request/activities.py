@@ -13,7 +13,7 @@ from pathlib import Path
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from domain import lifecycle, notifications, routing
+from domain import citizens, lifecycle, notifications, routing
 from domain import requests as request_service
 from domain import staff as staff_service
 from domain.scope import TenantScope
@@ -45,6 +45,8 @@ CITIZEN_SUBJECTS = {
 }
 # Followers (e.g. authors of duplicates) hear of progress, not of questions meant for the author.
 FOLLOWER_NOTICES = frozenset({"update", "resolved", "closed"})
+# What a citizen who wants closure mail only does not receive: progress, not questions or the outcome.
+STEP_NOTICES = frozenset({"update", "resolved"})
 STAFF_HEADLINES = {
     "assigned": N_("Request %(reference)s is assigned to you"),
     "assign_reminder": N_("Request %(reference)s is waiting to be assigned"),
@@ -138,6 +140,7 @@ class RequestActivities:
                 (follower["email"], follower["language"], f"{notice.key}:{follower['email']}")
                 for follower in await request_service.followers(scope, notice.request_id)
             ]
+        readers = await self._who_wants(scope, notice.kind, readers)
         sent = 0
         for email, language, key in readers:
             with i18n.use_language(language):
@@ -154,6 +157,19 @@ class RequestActivities:
                 )
             sent += await notifications.send_once(scope, key, mail, self.mailer)
         return sent
+
+    @staticmethod
+    async def _who_wants(scope: TenantScope, kind: str, readers: list[tuple[str, str, str]]):
+        """Drops erased addresses and those who asked for closure mail only; uses each account's language."""
+        wanted = []
+        for email, language, key in readers:
+            if not email:
+                continue  # the citizen deleted their account
+            preferences = await citizens.preferences(scope, email)
+            if preferences and not preferences["notify_each_step"] and kind in STEP_NOTICES:
+                continue
+            wanted.append((email, preferences["language"] if preferences else language, key))
+        return wanted
 
     @activity.defn
     async def notify_staff(self, notice: StaffNoticeInput) -> int:

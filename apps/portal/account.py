@@ -1,0 +1,215 @@
+"""Citizens' accounts: sign in with an e-mail link, see "my requests", keep or take away their data."""
+
+from __future__ import annotations
+
+import json
+import logging
+import smtplib
+
+from litestar import Controller, Request, get, post
+from litestar.di import NamedDependency, Provide
+from litestar.exceptions import NotAuthorizedException
+from litestar.params import FromPath
+from litestar.response import Redirect, Response, Template
+
+from apps.pages import page, scope_of, tenant_of
+from domain import citizens
+from domain import requests as request_service
+from domain.intake import EMAIL_PATTERN, PHONE_PATTERN
+from infra import ratelimit, sessions
+from infra.i18n import N_, SUPPORTED_LANGUAGES, current_language, gettext
+from infra.mail import Mailer, OutgoingMail
+from infra.ratelimit import RateLimiter
+from infra.settings import Settings
+
+log = logging.getLogger(__name__)
+SESSION_CITIZEN = "citizen_id"
+SESSION_TENANT = "citizen_tenant_id"
+TOO_MANY = N_("We already sent several links. Please wait a few minutes, then ask again.")
+NOT_SENT = N_("We could not send the e-mail just now. Please try again in a minute.")
+BAD_LINK = N_("This sign-in link has expired or was already used. Ask for a new one below.")
+
+
+class SignInRequired(NotAuthorizedException):
+    """Turned into a redirect to the citizen's sign-in page."""
+
+
+async def current_citizen(request: Request, settings: NamedDependency[Settings]) -> dict:
+    session = request.session or {}
+    if session.get(SESSION_TENANT) != tenant_of(request).id or not session.get(SESSION_CITIZEN):
+        raise SignInRequired()
+    if sessions.expired(request, settings.citizen_session_seconds, settings.citizen_session_seconds):
+        request.clear_session()
+        raise SignInRequired()
+    citizen = await citizens.get(scope_of(request), session[SESSION_CITIZEN])
+    if citizen is None:
+        request.clear_session()
+        raise SignInRequired()
+    return citizen
+
+
+async def signed_in_citizen(request: Request) -> dict | None:
+    """The citizen if signed in, else None: for pages that anyone may see (the request form)."""
+    session = request.session or {}
+    if session.get(SESSION_TENANT) != tenant_of(request).id or not session.get(SESSION_CITIZEN):
+        return None
+    return await citizens.get(scope_of(request), session[SESSION_CITIZEN])
+
+
+class AccountController(Controller):
+    path = "/account"
+    include_in_schema = False
+    dependencies = {"citizen": Provide(current_citizen)}
+
+    @get("/sign-in")
+    async def sign_in_form(self, request: Request) -> Template:
+        return page(request, "account/sign_in.html", values={"email": ""})
+
+    @post("/sign-in")
+    async def send_link(
+        self,
+        request: Request,
+        limiter: NamedDependency[RateLimiter],
+        mailer: NamedDependency[Mailer],
+        settings: NamedDependency[Settings],
+    ) -> Template:
+        tenant, scope = tenant_of(request), scope_of(request)
+        email = str((await request.form()).get("email", "")).strip().lower()
+        values = {"email": email}
+        if not EMAIL_PATTERN.match(email):
+            errors = {"email": N_("Enter an email address like name@example.com.")}
+            return page(request, "account/sign_in.html", status_code=422, values=values, errors=errors)
+        address = request.client.host if request.client else ""
+        if not await limiter.allow(ratelimit.LINK_PER_ADDRESS, f"{tenant.id}:{address}") or not (
+            await limiter.allow(ratelimit.LINK_PER_EMAIL, f"{tenant.id}:{email}")
+        ):
+            return page(
+                request, "account/sign_in.html", status_code=429, values=values, errors={"email": TOO_MANY}
+            )
+        token = await citizens.new_sign_in_link(scope, email)
+        link = settings.public_url(request.url.hostname or "", f"/account/link/{token}")
+        mail = OutgoingMail(
+            to=email,
+            subject=gettext("Your sign-in link for %(town)s", town=tenant.name),
+            text=gettext(
+                "Hello,\n\nTo sign in to %(town)s's service requests, open this link within 15 minutes:\n"
+                "%(link)s\n\nIf you did not ask for it, ignore this message: "
+                "nothing happens without the link.",
+                town=tenant.name,
+                link=link,
+            ),
+            sender_name=tenant.name,
+        )
+        try:
+            await mailer.send(mail)
+        except (OSError, smtplib.SMTPException) as error:
+            log.warning("sign-in link not sent: %s", error)
+            return page(
+                request, "account/sign_in.html", status_code=503, values=values, errors={"email": NOT_SENT}
+            )
+        # The same answer whether or not the address is known: the page tells nobody who has an account.
+        return page(request, "account/check_email.html", email=email)
+
+    @get("/link/{token:str}")
+    async def confirm_link(self, request: Request, token: FromPath[str]) -> Template:
+        """A page with a button: mail scanners that fetch links must not use up the single-use link."""
+        if not await citizens.link_is_usable(scope_of(request), token):
+            return page(
+                request,
+                "account/sign_in.html",
+                status_code=410,
+                values={"email": ""},
+                errors={"email": BAD_LINK},
+            )
+        return page(request, "account/confirm.html", token=token)
+
+    @post("/link/{token:str}")
+    async def use_link(self, request: Request, token: FromPath[str]) -> Template | Redirect:
+        citizen = await citizens.redeem(scope_of(request), token)
+        if citizen is None:
+            return page(
+                request,
+                "account/sign_in.html",
+                status_code=410,
+                values={"email": ""},
+                errors={"email": BAD_LINK},
+            )
+        sessions.begin(request, {SESSION_CITIZEN: citizen["id"], SESSION_TENANT: tenant_of(request).id})
+        return Redirect("/account/requests", status_code=303)
+
+    @post("/sign-out")
+    async def sign_out(self, request: Request) -> Redirect:
+        request.clear_session()
+        return Redirect("/", status_code=303)
+
+    @get("/requests")
+    async def my_requests(self, request: Request, citizen: NamedDependency[dict]) -> Template:
+        language = current_language.get()
+        rows = await citizens.their_requests(scope_of(request), citizen["email"])
+        return page(
+            request,
+            "account/requests.html",
+            citizen=citizen,
+            rows=[request_service.localise(row, language) for row in rows],
+        )
+
+    @get("/")
+    async def account(self, request: Request, citizen: NamedDependency[dict]) -> Template:
+        return page(
+            request,
+            "account/account.html",
+            citizen=citizen,
+            values=citizen,
+            done=request.query_params.get("done"),
+        )
+
+    @post("/")
+    async def save_account(self, request: Request, citizen: NamedDependency[dict]) -> Template | Redirect:
+        form = await request.form()
+        values = {
+            "name": str(form.get("name", "")).strip()[:200],
+            "phone": str(form.get("phone", "")).strip(),
+            "language": str(form.get("language", "")),
+            "notify_each_step": form.get("notify") != "closure",
+        }
+        errors = {}
+        if values["phone"] and not PHONE_PATTERN.match(values["phone"]):
+            errors["phone"] = N_("Enter a phone number using digits, spaces, + or -.")
+        if values["language"] not in SUPPORTED_LANGUAGES:
+            errors["language"] = N_("Choose a language.")
+        if errors:
+            return page(
+                request,
+                "account/account.html",
+                status_code=422,
+                citizen=citizen,
+                values={**citizen, **values},
+                errors=errors,
+            )
+        await citizens.update_profile(scope_of(request), citizen["id"], **values)
+        return Redirect("/account?done=saved", status_code=303)
+
+    @get("/data.json")
+    async def download(self, request: Request, citizen: NamedDependency[dict]) -> Response:
+        data = await citizens.export(scope_of(request), citizen)
+        return Response(
+            json.dumps(data, ensure_ascii=False, indent=2),
+            media_type="application/json",
+            headers={"Content-Disposition": 'attachment; filename="my-data.json"'},
+        )
+
+    @post("/delete")
+    async def delete(self, request: Request, citizen: NamedDependency[dict]) -> Template | Redirect:
+        if (await request.form()).get("confirm") != "yes":
+            errors = {"confirm": N_("Tick the box to confirm that you want to delete your account.")}
+            return page(
+                request,
+                "account/account.html",
+                status_code=422,
+                citizen=citizen,
+                values=citizen,
+                errors=errors,
+            )
+        await citizens.delete_account(scope_of(request), citizen)
+        request.clear_session()
+        return page(request, "account/deleted.html")
