@@ -8,6 +8,7 @@ from playwright.async_api import expect
 
 from tests.browser.conftest import axe_violations
 from tests.support.factories import make_town
+from tests.workflows.lifecycle_helpers import text_of
 
 pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("worker")]
 
@@ -126,4 +127,36 @@ async def test_the_form_fits_a_phone_and_works_from_the_keyboard(browser, web_se
     await expect(page.get_by_role("link", name="Skip to main content")).to_be_focused()
     await page.keyboard.press("Enter")
     await expect(page.locator("main")).to_be_focused()
+    await context.close()
+
+
+async def test_a_citizen_signs_in_by_email_link_and_finds_their_requests(browser, web_server, inbox):
+    town = await make_town("Springfield")
+    base = f"http://{town.host}:{web_server}"
+    email = f"maude@{town.slug}.example"
+    context = await browser.new_context(java_script_enabled=False)
+    page = await context.new_page()
+    await page.goto(base + "/")
+    await page.get_by_label("Type of request").select_option(label="Clerk: Copy of public records")
+    await page.get_by_label("Describe the problem").fill("Minutes of the May council meeting")
+    await page.get_by_label("Your name").fill("Maude Flanders")
+    await page.get_by_label("Email address").fill(email)
+    await page.get_by_role("button", name="Send my request").click()
+    reference = (await page.locator(".reference").inner_text()).strip()
+
+    await page.get_by_role("link", name="My requests").click()
+    await expect(page.get_by_role("heading", level=1)).to_have_text("Sign in to follow your requests")
+    await page.get_by_label("Email address").fill(email)
+    await page.get_by_role("button", name="E-mail me a sign-in link").click()
+    await expect(page.get_by_role("heading", level=1)).to_have_text("Check your e-mail")
+    mail = await inbox.wait_for(lambda m: m["to"] == email and "sign-in link" in str(m["subject"]))
+    link = re.search(r"(/account/link/[\w-]+)", text_of(mail)).group(1)
+    await page.goto(base + link)
+    await page.get_by_role("button", name="Sign me in").click()
+    await expect(page.get_by_role("heading", level=1)).to_have_text("My requests")
+    await expect(page.get_by_role("link", name=reference)).to_be_visible()
+    await page.get_by_role("link", name="My account").click()
+    await page.get_by_label("only when a request is closed").check()
+    await page.get_by_role("button", name="Save").click()
+    await expect(page.get_by_role("status")).to_have_text("Your choices are saved.")
     await context.close()

@@ -37,7 +37,9 @@ async def test_requests_made_before_signing_in_appear_once_the_address_is_proved
     async with PortalClient(app, town.host) as citizen:
         first = status_path(await citizen.submit(valid_form(contact_email=email, contact_name="Marge")))
         second = status_path(
-            await citizen.submit(valid_form(contact_email=email.upper(), contact_name="Marge", description="Second"))
+            await citizen.submit(
+                valid_form(contact_email=email.upper(), contact_name="Marge", description="Second")
+            )
         )
         status_path(await citizen.submit(valid_form(contact_email=f"homer@{town.slug}.example")))
         assert (await citizen.get("/account/requests")).headers["location"] == "/account/sign-in"
