@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pyotp
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
@@ -78,3 +79,33 @@ async def notice_recipients(
         & StaffUser.id.is_in(members_of(scope, department_id))
         & StaffUser.role.is_in(["agent", "supervisor"])
     )
+
+
+def new_totp_secret() -> str:
+    return pyotp.random_base32()
+
+
+def code_is_valid(secret: str, code: str) -> bool:
+    """A six-digit code from the member's authenticator app; one step of clock drift either way is fine."""
+    code = code.replace(" ", "")
+    return (
+        bool(secret) and code.isdigit() and len(code) == 6 and pyotp.TOTP(secret).verify(code, valid_window=1)
+    )
+
+
+def enrolment_uri(secret: str, email: str, issuer: str) -> str:
+    return pyotp.TOTP(secret).provisioning_uri(name=email, issuer_name=issuer)
+
+
+async def secret_for_enrolment(scope: TenantScope, staff_id: int) -> str:
+    """The member's pending secret, made on first visit, so reloading the page shows the same QR code."""
+    row = await scope.select(StaffUser, StaffUser.totp_secret).where(StaffUser.id == staff_id).first()
+    if row["totp_secret"]:
+        return row["totp_secret"]
+    secret = new_totp_secret()
+    await scope.update(StaffUser, {StaffUser.totp_secret: secret}).where(StaffUser.id == staff_id)
+    return secret
+
+
+async def enable_two_factor(scope: TenantScope, staff_id: int) -> None:
+    await scope.update(StaffUser, {StaffUser.totp_enabled: True}).where(StaffUser.id == staff_id)

@@ -42,6 +42,9 @@ class StaffUser(Table, tablename="staff_user"):
     role = Varchar(length=20, default="agent")
     active = Boolean(default=True)
     language = Varchar(length=8, default="en")
+    # Two-factor sign-in for local accounts: a TOTP secret, used once the member has confirmed a code.
+    totp_secret = Varchar(length=64, default="")
+    totp_enabled = Boolean(default=False)
     # Round-robin assignment picks the agent who has waited longest for a request.
     last_assigned_at = Timestamptz(null=True, default=None)
     created_at = Timestamptz(default=TimestamptzNow())

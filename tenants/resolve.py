@@ -25,6 +25,7 @@ class TenantInfo:
     business_calendar: dict
     reopen_window_seconds: int
     embed_origins: str = ""
+    require_two_factor: bool = False
 
     @classmethod
     def from_row(cls, row: dict) -> TenantInfo:
@@ -43,6 +44,7 @@ class TenantInfo:
             business_calendar=row["business_calendar"] or {},
             reopen_window_seconds=row["reopen_window_seconds"],
             embed_origins=row["embed_origins"],
+            require_two_factor=row["require_two_factor"],
         )
 
 

@@ -23,6 +23,8 @@ class Tenant(Table, tablename="tenant"):
     business_calendar = JSON(default="{}")
     # How long after closure the citizen may say "not fixed" and reopen the request.
     reopen_window_seconds = Integer(default=14 * 24 * 3600)
+    # Staff with a local password must also give a code from an authenticator app.
+    require_two_factor = Boolean(default=False)
     # Origins allowed to embed the portal in a frame (the town's own website), space-separated.
     embed_origins = Text(default="")
     active = Boolean(default=True)

@@ -16,8 +16,9 @@ from apps.pages import page, scope_of, tenant_of
 from domain import catalog, lifecycle
 from domain import requests as request_service
 from domain import staff as staff_service
-from infra import ratelimit
+from infra import ratelimit, sessions
 from infra.i18n import N_, current_language
+from infra.pdf import qr_svg
 from infra.ratelimit import RateLimiter
 from workflows.client import TemporalGateway, TemporalUnavailable
 from workflows.service_request.models import (
@@ -30,6 +31,9 @@ from workflows.service_request.models import (
 )
 from workflows.service_request.workflow import ServiceRequestWorkflow
 
+WRONG_CODE = N_("This code is not right. Enter the six digits your authenticator app shows now.")
+PENDING_STAFF, SESSION_TENANT_PENDING = "pending_staff_id", "pending_tenant_id"
+PENDING_SECONDS = 300
 TOO_MANY_SIGN_INS = N_("Too many attempts to sign in. Wait fifteen minutes, then try again.")
 UNAVAILABLE = N_("The workflow service is not answering, so nothing was changed. Try again in a minute.")
 SUCCESS = {
@@ -91,8 +95,56 @@ class AuthController(Controller):
                 "email": N_("This email and password do not match an active account of this municipality.")
             }
             return page(request, "pages/login.html", status_code=422, values={"email": email}, errors=errors)
+        if member["totp_enabled"] or tenant_of(request).require_two_factor:
+            # The password is right; the session holds only "half signed in" until the code is right too.
+            sessions.begin(request, {PENDING_STAFF: member["id"], SESSION_TENANT_PENDING: tenant_id})
+            return Redirect("/admin/login/code", status_code=303)
         sign_in(request, member)
         return Redirect("/admin/requests", status_code=303)
+
+    @get("/login/code")
+    async def code_form(self, request: Request) -> Template | Redirect:
+        member = await self._pending(request)
+        if member is None:
+            return Redirect("/admin/login", status_code=303)
+        return await self._code_page(request, member)
+
+    @post("/login/code")
+    async def check_code(
+        self, request: Request, limiter: NamedDependency[RateLimiter]
+    ) -> Template | Redirect:
+        member = await self._pending(request)
+        if member is None:
+            return Redirect("/admin/login", status_code=303)
+        code = str((await request.form()).get("code", ""))
+        who = f"{tenant_of(request).id}:code:{member['email']}"
+        if not await limiter.allow(ratelimit.SIGN_IN_PER_EMAIL, who):
+            return await self._code_page(request, member, TOO_MANY_SIGN_INS, status_code=429)
+        if not staff_service.code_is_valid(member["totp_secret"], code):
+            return await self._code_page(request, member, WRONG_CODE, status_code=422)
+        if not member["totp_enabled"]:
+            await staff_service.enable_two_factor(scope_of(request), member["id"])
+        sign_in(request, member)
+        return Redirect("/admin/requests", status_code=303)
+
+    async def _pending(self, request: Request) -> dict | None:
+        session = request.session or {}
+        if session.get(SESSION_TENANT_PENDING) != tenant_of(request).id or not session.get(PENDING_STAFF):
+            return None
+        if sessions.expired(request, PENDING_SECONDS, PENDING_SECONDS):
+            return None
+        return await staff_service.get_active(scope_of(request), session[PENDING_STAFF])
+
+    async def _code_page(
+        self, request: Request, member: dict, error: str = "", status_code: int = 200
+    ) -> Template:
+        enrolling = not member["totp_enabled"]
+        context = {"errors": {"code": error} if error else {}, "enrolling": enrolling}
+        if enrolling:
+            secret = await staff_service.secret_for_enrolment(scope_of(request), member["id"])
+            uri = staff_service.enrolment_uri(secret, member["email"], tenant_of(request).name)
+            context |= {"secret": secret, "qr_code": qr_svg(uri)}
+        return page(request, "pages/code.html", status_code=status_code, **context)
 
     @post("/logout")
     async def logout(self, request: Request) -> Redirect:
