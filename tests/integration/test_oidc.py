@@ -176,7 +176,7 @@ async def test_id_token_from_another_issuer_is_refused(provider, tenant):
     callback = params(await provider.sign_in(url, "alice-1"))
     provider.host_override["/oauth2/token"] = f"localhost:{provider.port}"
 
-    with pytest.raises(OidcError, match="different provider"):
+    with pytest.raises(OidcError, match="ID token was issued by a different provider"):
         await oidc.complete(tenant, pending, callback)
 
 
