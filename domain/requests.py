@@ -381,6 +381,78 @@ async def _follow_original(scope: TenantScope, duplicate_id: int, original_refer
         ).save()
 
 
+async def follow(scope: TenantScope, request_id: int, email: str, language: str) -> None:
+    if not await is_following(scope, request_id, email):
+        await scope.new(RequestFollower, request=request_id, email=email, language=language).save()
+
+
+async def unfollow(scope: TenantScope, request_id: int, email: str) -> None:
+    await scope.delete(RequestFollower).where(
+        (RequestFollower.request == request_id) & (RequestFollower.email == email)
+    )
+
+
+async def is_following(scope: TenantScope, request_id: int, email: str) -> bool:
+    return await scope.exists(RequestFollower).where(
+        (RequestFollower.request == request_id) & (RequestFollower.email == email)
+    )
+
+
+PHOTO_TYPES = {"image/jpeg": "jpg", "image/png": "png", "image/webp": "webp"}
+PHOTO_MAX_BYTES = 5 * 1024 * 1024
+
+
+def photo_type(content: bytes) -> str | None:
+    """The image type from the file's first bytes (never trust the name or the browser's label)."""
+    if content.startswith(b"\xff\xd8\xff"):
+        return "image/jpeg"
+    if content.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "image/png"
+    if content[:4] == b"RIFF" and content[8:12] == b"WEBP":
+        return "image/webp"
+    return None
+
+
+async def add_photo(scope: TenantScope, request_id: int, content: bytes, content_type: str) -> int:
+    """Keeps a citizen's photo and notes it on the public timeline."""
+    async with _write_transaction():
+        document = scope.new(
+            Document,
+            request=request_id,
+            kind="photo",
+            content_type=content_type,
+            content=content,
+            filename=f"photo-{secrets.token_hex(4)}.{PHOTO_TYPES[content_type]}",
+        )
+        await document.save()
+        await scope.new(
+            RequestEvent,
+            request=request_id,
+            kind="photo",
+            actor_kind="citizen",
+            public=True,
+            body="",
+            created_at=_now(),
+        ).save()
+    return document.id
+
+
+async def photos(scope: TenantScope, request_id: int) -> list[dict]:
+    return (
+        await scope.select(Document, Document.id, Document.filename, Document.created_at)
+        .where((Document.request == request_id) & (Document.kind == "photo"))
+        .order_by(Document.id)
+    )
+
+
+async def photo(scope: TenantScope, request_id: int, photo_id: int) -> dict | None:
+    return (
+        await scope.select(Document, Document.content, Document.content_type)
+        .where((Document.request == request_id) & (Document.kind == "photo") & (Document.id == photo_id))
+        .first()
+    )
+
+
 async def followers(scope: TenantScope, request_id: int) -> list[dict]:
     return await scope.select(RequestFollower, RequestFollower.email, RequestFollower.language).where(
         RequestFollower.request == request_id

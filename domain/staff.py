@@ -56,7 +56,9 @@ async def access_of(scope: TenantScope, staff: dict) -> StaffAccess:
 
 # Who hears of what: the assignee about their own work, the department while nobody has the request,
 # the supervisors when it escalates.
-ASSIGNEE_NOTICES = frozenset({"assigned", "due_reminder", "overdue", "reopened", "citizen_replied"})
+ASSIGNEE_NOTICES = frozenset(
+    {"assigned", "due_reminder", "overdue", "reopened", "citizen_replied", "citizen_commented"}
+)
 SUPERVISOR_NOTICES = frozenset({"assign_escalation", "overdue_escalation"})
 
 

@@ -28,8 +28,20 @@ CITIZEN_UPDATES = {
     "cancel": ServiceRequestWorkflow.cancel,
     "reply": ServiceRequestWorkflow.reply,
     "reopen": ServiceRequestWorkflow.reopen,
+    "comment": ServiceRequestWorkflow.citizen_comment,
 }
+# Adding to a request takes its author, signed in; following takes any signed-in citizen.
+AUTHOR_ONLY = frozenset({"comment", "photo"})
+SIGNED_IN_ONLY = AUTHOR_ONLY | {"follow", "unfollow"}
+NOT_AUTHOR = N_(
+    "Only the person who made this request can add to it. Sign in with the address it was made with."
+)
+BAD_PHOTO = N_("Choose a photo in JPEG, PNG or WebP format, up to 5 MB.")
 CITIZEN_DONE = {
+    "comment": N_("Your comment was added and the team was told."),
+    "photo": N_("Your photo was added."),
+    "follow": N_("You will receive an e-mail at each public step of this request."),
+    "unfollow": N_("You will no longer receive e-mails about this request."),
     "cancel": N_("Your request is cancelled. We sent you a confirmation."),
     "reply": N_("Thank you, your answer was sent to the team handling your request."),
     "reopen": N_("Your request is open again; the team that handled it has been told."),
@@ -114,11 +126,33 @@ class PortalController(Controller):
         action: FromPath[str],
         temporal: NamedDependency[TemporalGateway],
     ) -> Template | Redirect:
-        """Cancel, reply to a question, or reopen ("not fixed"): the status page's token is the key."""
-        item = await request_service.get_by_token(scope_of(request), token)
-        if item is None or action not in CITIZEN_UPDATES:
+        """The citizen's actions on a request. Cancel, reply and reopen need the status page's key (its
+        address); comment and photo need its author signed in; follow needs any signed-in citizen."""
+        scope = scope_of(request)
+        item = await request_service.get_by_token(scope, token)
+        if item is None or action not in CITIZEN_UPDATES.keys() | SIGNED_IN_ONLY:
             raise NotFoundException()
-        body = str((await request.form()).get("body", "")).strip()[:5000]
+        form = await request.form()
+        body = str(form.get("body", "")).strip()[:5000]
+        if action in SIGNED_IN_ONLY:
+            citizen = await signed_in_citizen(request)
+            if citizen is None:
+                return Redirect("/account/sign-in", status_code=303)
+            if action in AUTHOR_ONLY and citizen["email"] != item["contact_email"]:
+                return await self._status_page(request, token, error=(action, NOT_AUTHOR), body=body)
+            if action == "follow":
+                await request_service.follow(scope, item["id"], citizen["email"], citizen["language"])
+            elif action == "unfollow":
+                await request_service.unfollow(scope, item["id"], citizen["email"])
+            elif action == "photo":
+                upload = form.get("photo")
+                content = await upload.read() if hasattr(upload, "read") else b""
+                kind = request_service.photo_type(content)
+                if kind is None or len(content) > request_service.PHOTO_MAX_BYTES:
+                    return await self._status_page(request, token, error=(action, BAD_PHOTO))
+                await request_service.add_photo(scope, item["id"], content, kind)
+            if action != "comment":
+                return Redirect(f"/status/{token}?done={action}", status_code=303)
         try:
             await temporal.act(
                 tenant_of(request).slug, item["reference"], CITIZEN_UPDATES[action], CitizenCommand(body=body)
@@ -143,6 +177,7 @@ class PortalController(Controller):
             raise NotFoundException()
         now = datetime.now(UTC)
         done = request.query_params.get("done", "")
+        citizen = await signed_in_citizen(request)
         return page(
             request,
             "status.html",
@@ -159,7 +194,21 @@ class PortalController(Controller):
             error=error,
             body=body,
             flash=CITIZEN_DONE.get(done, ""),
+            citizen=citizen,
+            own=bool(citizen) and citizen["email"] == item["contact_email"],
+            following=bool(citizen)
+            and await request_service.is_following(scope, item["id"], citizen["email"]),
+            photos=await request_service.photos(scope, item["id"]),
         )
+
+    @get("/status/{token:str}/photos/{photo_id:int}")
+    async def photo(self, request: Request, token: FromPath[str], photo_id: FromPath[int]) -> Response:
+        scope = scope_of(request)
+        item = await request_service.get_by_token(scope, token)
+        found = item and await request_service.photo(scope, item["id"], photo_id)
+        if not found:
+            raise NotFoundException()
+        return Response(bytes(found["content"]), media_type=found["content_type"])
 
     @get("/status/{token:str}/receipt.pdf")
     async def receipt(self, request: Request, token: FromPath[str]) -> Response:

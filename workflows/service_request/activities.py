@@ -56,6 +56,7 @@ STAFF_HEADLINES = {
     "overdue_escalation": N_("Escalation: request %(reference)s is overdue"),
     "reopened": N_("Request %(reference)s was reopened by the citizen"),
     "citizen_replied": N_("The citizen replied about request %(reference)s"),
+    "citizen_commented": N_("The citizen added a comment to request %(reference)s"),
 }
 # Reminders and escalations leave an internal line on the timeline, naming who was told.
 TIMELINE_NOTICES = frozenset(

@@ -249,6 +249,18 @@ class ServiceRequestWorkflow:
         if refusal := access.refusal(self.state.department_id):
             raise lifecycle.TransitionRefused(refusal)
 
+    @workflow.update
+    async def citizen_comment(self, command: CitizenCommand) -> str:
+        status = await self._apply(lifecycle.COMMENT, body=command.body, actor_kind="citizen")
+        await self._notify_staff("citizen_commented", self._action_key("commented"), body=command.body)
+        return status
+
+    @citizen_comment.validator
+    def _check_citizen_comment(self, command: CitizenCommand) -> None:
+        lifecycle.next_status(self.state.status, lifecycle.COMMENT)
+        if not command.body.strip():
+            raise lifecycle.TransitionRefused(lifecycle.EMPTY_UPDATE)
+
     # The life between actions ------------------------------------------------------------------------
 
     async def _route(self) -> None:
