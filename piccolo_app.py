@@ -16,6 +16,7 @@ from domain.tables import (
     RoutingRule,
     ServiceRequest,
     SignInLink,
+    SignInProvider,
     StaffDepartment,
     StaffUser,
 )
@@ -40,5 +41,6 @@ APP_CONFIG = AppConfig(
         Notification,
         Citizen,
         SignInLink,
+        SignInProvider,
     ],
 )

@@ -188,6 +188,25 @@ class SignInLink(Table, tablename="sign_in_link"):
     created_at = Timestamptz(default=TimestamptzNow())
 
 
+class SignInProvider(Table, tablename="sign_in_provider"):
+    """A town's OpenID Connect provider, for its staff (single sign-on) or its citizens (a digital ID)."""
+
+    tenant = tenant_column()
+    # staff | citizen
+    audience = Varchar(length=10)
+    label = Varchar(length=100)
+    issuer = Varchar(length=300)
+    client_id = Varchar(length=200)
+    client_secret = Varchar(length=300)
+    scopes = Varchar(length=200, default="openid email profile")
+    # Staff only: the provider's groups -> a role ({"311-admins": "tenant_admin", ...}), and the e-mail
+    # domains whose people may sign in with `default_role` when no group says otherwise.
+    group_roles = JSON(default="{}")
+    email_domains = Text(default="")
+    default_role = Varchar(length=20, default="")
+    active = Boolean(default=True)
+
+
 class ReferenceCounter(Table, tablename="reference_counter"):
     tenant = tenant_column()
     year = Integer()

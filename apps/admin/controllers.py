@@ -11,15 +11,18 @@ from litestar.exceptions import NotFoundException, PermissionDeniedException
 from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 
-from apps.admin.auth import current_staff, sign_in
+from apps import sign_in_flow
+from apps.admin.auth import current_staff
+from apps.admin.auth import sign_in as sign_in_staff
 from apps.pages import page, scope_of, tenant_of
-from domain import catalog, lifecycle
+from domain import catalog, lifecycle, sign_in
 from domain import requests as request_service
 from domain import staff as staff_service
-from infra import ratelimit, sessions
+from infra import oidc, ratelimit, sessions
 from infra.i18n import N_, current_language
 from infra.pdf import qr_svg
 from infra.ratelimit import RateLimiter
+from infra.settings import Settings
 from workflows.client import TemporalGateway, TemporalUnavailable
 from workflows.service_request.models import (
     AssignCommand,
@@ -34,6 +37,7 @@ from workflows.service_request.workflow import ServiceRequestWorkflow
 WRONG_CODE = N_("This code is not right. Enter the six digits your authenticator app shows now.")
 PENDING_STAFF, SESSION_TENANT_PENDING = "pending_staff_id", "pending_tenant_id"
 PENDING_SECONDS = 300
+PROVIDER_FAILED = N_("Signing in with your organisation's account did not work. Please try again.")
 TOO_MANY_SIGN_INS = N_("Too many attempts to sign in. Wait fifteen minutes, then try again.")
 UNAVAILABLE = N_("The workflow service is not answering, so nothing was changed. Try again in a minute.")
 SUCCESS = {
@@ -72,7 +76,40 @@ class AuthController(Controller):
 
     @get("/login")
     async def login_form(self, request: Request) -> Template:
-        return page(request, "pages/login.html", values={"email": ""})
+        return await self._login_page(request)
+
+    async def _login_page(
+        self, request: Request, values: dict | None = None, errors: dict | None = None, status_code: int = 200
+    ) -> Template:
+        return page(
+            request,
+            "pages/login.html",
+            status_code=status_code,
+            values=values or {"email": ""},
+            errors=errors or {},
+            providers=await sign_in.providers(scope_of(request), "staff"),
+        )
+
+    @get("/oidc/{provider_id:int}")
+    async def oidc_start(
+        self, request: Request, provider_id: FromPath[int], settings: NamedDependency[Settings]
+    ) -> Redirect:
+        row = await sign_in.provider(scope_of(request), provider_id, "staff")
+        if row is None:
+            raise NotFoundException()
+        return await sign_in_flow.start(request, settings, row, "/admin/oidc/callback")
+
+    @get("/oidc/callback")
+    async def oidc_callback(self, request: Request) -> Template | Redirect:
+        """Single sign-on: the town's provider vouches for the person; their groups decide the role."""
+        try:
+            row, identity = await sign_in_flow.finish(request, "staff")
+            member = await sign_in.staff_member(scope_of(request), row, identity)
+        except (oidc.OidcError, sign_in.SignInRefused) as error:
+            message = str(error) if isinstance(error, sign_in.SignInRefused) else PROVIDER_FAILED
+            return await self._login_page(request, errors={"email": message}, status_code=403)
+        sign_in_staff(request, member)
+        return Redirect("/admin/requests", status_code=303)
 
     @post("/login")
     async def login(self, request: Request, limiter: NamedDependency[RateLimiter]) -> Template | Redirect:
@@ -84,7 +121,7 @@ class AuthController(Controller):
             await limiter.allow(ratelimit.SIGN_IN_PER_EMAIL, f"{tenant_id}:{email}")
         ):
             errors = {"email": TOO_MANY_SIGN_INS}
-            return page(request, "pages/login.html", status_code=429, values={"email": email}, errors=errors)
+            return await self._login_page(request, {"email": email}, errors, status_code=429)
         member = (
             await staff_service.authenticate(scope_of(request), email, password)
             if email and password
@@ -94,12 +131,12 @@ class AuthController(Controller):
             errors = {
                 "email": N_("This email and password do not match an active account of this municipality.")
             }
-            return page(request, "pages/login.html", status_code=422, values={"email": email}, errors=errors)
+            return await self._login_page(request, {"email": email}, errors, status_code=422)
         if member["totp_enabled"] or tenant_of(request).require_two_factor:
             # The password is right; the session holds only "half signed in" until the code is right too.
             sessions.begin(request, {PENDING_STAFF: member["id"], SESSION_TENANT_PENDING: tenant_id})
             return Redirect("/admin/login/code", status_code=303)
-        sign_in(request, member)
+        sign_in_staff(request, member)
         return Redirect("/admin/requests", status_code=303)
 
     @get("/login/code")
@@ -124,7 +161,7 @@ class AuthController(Controller):
             return await self._code_page(request, member, WRONG_CODE, status_code=422)
         if not member["totp_enabled"]:
             await staff_service.enable_two_factor(scope_of(request), member["id"])
-        sign_in(request, member)
+        sign_in_staff(request, member)
         return Redirect("/admin/requests", status_code=303)
 
     async def _pending(self, request: Request) -> dict | None:

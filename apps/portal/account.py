@@ -8,15 +8,16 @@ import smtplib
 
 from litestar import Controller, Request, get, post
 from litestar.di import NamedDependency, Provide
-from litestar.exceptions import NotAuthorizedException
+from litestar.exceptions import NotAuthorizedException, NotFoundException
 from litestar.params import FromPath
 from litestar.response import Redirect, Response, Template
 
+from apps import sign_in_flow
 from apps.pages import page, scope_of, tenant_of
-from domain import citizens
+from domain import citizens, sign_in
 from domain import requests as request_service
 from domain.intake import EMAIL_PATTERN, PHONE_PATTERN
-from infra import ratelimit, sessions
+from infra import oidc, ratelimit, sessions
 from infra.i18n import N_, SUPPORTED_LANGUAGES, current_language, gettext
 from infra.mail import Mailer, OutgoingMail
 from infra.ratelimit import RateLimiter
@@ -27,6 +28,7 @@ SESSION_CITIZEN = "citizen_id"
 SESSION_TENANT = "citizen_tenant_id"
 TOO_MANY = N_("We already sent several links. Please wait a few minutes, then ask again.")
 NOT_SENT = N_("We could not send the e-mail just now. Please try again in a minute.")
+PROVIDER_FAILED = N_("Signing in with that service did not work. Please try again, or use an e-mail link.")
 BAD_LINK = N_("This sign-in link has expired or was already used. Ask for a new one below.")
 
 
@@ -63,7 +65,40 @@ class AccountController(Controller):
 
     @get("/sign-in")
     async def sign_in_form(self, request: Request) -> Template:
-        return page(request, "account/sign_in.html", values={"email": ""})
+        return await self._sign_in_page(request)
+
+    async def _sign_in_page(
+        self, request: Request, values: dict | None = None, errors: dict | None = None, status_code: int = 200
+    ) -> Template:
+        return page(
+            request,
+            "account/sign_in.html",
+            status_code=status_code,
+            values=values or {"email": ""},
+            errors=errors or {},
+            providers=await sign_in.providers(scope_of(request), "citizen"),
+        )
+
+    @get("/oidc/{provider_id:int}")
+    async def oidc_start(
+        self, request: Request, provider_id: FromPath[int], settings: NamedDependency[Settings]
+    ) -> Redirect:
+        row = await sign_in.provider(scope_of(request), provider_id, "citizen")
+        if row is None:
+            raise NotFoundException()
+        return await sign_in_flow.start(request, settings, row, "/account/oidc/callback")
+
+    @get("/oidc/callback")
+    async def oidc_callback(self, request: Request) -> Template | Redirect:
+        try:
+            _, identity = await sign_in_flow.finish(request, "citizen")
+            citizen = await sign_in.citizen(scope_of(request), identity)
+        except (oidc.OidcError, sign_in.SignInRefused) as error:
+            log.info("citizen sign-in refused: %s", error)
+            message = str(error) if isinstance(error, sign_in.SignInRefused) else PROVIDER_FAILED
+            return await self._sign_in_page(request, errors={"email": message}, status_code=400)
+        sessions.begin(request, {SESSION_CITIZEN: citizen["id"], SESSION_TENANT: tenant_of(request).id})
+        return Redirect("/account/requests", status_code=303)
 
     @post("/sign-in")
     async def send_link(
@@ -78,7 +113,7 @@ class AccountController(Controller):
         values = {"email": email}
         if not EMAIL_PATTERN.match(email):
             errors = {"email": N_("Enter an email address like name@example.com.")}
-            return page(request, "account/sign_in.html", status_code=422, values=values, errors=errors)
+            return await self._sign_in_page(request, values, errors, status_code=422)
         address = request.client.host if request.client else ""
         if not await limiter.allow(ratelimit.LINK_PER_ADDRESS, f"{tenant.id}:{address}") or not (
             await limiter.allow(ratelimit.LINK_PER_EMAIL, f"{tenant.id}:{email}")

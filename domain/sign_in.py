@@ -1,0 +1,94 @@
+"""Who an identity from a town's OpenID Connect provider is in the portal.
+
+Staff: the provider's groups decide the role (the most senior mapped group wins); people of the town's
+e-mail domains get the default role; anyone else is refused. A deactivated account stays deactivated.
+Citizens: a verified e-mail address is their account, as with an e-mail link.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from domain.permissions import ROLES
+from domain.scope import TenantScope
+from domain.tables import Citizen, SignInProvider, StaffUser
+from infra.i18n import N_
+from infra.oidc import Identity, ProviderConfig
+
+NO_EMAIL = N_("Your sign-in service did not confirm an e-mail address, which we need to know who you are.")
+NOT_STAFF = N_("Your account at the sign-in service gives no access to this municipality's staff workspace.")
+DEACTIVATED = N_("Your staff account here is deactivated. Ask your administrator.")
+
+
+class SignInRefused(Exception):
+    """Its message is a msgid to show on the sign-in page."""
+
+
+async def providers(scope: TenantScope, audience: str) -> list[dict]:
+    return (
+        await scope.select(SignInProvider, SignInProvider.id, SignInProvider.label)
+        .where((SignInProvider.audience == audience) & SignInProvider.active.eq(True))
+        .order_by(SignInProvider.label)
+    )
+
+
+async def provider(scope: TenantScope, provider_id: int, audience: str) -> dict | None:
+    return (
+        await scope.select(SignInProvider)
+        .where(
+            (SignInProvider.id == provider_id)
+            & (SignInProvider.audience == audience)
+            & SignInProvider.active.eq(True)
+        )
+        .first()
+    )
+
+
+def config_of(row: dict) -> ProviderConfig:
+    return ProviderConfig(
+        issuer=row["issuer"],
+        client_id=row["client_id"],
+        client_secret=row["client_secret"],
+        scopes=row["scopes"],
+    )
+
+
+def role_for(row: dict, identity: Identity) -> str | None:
+    mapped = {(row["group_roles"] or {}).get(group) for group in identity.groups} & set(ROLES)
+    for role in ROLES:  # most senior first
+        if role in mapped:
+            return role
+    domain = (identity.email or "").rsplit("@", 1)[-1].lower()
+    if row["default_role"] in ROLES and domain in row["email_domains"].lower().split():
+        return row["default_role"]
+    return None
+
+
+def _verified_email(identity: Identity) -> str:
+    if not identity.email or not identity.email_verified:
+        raise SignInRefused(NO_EMAIL)
+    return identity.email.strip().lower()
+
+
+async def staff_member(scope: TenantScope, row: dict, identity: Identity) -> dict:
+    email = _verified_email(identity)
+    role = role_for(row, identity)
+    member = await scope.select(StaffUser).where(StaffUser.email == email).first()
+    if member is not None and not member["active"]:
+        raise SignInRefused(DEACTIVATED)
+    if role is None:
+        raise SignInRefused(NOT_STAFF)
+    if member is None:
+        await scope.new(StaffUser, email=email, name=identity.name or email, role=role).save()
+    elif member["role"] != role:
+        await scope.update(StaffUser, {StaffUser.role: role}).where(StaffUser.id == member["id"])
+    return await scope.select(StaffUser).where(StaffUser.email == email).first()
+
+
+async def citizen(scope: TenantScope, identity: Identity) -> dict:
+    email = _verified_email(identity)
+    found = await scope.select(Citizen).where(Citizen.email == email).first()
+    if found is None:
+        await scope.new(Citizen, email=email, name=identity.name or "", verified_at=datetime.now(UTC)).save()
+        found = await scope.select(Citizen).where(Citizen.email == email).first()
+    return found
