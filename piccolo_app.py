@@ -20,7 +20,7 @@ from domain.tables import (
     StaffDepartment,
     StaffUser,
 )
-from tenants.tables import Tenant, TenantDomain
+from tenants.tables import PlatformAdmin, Tenant, TenantDomain
 
 APP_CONFIG = AppConfig(
     app_name="portal",
@@ -42,5 +42,6 @@ APP_CONFIG = AppConfig(
         Citizen,
         SignInLink,
         SignInProvider,
+        PlatformAdmin,
     ],
 )

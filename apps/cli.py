@@ -124,7 +124,7 @@ def dev(port: int) -> None:
 
 
 def _banner(port: int, created: list[str]) -> None:
-    from apps.demo import DEMO_PASSWORD, TOWNS
+    from apps.demo import DEMO_PASSWORD, PLATFORM_ADMIN, TOWNS
 
     lines = ["", "Citizen Portal is running (Ctrl-C stops everything; data stays in var/).", ""]
     for town in TOWNS:
@@ -135,6 +135,7 @@ def _banner(port: int, created: list[str]) -> None:
     lines += [
         "",
         f"  Staff password for every demo account: {DEMO_PASSWORD}",
+        f"  Onboarding new towns:     http://localhost:{port}/platform/ ({PLATFORM_ADMIN})",
         f"  Mail sent by the portal:  http://localhost:{port}/dev/inbox",
         f"  Temporal UI:              http://localhost:{TEMPORAL_UI_PORT}/",
     ]

@@ -11,6 +11,7 @@ from domain.scope import TenantScope
 from domain.staff import hash_password
 from domain.tables import Department, RequestType, StaffDepartment, StaffUser
 from tenants.onboarding import create_tenant, tenant_id_by_slug
+from tenants.tables import PlatformAdmin
 
 DEMO_PASSWORD = "demo-password-2026"
 
@@ -130,9 +131,16 @@ TOWNS = [
 ]
 
 
+PLATFORM_ADMIN = "platform@citizen-portal.test"
+
+
 async def seed_demo() -> list[str]:
     """Returns the slugs it created (empty when everything was there already)."""
     created = []
+    if not await PlatformAdmin.exists().where(PlatformAdmin.email == PLATFORM_ADMIN):
+        await PlatformAdmin(
+            email=PLATFORM_ADMIN, name="Platform", password_hash=hash_password(DEMO_PASSWORD)
+        ).save()
     for town in TOWNS:
         if await tenant_id_by_slug(town.slug):
             continue

@@ -18,6 +18,7 @@ from litestar.template.config import TemplateConfig
 from apps.admin.controllers import AuthController, QueueController
 from apps.dev_inbox import DevInboxController
 from apps.errors import HANDLERS
+from apps.platform.controllers import PlatformController
 from apps.portal.account import AccountController
 from apps.portal.controllers import PortalController
 from infra import templating
@@ -32,7 +33,7 @@ from tenants.resolve import TenantResolver
 from workflows.client import TemporalGateway
 
 APPS = Path(__file__).parent
-EXEMPT_FROM_TENANT = ("/static/", "/healthz", "/dev/")
+EXEMPT_FROM_TENANT = ("/static/", "/healthz", "/dev/", "/platform")
 
 
 @get("/healthz", include_in_schema=False)
@@ -56,12 +57,24 @@ def create_app(settings: Settings | None = None) -> Litestar:
     environment = templating.install(
         Environment(
             loader=FileSystemLoader(
-                [APPS / "templates", APPS / "portal" / "templates", APPS / "admin" / "templates"]
+                [
+                    APPS / "templates",
+                    APPS / "portal" / "templates",
+                    APPS / "admin" / "templates",
+                    APPS / "platform" / "templates",
+                ]
             ),
             autoescape=select_autoescape(),
         )
     )
-    route_handlers: list = [PortalController, AccountController, AuthController, QueueController, healthz]
+    route_handlers: list = [
+        PortalController,
+        AccountController,
+        AuthController,
+        QueueController,
+        PlatformController,
+        healthz,
+    ]
     route_handlers.append(
         create_static_files_router(
             path="/static", directories=[APPS / "portal" / "static"], include_in_schema=False

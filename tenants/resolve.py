@@ -26,6 +26,7 @@ class TenantInfo:
     reopen_window_seconds: int
     embed_origins: str = ""
     require_two_factor: bool = False
+    show_staff_names: bool = False
 
     @classmethod
     def from_row(cls, row: dict) -> TenantInfo:
@@ -45,6 +46,7 @@ class TenantInfo:
             reopen_window_seconds=row["reopen_window_seconds"],
             embed_origins=row["embed_origins"],
             require_two_factor=row["require_two_factor"],
+            show_staff_names=row["show_staff_names"],
         )
 
 

@@ -23,6 +23,8 @@ class Tenant(Table, tablename="tenant"):
     business_calendar = JSON(default="{}")
     # How long after closure the citizen may say "not fixed" and reopen the request.
     reopen_window_seconds = Integer(default=14 * 24 * 3600)
+    # Citizens see who handles their request by name, not only the department.
+    show_staff_names = Boolean(default=False)
     # Staff with a local password must also give a code from an authenticator app.
     require_two_factor = Boolean(default=False)
     # Origins allowed to embed the portal in a frame (the town's own website), space-separated.
@@ -36,3 +38,13 @@ class TenantDomain(Table, tablename="tenant_domain"):
 
     tenant = ForeignKey(references=Tenant, null=False, on_delete=OnDelete.cascade, db_column_name="tenant_id")
     host = Varchar(length=253, unique=True, index=True)
+
+
+class PlatformAdmin(Table, tablename="platform_admin"):
+    """Runs the installation: onboards towns. Belongs to no town and sees no town's requests."""
+
+    email = Varchar(length=254, unique=True)
+    name = Varchar(length=200, default="")
+    password_hash = Varchar(length=255)
+    active = Boolean(default=True)
+    created_at = Timestamptz(default=TimestamptzNow())

@@ -1,0 +1,174 @@
+"""The installation's own pages, on the base host only: platform admins sign in and onboard towns.
+
+They belong to no town and reach no town's requests: these routes only create towns and their first admin.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from litestar import Controller, Request, get, post
+from litestar.di import NamedDependency
+from litestar.exceptions import NotFoundException
+from litestar.response import Redirect, Template
+
+from apps.demo import seed_catalog
+from domain.intake import EMAIL_PATTERN
+from domain.scope import TenantScope
+from domain.staff import hash_password
+from domain.tables import StaffUser
+from infra import ratelimit, sessions
+from infra.i18n import N_
+from infra.ratelimit import RateLimiter
+from infra.settings import Settings
+from tenants.onboarding import create_tenant, tenant_id_by_slug
+from tenants.tables import PlatformAdmin, Tenant
+
+SESSION_PLATFORM = "platform_admin_id"
+_hasher = PasswordHasher()
+SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{1,62}$")
+PREFIX = re.compile(r"^[A-Z]{2,8}$")
+FIELDS = ("name", "slug", "prefix", "timezone", "admin_name", "admin_email")
+
+
+def _on_base_host(request: Request, settings: Settings) -> None:
+    if (request.url.hostname or "").lower() != settings.base_domain.lower():
+        raise NotFoundException()
+
+
+async def _platform_admin(request: Request) -> dict | None:
+    admin_id = (request.session or {}).get(SESSION_PLATFORM)
+    if not admin_id:
+        return None
+    return (
+        await PlatformAdmin.select()
+        .where((PlatformAdmin.id == admin_id) & PlatformAdmin.active.eq(True))
+        .first()
+    )
+
+
+def _page(template: str, status_code: int = 200, **context) -> Template:
+    context.setdefault("errors", {})
+    return Template(template_name=f"platform/{template}", status_code=status_code, context=context)
+
+
+class PlatformController(Controller):
+    path = "/platform"
+    include_in_schema = False
+
+    @get("/login")
+    async def login_form(self, request: Request, settings: NamedDependency[Settings]) -> Template:
+        _on_base_host(request, settings)
+        return _page("login.html", values={"email": ""})
+
+    @post("/login")
+    async def login(
+        self, request: Request, settings: NamedDependency[Settings], limiter: NamedDependency[RateLimiter]
+    ) -> Template | Redirect:
+        _on_base_host(request, settings)
+        form = await request.form()
+        email, password = str(form.get("email", "")).strip().lower(), str(form.get("password", ""))
+        address = request.client.host if request.client else ""
+        if not await limiter.allow(ratelimit.SIGN_IN_PER_ADDRESS, f"platform:{address}") or not (
+            await limiter.allow(ratelimit.SIGN_IN_PER_EMAIL, f"platform:{email}")
+        ):
+            errors = {"email": N_("Too many attempts to sign in. Wait fifteen minutes, then try again.")}
+            return _page("login.html", status_code=429, values={"email": email}, errors=errors)
+        admin = (
+            await PlatformAdmin.select()
+            .where((PlatformAdmin.email == email) & PlatformAdmin.active.eq(True))
+            .first()
+        )
+        try:
+            _hasher.verify(admin["password_hash"] if admin else _hasher.hash("x"), password)
+        except (VerificationError, InvalidHashError):
+            admin = None
+        if admin is None:
+            errors = {"email": N_("This email and password do not match a platform administrator.")}
+            return _page("login.html", status_code=422, values={"email": email}, errors=errors)
+        sessions.begin(request, {SESSION_PLATFORM: admin["id"]})
+        return Redirect("/platform/", status_code=303)
+
+    @post("/logout")
+    async def logout(self, request: Request) -> Redirect:
+        request.clear_session()
+        return Redirect("/platform/login", status_code=303)
+
+    @get("/")
+    async def home(self, request: Request, settings: NamedDependency[Settings]) -> Template | Redirect:
+        _on_base_host(request, settings)
+        if await _platform_admin(request) is None:
+            return Redirect("/platform/login", status_code=303)
+        towns = await Tenant.select(Tenant.name, Tenant.slug, Tenant.created_at).order_by(Tenant.name)
+        return _page("home.html", towns=towns, base_domain=settings.base_domain)
+
+    @get("/towns/new")
+    async def new_town(self, request: Request, settings: NamedDependency[Settings]) -> Template | Redirect:
+        _on_base_host(request, settings)
+        if await _platform_admin(request) is None:
+            return Redirect("/platform/login", status_code=303)
+        return _page("new_town.html", values={**dict.fromkeys(FIELDS, ""), "timezone": "America/Toronto"})
+
+    @post("/towns/new")
+    async def create_town(self, request: Request, settings: NamedDependency[Settings]) -> Template | Redirect:
+        _on_base_host(request, settings)
+        if await _platform_admin(request) is None:
+            return Redirect("/platform/login", status_code=303)
+        form = await request.form()
+        values = {name: str(form.get(name, "")).strip() for name in FIELDS}
+        values["slug"], values["prefix"] = values["slug"].lower(), values["prefix"].upper()
+        values["admin_email"] = values["admin_email"].lower()
+        errors = await _problems(values)
+        if errors:
+            return _page("new_town.html", status_code=422, values=values, errors=errors)
+        tenant_id = await create_tenant(
+            values["slug"],
+            values["name"],
+            values["prefix"],
+            timezone=values["timezone"],
+            contact_email=values["admin_email"],
+        )
+        # A starter catalogue the town then adapts, and its first administrator with a one-time password.
+        scope = TenantScope(tenant_id)
+        await seed_catalog(scope)
+        password = secrets.token_urlsafe(12)
+        await scope.new(
+            StaffUser,
+            email=values["admin_email"],
+            name=values["admin_name"],
+            role="tenant_admin",
+            password_hash=hash_password(password),
+        ).save()
+        host = f"{values['slug']}.{settings.base_domain}"
+        return _page(
+            "created.html",
+            values=values,
+            password=password,
+            portal_url=settings.public_url(host, "/"),
+            admin_url=settings.public_url(host, "/admin"),
+        )
+
+
+async def _problems(values: dict) -> dict:
+    errors = {}
+    if not values["name"]:
+        errors["name"] = N_("Enter the municipality's name.")
+    if not SLUG.match(values["slug"]):
+        errors["slug"] = N_("Use 2 to 63 lower-case letters, digits or hyphens.")
+    elif await tenant_id_by_slug(values["slug"]):
+        errors["slug"] = N_("Another municipality already has this address.")
+    if not PREFIX.match(values["prefix"]):
+        errors["prefix"] = N_("Use 2 to 8 capital letters, e.g. SPR.")
+    try:
+        ZoneInfo(values["timezone"])
+    except (ZoneInfoNotFoundError, ValueError):
+        errors["timezone"] = N_("Enter a time zone such as America/Toronto.")
+    if not values["admin_name"]:
+        errors["admin_name"] = N_("Enter the name of the town's first administrator.")
+    if not EMAIL_PATTERN.match(values["admin_email"]):
+        errors["admin_email"] = N_("Enter an email address like name@example.com.")
+    return errors

@@ -1,0 +1,98 @@
+"""Platform administrators onboard towns from the base host, and reach nothing of any town's requests."""
+
+import dataclasses
+import re
+
+import pytest
+
+from apps.demo import DEMO_PASSWORD
+from apps.web import create_app
+from domain.staff import hash_password
+from infra.settings import get_settings
+from tenants.tables import PlatformAdmin
+from tests.support.factories import make_town
+from tests.support.portal import PortalClient
+
+OFFLINE = dataclasses.replace(get_settings(), temporal_address="127.0.0.1:9")
+
+
+@pytest.fixture(scope="module")
+async def platform_admin():
+    email = "root@platform.test"
+    if not await PlatformAdmin.exists().where(PlatformAdmin.email == email):
+        await PlatformAdmin(email=email, name="Root", password_hash=hash_password(DEMO_PASSWORD)).save()
+    return email
+
+
+async def platform_client(app, email: str) -> PortalClient:
+    client = PortalClient(app, "localhost")
+    await client.get("/platform/login")
+    response = await client.post("/platform/login", {"email": email, "password": DEMO_PASSWORD})
+    assert response.status_code == 303
+    return client
+
+
+async def test_onboarding_a_town_makes_a_working_portal_with_its_first_administrator(platform_admin):
+    app = create_app(OFFLINE)
+    async with await platform_client(app, platform_admin) as platform:
+        form = await platform.get("/platform/towns/new")
+        assert form.status_code == 200
+        bad = await platform.post(
+            "/platform/towns/new",
+            {
+                "name": "Ogdenville",
+                "slug": "Not OK!",
+                "prefix": "o",
+                "timezone": "Mars/Olympus",
+                "admin_name": "",
+                "admin_email": "nope",
+            },
+        )
+        assert bad.status_code == 422 and 'value="Ogdenville"' in bad.text
+        assert bad.text.count('class="error-message"') == 5
+        done = await platform.post(
+            "/platform/towns/new",
+            {
+                "name": "Ogdenville",
+                "slug": "ogdenville",
+                "prefix": "OGD",
+                "timezone": "America/Winnipeg",
+                "admin_name": "Olga",
+                "admin_email": "olga@ogdenville.example",
+            },
+        )
+        assert done.status_code == 200
+        password = re.search(r'class="secret">([^<]+)<', done.text).group(1)
+        again = await platform.post(
+            "/platform/towns/new",
+            {
+                "name": "Ogdenville 2",
+                "slug": "ogdenville",
+                "prefix": "OGD",
+                "timezone": "UTC",
+                "admin_name": "X",
+                "admin_email": "x@example.com",
+            },
+        )
+        assert again.status_code == 422 and "already has this address" in again.text
+    async with PortalClient(app, "ogdenville.localhost") as town:
+        assert "Ogdenville" in (await town.get("/")).text and "Roads: Pothole" in (await town.get("/")).text
+        assert (await town.login("olga@ogdenville.example", password)).status_code == 303
+        assert (await town.get("/admin/requests")).status_code == 200
+
+
+async def test_the_platform_is_only_on_the_base_host_and_only_for_platform_admins(platform_admin):
+    app = create_app(OFFLINE)
+    town = await make_town()
+    async with PortalClient(app, town.host) as wrong_host:
+        assert (await wrong_host.get("/platform/login")).status_code == 404
+    async with PortalClient(app, "localhost") as staff:
+        await staff.get("/platform/login")
+        refused = await staff.post("/platform/login", {"email": town.admin_email, "password": DEMO_PASSWORD})
+        assert refused.status_code == 422
+        assert (await staff.get("/platform/")).headers["location"] == "/platform/login"
+    async with await platform_client(app, platform_admin) as platform:
+        cookie = platform.http.cookies.get("portal_session")
+    async with PortalClient(app, town.host) as carried:
+        carried.http.cookies.set("portal_session", cookie, domain=town.host)
+        assert (await carried.get("/admin/requests")).status_code == 303  # no town's workspace
