@@ -94,9 +94,20 @@ class TenantResolver:
         return TenantInfo.from_row(row) if row else None
 
 
+_by_id: dict[int, tuple[float, TenantInfo]] = {}
+
+
 async def tenant_by_id(tenant_id: int) -> TenantInfo | None:
+    """For the worker's activities, which name the tenant by id; remembered briefly like host look-ups."""
+    cached = _by_id.get(tenant_id)
+    if cached and cached[0] > time.monotonic():
+        return cached[1]
     row = await Tenant.select().where(Tenant.id == tenant_id).output(load_json=True).first()
-    return TenantInfo.from_row(row) if row else None
+    if row is None:
+        return None
+    tenant = TenantInfo.from_row(row)
+    _by_id[tenant_id] = (time.monotonic() + CACHE_SECONDS, tenant)
+    return tenant
 
 
 async def all_tenant_ids() -> list[int]:

@@ -59,6 +59,7 @@ async def wait_for_temporal(gateway: TemporalGateway, attempts: int = 120) -> Cl
 
 def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s worker %(levelname)s %(message)s")
+    logging.getLogger("weasyprint").setLevel(logging.WARNING)  # seven lines per PDF otherwise
     asyncio.run(run_worker(get_settings()))
 
 

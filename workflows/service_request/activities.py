@@ -7,7 +7,8 @@ through an outbox row so a retried send never reaches the citizen twice.
 from __future__ import annotations
 
 import asyncio
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ProcessPoolExecutor
+from multiprocessing import get_context
 from pathlib import Path
 
 from temporalio import activity
@@ -20,7 +21,7 @@ from domain.scope import TenantScope
 from infra import i18n
 from infra.i18n import N_
 from infra.mail import Attachment, Mailer, OutgoingMail
-from infra.pdf import qr_svg, render_pdf
+from infra.pdf import qr_png_data_uri, render_pdf
 from infra.settings import Settings
 from infra.templating import document_environment
 from tenants.resolve import tenant_by_id, tenant_host
@@ -65,11 +66,13 @@ TIMELINE_NOTICES = frozenset(
 
 
 class RequestActivities:
-    def __init__(self, settings: Settings, mailer: Mailer, pdf_threads: int = 2) -> None:
+    def __init__(self, settings: Settings, mailer: Mailer, pdf_processes: int = 1) -> None:
         self.settings = settings
         self.mailer = mailer
         self.templates = document_environment(TEMPLATES)
-        self._pdf_pool = ThreadPoolExecutor(max_workers=pdf_threads, thread_name_prefix="pdf")
+        # WeasyPrint is CPU-bound Python holding the GIL: in a thread it would stall the worker's event loop
+        # (and every Update waiting on it), so PDFs render in their own processes.
+        self._pdf_pool = ProcessPoolExecutor(max_workers=pdf_processes, mp_context=get_context("spawn"))
 
     @activity.defn
     async def route(self, move: MoveInput) -> RouteResult:
@@ -117,7 +120,7 @@ class RequestActivities:
         context = await self._document_context(scope, receipt.request_id)
         with i18n.use_language(context["request"]["language"]):
             html = self.templates.get_template("receipt.html").render(
-                **context, kind=receipt.kind, qr_code=qr_svg(context["status_url"])
+                **context, kind=receipt.kind, qr_code=qr_png_data_uri(context["status_url"])
             )
         pdf = await asyncio.get_running_loop().run_in_executor(self._pdf_pool, render_pdf, html)
         suffix = "" if receipt.kind == RECEIPT else f"-{receipt.kind}"

@@ -101,6 +101,7 @@ class ServiceRequestWorkflow:
 
     @workflow.update
     async def assign(self, command: AssignCommand) -> str:
+        await self._settle(command)
         status = await self._apply(
             lifecycle.ASSIGN, actor_id=command.actor_id, assignee_id=command.assignee_id, public=False
         )
@@ -111,28 +112,31 @@ class ServiceRequestWorkflow:
     @assign.validator
     def _check_assign(self, command: AssignCommand) -> None:
         self._check_actor(command)
-        lifecycle.next_status(self.state.status, lifecycle.ASSIGN)
+        lifecycle.next_status(self._settled_status(), lifecycle.ASSIGN)
 
     @workflow.update
     async def start_work(self, command: StartCommand) -> str:
+        await self._settle(command)
         return await self._apply(lifecycle.START, actor_id=command.actor_id)
 
     @start_work.validator
     def _check_start(self, command: StartCommand) -> None:
         self._check_actor(command)
-        lifecycle.next_status(self.state.status, lifecycle.START)
+        lifecycle.next_status(self._settled_status(), lifecycle.START)
 
     @workflow.update
     async def hold(self, command: NoteCommand) -> str:
+        await self._settle(command)
         return await self._apply(lifecycle.HOLD, actor_id=command.actor_id, body=command.body, public=False)
 
     @hold.validator
     def _check_hold(self, command: NoteCommand) -> None:
         self._check_actor(command)
-        lifecycle.next_status(self.state.status, lifecycle.HOLD)
+        lifecycle.next_status(self._settled_status(), lifecycle.HOLD)
 
     @workflow.update
     async def wait_on_citizen(self, command: NoteCommand) -> str:
+        await self._settle(command)
         status = await self._apply(lifecycle.WAIT, actor_id=command.actor_id, body=command.body)
         await self._notify("question", key=self._action_key("question"), body=command.body)
         return status
@@ -140,12 +144,13 @@ class ServiceRequestWorkflow:
     @wait_on_citizen.validator
     def _check_wait(self, command: NoteCommand) -> None:
         self._check_actor(command)
-        lifecycle.next_status(self.state.status, lifecycle.WAIT)
+        lifecycle.next_status(self._settled_status(), lifecycle.WAIT)
         if not command.body.strip():
             raise lifecycle.TransitionRefused(lifecycle.EMPTY_UPDATE)
 
     @workflow.update
     async def resolve(self, command: NoteCommand) -> str:
+        await self._settle(command)
         status = await self._apply(lifecycle.RESOLVE, actor_id=command.actor_id, body=command.body)
         await self._notify("resolved", key=self._action_key("resolved"), body=command.body)
         return status
@@ -153,10 +158,11 @@ class ServiceRequestWorkflow:
     @resolve.validator
     def _check_resolve(self, command: NoteCommand) -> None:
         self._check_actor(command)
-        lifecycle.next_status(self.state.status, lifecycle.RESOLVE)
+        lifecycle.next_status(self._settled_status(), lifecycle.RESOLVE)
 
     @workflow.update
     async def transfer(self, command: TransferCommand) -> str:
+        await self._settle(command)
         return await self._apply(
             lifecycle.TRANSFER,
             actor_id=command.actor_id,
@@ -168,10 +174,11 @@ class ServiceRequestWorkflow:
     @transfer.validator
     def _check_transfer(self, command: TransferCommand) -> None:
         self._check_actor(command)
-        lifecycle.next_status(self.state.status, lifecycle.TRANSFER)
+        lifecycle.next_status(self._settled_status(), lifecycle.TRANSFER)
 
     @workflow.update
     async def comment(self, command: CommentCommand) -> str:
+        await self._settle(command)
         key = str(workflow.uuid4())
         status = await self._apply(
             lifecycle.COMMENT, actor_id=command.actor_id, body=command.body, public=command.public, key=key
@@ -183,12 +190,13 @@ class ServiceRequestWorkflow:
     @comment.validator
     def _check_comment(self, command: CommentCommand) -> None:
         self._check_actor(command)
-        lifecycle.next_status(self.state.status, lifecycle.COMMENT)
+        lifecycle.next_status(self._settled_status(), lifecycle.COMMENT)
         if not command.body.strip():
             raise lifecycle.TransitionRefused(lifecycle.EMPTY_UPDATE)
 
     @workflow.update
     async def close(self, command: CloseCommand) -> str:
+        await self._settle(command)
         status = await self._apply(
             lifecycle.CLOSE,
             actor_id=command.actor_id,
@@ -202,7 +210,7 @@ class ServiceRequestWorkflow:
     @close.validator
     def _check_close(self, command: CloseCommand) -> None:
         self._check_actor(command)
-        lifecycle.next_status(self.state.status, lifecycle.CLOSE)
+        lifecycle.next_status(self._settled_status(), lifecycle.CLOSE)
         problem = lifecycle.CloseDetails(command.reason, command.duplicate_of).problem()
         if problem:
             raise lifecycle.TransitionRefused(problem)
@@ -211,16 +219,18 @@ class ServiceRequestWorkflow:
 
     @workflow.update
     async def cancel(self, command: CitizenCommand) -> str:
+        await self._settle()
         status = await self._apply(lifecycle.CANCEL, body=command.body, actor_kind="citizen")
         await self._notify("cancelled", key="cancelled")
         return status
 
     @cancel.validator
     def _check_cancel(self, command: CitizenCommand) -> None:
-        lifecycle.next_status(self.state.status, lifecycle.CANCEL)
+        lifecycle.next_status(self._settled_status(), lifecycle.CANCEL)
 
     @workflow.update
     async def reopen(self, command: CitizenCommand) -> str:
+        await self._settle()
         key = f"reopened:{self.state.closures}"
         status = await self._apply(lifecycle.REOPEN, body=command.body, actor_kind="citizen")
         await self._notify_staff("reopened", key, body=command.body)
@@ -228,36 +238,60 @@ class ServiceRequestWorkflow:
 
     @reopen.validator
     def _check_reopen(self, command: CitizenCommand) -> None:
-        lifecycle.next_status(self.state.status, lifecycle.REOPEN)
+        lifecycle.next_status(self._settled_status(), lifecycle.REOPEN)
         if self.state.reopen_until is None or workflow.now() > self.state.reopen_until:
             raise lifecycle.TransitionRefused(lifecycle.REOPEN_WINDOW_PASSED)
 
     @workflow.update
     async def reply(self, command: CitizenCommand) -> str:
+        await self._settle()
         status = await self._apply(lifecycle.REPLY, body=command.body, actor_kind="citizen")
         await self._notify_staff("citizen_replied", self._action_key("replied"), body=command.body)
         return status
 
     @reply.validator
     def _check_reply(self, command: CitizenCommand) -> None:
-        lifecycle.next_status(self.state.status, lifecycle.REPLY)
+        lifecycle.next_status(self._settled_status(), lifecycle.REPLY)
         if not command.body.strip():
             raise lifecycle.TransitionRefused(lifecycle.EMPTY_UPDATE)
 
     def _check_actor(self, command) -> None:
         access = permissions.StaffAccess(command.actor_role, frozenset(command.actor_departments))
+        if self.state.status == lifecycle.SUBMITTED:
+            # Routing is under way and the department not known yet: the handler checks again after it.
+            if access.role not in permissions.ROLES or access.role == permissions.VIEWER:
+                raise lifecycle.TransitionRefused(access.refusal(None) or permissions.READ_ONLY)
+            return
         if refusal := access.refusal(self.state.department_id):
             raise lifecycle.TransitionRefused(refusal)
 
+    def _settled_status(self) -> str:
+        """A request being routed is judged as routed: the staff page already shows it in the queue."""
+        return lifecycle.ROUTED if self.state.status == lifecycle.SUBMITTED else self.state.status
+
+    async def _settle(self, command=None) -> None:
+        """Waits for routing to finish, then checks the actor against the department it chose (the
+        validator could not). Without a wait there is no await: an extra one would reorder commands and
+        break the replay of older histories."""
+        if self.state.status != lifecycle.SUBMITTED:
+            return
+        await workflow.wait_condition(lambda: self.state.status != lifecycle.SUBMITTED)
+        if command is not None:
+            try:
+                self._check_actor(command)
+            except lifecycle.TransitionRefused as refused:
+                raise ApplicationError(str(refused), type="TransitionRefused", non_retryable=True) from None
+
     @workflow.update
     async def citizen_comment(self, command: CitizenCommand) -> str:
+        await self._settle()
         status = await self._apply(lifecycle.COMMENT, body=command.body, actor_kind="citizen")
         await self._notify_staff("citizen_commented", self._action_key("commented"), body=command.body)
         return status
 
     @citizen_comment.validator
     def _check_citizen_comment(self, command: CitizenCommand) -> None:
-        lifecycle.next_status(self.state.status, lifecycle.COMMENT)
+        lifecycle.next_status(self._settled_status(), lifecycle.COMMENT)
         if not command.body.strip():
             raise lifecycle.TransitionRefused(lifecycle.EMPTY_UPDATE)
 
