@@ -45,6 +45,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     settings = settings or get_settings()
     from piccolo_conf import DB
 
+    settings.var_dir.mkdir(parents=True, exist_ok=True)  # the file stores live there
     temporal = TemporalGateway(settings)
     if settings.session_store_url.startswith("redis"):
         shared = RedisStore.with_client(url=settings.session_store_url)
@@ -113,6 +114,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             ),
             RotatingSessionConfig(
                 key="portal_session",
+                exclude=["/static", "/healthz"],
                 store="sessions",
                 max_age=8 * 3600,
                 httponly=True,

@@ -3,6 +3,7 @@ address, kept in the same store as the sessions so that every web process counts
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import time
 from dataclasses import dataclass
@@ -27,9 +28,17 @@ LINK_PER_EMAIL = Limit("link-email", 3, 900)
 
 
 class RateLimiter:
+    """Counts in a Litestar store. The read-and-write is serialised within the process (so a burst of
+    simultaneous posts cannot all read the same count); across web processes the count is approximate,
+    which is enough to slow a flood."""
+
+    SWEEP_EVERY = 500  # calls between removals of expired windows (the file store keeps them otherwise)
+
     def __init__(self, store: Store, enabled: bool = True) -> None:
         self.store = store
         self.enabled = enabled
+        self._lock = asyncio.Lock()
+        self._calls = 0
 
     async def allow(self, limit: Limit, who: str) -> bool:
         """Counts this attempt; False once `who` has used up the window's allowance."""
@@ -38,7 +47,11 @@ class RateLimiter:
         window = int(time.time() // limit.window_seconds)
         digest = hashlib.sha256(f"{limit.name}:{who.lower()}".encode()).hexdigest()[:32]
         key = f"rl:{limit.name}:{digest}:{window}"
-        current = await self.store.get(key)
-        count = int(current or 0) + 1
-        await self.store.set(key, str(count), expires_in=limit.window_seconds)
+        async with self._lock:
+            current = await self.store.get(key)
+            count = int(current or 0) + 1
+            await self.store.set(key, str(count), expires_in=limit.window_seconds)
+            self._calls += 1
+            if self._calls % self.SWEEP_EVERY == 0 and hasattr(self.store, "delete_expired"):
+                await self.store.delete_expired()
         return count <= limit.allowed

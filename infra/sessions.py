@@ -13,7 +13,7 @@ from typing import Any
 from litestar import Request
 from litestar.connection import ASGIConnection
 from litestar.middleware.session.server_side import ServerSideSessionBackend, ServerSideSessionConfig
-from litestar.types import Message, ScopeSession
+from litestar.types import Empty, Message, ScopeSession
 
 ROTATE = "_rotate"
 SIGNED_IN_AT = "signed_in_at"
@@ -27,6 +27,11 @@ class RotatingSessionBackend(ServerSideSessionBackend):
     async def store_in_message(
         self, scope_session: ScopeSession, message: Message, connection: ASGIConnection
     ) -> None:
+        if isinstance(scope_session, dict) and not scope_session:
+            # A visitor with nothing in their session (most citizens) gets no cookie and no stored file.
+            if connection.cookies.get(self.config.key):
+                await super().store_in_message(Empty, message, connection)
+            return
         if isinstance(scope_session, dict) and scope_session.pop(ROTATE, False):
             old = connection.cookies.get(self.config.key)
             if old:

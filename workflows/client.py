@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from datetime import timedelta
 
 from temporalio.client import Client, WorkflowUpdateFailedError
@@ -24,6 +25,8 @@ from workflows.service_request.workflow import ServiceRequestWorkflow
 
 log = logging.getLogger(__name__)
 CONNECT_TIMEOUT = 3.0
+# After a failed connection, requests do not try again for this long (seconds).
+RETRY_AFTER = 5.0
 
 
 def workflow_id(tenant_slug: str, reference: str) -> str:
@@ -39,10 +42,14 @@ class TemporalGateway:
         self.settings = settings
         self._client: Client | None = None
         self._lock = asyncio.Lock()
+        self._down_until = 0.0
 
-    async def client(self) -> Client:
+    async def client(self, ignore_backoff: bool = False) -> Client:
         if self._client is not None:
             return self._client
+        if not ignore_backoff and time.monotonic() < self._down_until:
+            # Just failed: do not queue every request behind another slow attempt; the reconciler catches up.
+            raise TemporalUnavailable("the Temporal server did not answer a moment ago")
         async with self._lock:
             if self._client is None:
                 try:
@@ -53,13 +60,16 @@ class TemporalGateway:
                         CONNECT_TIMEOUT,
                     )
                 except (RPCError, RuntimeError, OSError, TimeoutError) as error:
-                    raise TemporalUnavailable(str(error)) from error
+                    self._down_until = time.monotonic() + RETRY_AFTER
+                    raise TemporalUnavailable(repr(error)) from error
         return self._client
 
-    async def start_request(self, tenant_id: int, tenant_slug: str, request_id: int, reference: str) -> bool:
+    async def start_request(
+        self, tenant_id: int, tenant_slug: str, request_id: int, reference: str, ignore_backoff: bool = False
+    ) -> bool:
         """Starts the request's workflow once; True when it runs (now or already). Never raises."""
         try:
-            client = await self.client()
+            client = await self.client(ignore_backoff)
             await client.start_workflow(
                 ServiceRequestWorkflow.run,
                 RequestParams(tenant_id=tenant_id, request_id=request_id, reference=reference),

@@ -27,7 +27,9 @@ async def reconcile_once(
     for tenant_id in tenant_ids or await all_tenant_ids():
         tenant = await tenant_by_id(tenant_id)
         for row in await awaiting_workflow(TenantScope(tenant_id), cutoff):
-            if not await gateway.start_request(tenant_id, tenant.slug, row["id"], row["reference"]):
+            if not await gateway.start_request(
+                tenant_id, tenant.slug, row["id"], row["reference"], ignore_backoff=True
+            ):
                 return started
             started += 1
     if started:
