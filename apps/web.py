@@ -7,6 +7,7 @@ from pathlib import Path
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from litestar import Litestar, get
 from litestar.config.csrf import CSRFConfig
+from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.middleware import DefineMiddleware
 from litestar.plugins.jinja import JinjaTemplateEngine
@@ -16,6 +17,7 @@ from litestar.stores.redis import RedisStore
 from litestar.template.config import TemplateConfig
 
 from apps.admin.controllers import AuthController, QueueController
+from apps.admin.settings import SignInSettingsController
 from apps.dev_inbox import DevInboxController
 from apps.errors import HANDLERS
 from apps.platform.controllers import PlatformController
@@ -46,6 +48,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     from piccolo_conf import DB
 
     settings.var_dir.mkdir(parents=True, exist_ok=True)  # the file stores live there
+    resolver = TenantResolver(settings.base_domain)
     temporal = TemporalGateway(settings)
     if settings.session_store_url.startswith("redis"):
         shared = RedisStore.with_client(url=settings.session_store_url)
@@ -73,6 +76,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         AccountController,
         AuthController,
         QueueController,
+        SignInSettingsController,
         PlatformController,
         healthz,
     ]
@@ -109,7 +113,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             DefineMiddleware(SecurityHeadersMiddleware, development=settings.development),
             DefineMiddleware(
                 TenantMiddleware,
-                resolver=TenantResolver(settings.base_domain),
+                resolver=resolver,
                 exempt_prefixes=EXEMPT_FROM_TENANT,
             ),
             RotatingSessionConfig(
@@ -132,6 +136,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         template_config=TemplateConfig(engine=JinjaTemplateEngine.from_environment(environment)),
         exception_handlers=HANDLERS,
         on_startup=[on_startup],
+        state=State({"tenant_resolver": resolver}),
         on_shutdown=[on_shutdown],
         debug=False,
     )

@@ -128,3 +128,55 @@ async def test_a_callback_that_did_not_start_here_is_refused(provider):
         await forger.get("/admin/login")
         answer = await forger.get("/admin/oidc/callback?code=stolen&state=guess")
     assert answer.status_code == 403 and "did not work" in answer.text
+
+
+async def test_the_town_administrator_sets_up_single_sign_on_and_two_step_sign_in(provider):
+    town = await make_town()
+    app = create_app(OFFLINE)
+    client_id, client_secret = await provider.register_client(f"http://{town.host}:8000/admin/oidc/callback")
+    await provider.set_user(
+        "patty", {"email": "patty@springfield.example", "email_verified": True, "groups": ["clerks"]}
+    )
+    async with PortalClient(app, town.host) as agent:
+        await agent.login(town.roads_email, town.password)
+        assert (await agent.get("/admin/settings/sign-in")).status_code == 403
+    async with PortalClient(app, town.host) as admin:
+        await admin.login(town.admin_email, town.password)
+        assert (await admin.get("/admin/settings/sign-in")).status_code == 200
+        bad = await admin.post(
+            "/admin/settings/sign-in/providers",
+            {
+                "audience": "staff",
+                "label": "Springfield ID",
+                "issuer": "not a url",
+                "client_id": client_id,
+                "client_secret": client_secret,
+                "group_roles": "clerks = boss",
+            },
+        )
+        assert bad.status_code == 422 and 'value="Springfield ID"' in bad.text
+        added = await admin.post(
+            "/admin/settings/sign-in/providers",
+            {
+                "audience": "staff",
+                "label": "Springfield ID",
+                "issuer": provider.issuer,
+                "client_id": client_id,
+                "client_secret": client_secret,
+                "group_roles": "clerks = agent\n311 = tenant_admin",
+            },
+        )
+        assert added.status_code == 303
+        row = (
+            await SignInProvider.select()
+            .where(SignInProvider.tenant == town.id)
+            .output(load_json=True)
+            .first()
+        )
+        assert row["group_roles"] == {"clerks": "agent", "311": "tenant_admin"}
+        assert (await admin.post("/admin/settings/sign-in/two-factor", {"required": "on"})).status_code == 303
+    async with PortalClient(app, town.host) as patty:
+        arrived = await through_provider(patty, provider, f"/admin/oidc/{row['id']}", "patty")
+        assert arrived.headers["location"] == "/admin/requests"
+    async with PortalClient(app, town.host) as clerk:
+        assert (await clerk.login(town.roads_email, town.password)).headers["location"] == "/admin/login/code"

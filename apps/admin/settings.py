@@ -1,0 +1,138 @@
+"""The town administrator's sign-in settings: OpenID Connect providers for staff and citizens, and
+whether staff with a local password must also give a code from an authenticator app."""
+
+from __future__ import annotations
+
+from urllib.parse import urlparse
+
+from litestar import Controller, Request, get, post
+from litestar.di import NamedDependency, Provide
+from litestar.exceptions import NotFoundException, PermissionDeniedException
+from litestar.params import FromPath
+from litestar.response import Redirect, Template
+
+from apps.admin.auth import current_staff
+from apps.pages import page, scope_of, tenant_of
+from domain.permissions import ROLES, TENANT_ADMIN
+from domain.tables import SignInProvider
+from infra.i18n import N_
+from tenants.tables import Tenant
+
+FIELDS = (
+    "audience",
+    "label",
+    "issuer",
+    "client_id",
+    "client_secret",
+    "group_roles",
+    "email_domains",
+    "default_role",
+)
+GROUP_FORMAT = N_(
+    "Write one group per line as group = role; roles are tenant_admin, supervisor, agent, viewer."
+)
+ONLY_ADMINS = N_("Only the municipality's administrators can change its sign-in settings.")
+
+
+async def town_admin(request: Request, member: NamedDependency[dict]) -> dict:
+    if member["role"] != TENANT_ADMIN:
+        raise PermissionDeniedException(ONLY_ADMINS)
+    return member
+
+
+def parse_group_roles(text: str) -> tuple[dict[str, str], str | None]:
+    """Lines like `311-admins = tenant_admin`, one group per line."""
+    mapping = {}
+    for line in filter(None, (line.strip() for line in text.splitlines())):
+        group, _, role = (part.strip() for part in line.partition("="))
+        if not group or role not in ROLES:
+            return {}, GROUP_FORMAT
+        mapping[group] = role
+    return mapping, None
+
+
+class SignInSettingsController(Controller):
+    path = "/admin/settings/sign-in"
+    include_in_schema = False
+    dependencies = {"member": Provide(current_staff), "admin": Provide(town_admin)}
+
+    @get("/")
+    async def show(self, request: Request, admin: NamedDependency[dict]) -> Template:
+        return await self._page(request, admin)
+
+    async def _page(
+        self,
+        request: Request,
+        admin: dict,
+        values: dict | None = None,
+        errors: dict | None = None,
+        status_code: int = 200,
+        done: str = "",
+    ) -> Template:
+        providers = await scope_of(request).select(SignInProvider).order_by(SignInProvider.label)
+        return page(
+            request,
+            "pages/sign_in_settings.html",
+            status_code=status_code,
+            member=admin,
+            providers=providers,
+            values=values or {"audience": "staff", "default_role": ""},
+            errors=errors or {},
+            roles=ROLES,
+            done=done or request.query_params.get("done", ""),
+        )
+
+    @post("/two-factor")
+    async def two_factor(self, request: Request, admin: NamedDependency[dict]) -> Redirect:
+        required = (await request.form()).get("required") == "on"
+        await Tenant.update({Tenant.require_two_factor: required}).where(Tenant.id == tenant_of(request).id)
+        request.app.state.tenant_resolver.forget()
+        return Redirect("/admin/settings/sign-in?done=saved", status_code=303)
+
+    @post("/providers")
+    async def add_provider(self, request: Request, admin: NamedDependency[dict]) -> Template | Redirect:
+        form = await request.form()
+        values = {name: str(form.get(name, "")).strip() for name in FIELDS}
+        errors = {}
+        if values["audience"] not in ("staff", "citizen"):
+            errors["audience"] = N_("Choose who signs in with this provider.")
+        if not values["label"]:
+            errors["label"] = N_("Give the button a name people recognise, e.g. the provider's name.")
+        issuer = urlparse(values["issuer"])
+        if issuer.scheme not in ("https", "http") or not issuer.netloc:
+            errors["issuer"] = N_("Enter the provider's issuer address, e.g. https://login.example.org.")
+        if not values["client_id"] or not values["client_secret"]:
+            errors["client_id"] = N_("Enter the client id and secret the provider gave the portal.")
+        group_roles, problem = parse_group_roles(values["group_roles"])
+        if problem:
+            errors["group_roles"] = problem
+        if values["default_role"] and values["default_role"] not in ROLES:
+            errors["default_role"] = N_("Choose a role, or none.")
+        if errors:
+            return await self._page(request, admin, values=values, errors=errors, status_code=422)
+        await (
+            scope_of(request)
+            .new(
+                SignInProvider,
+                audience=values["audience"],
+                label=values["label"],
+                issuer=values["issuer"].rstrip("/"),
+                client_id=values["client_id"],
+                client_secret=values["client_secret"],
+                group_roles=group_roles,
+                email_domains=values["email_domains"].lower(),
+                default_role=values["default_role"],
+            )
+            .save()
+        )
+        return Redirect("/admin/settings/sign-in?done=added", status_code=303)
+
+    @post("/providers/{provider_id:int}/remove")
+    async def remove_provider(
+        self, request: Request, admin: NamedDependency[dict], provider_id: FromPath[int]
+    ) -> Redirect:
+        scope = scope_of(request)
+        if not await scope.exists(SignInProvider).where(SignInProvider.id == provider_id):
+            raise NotFoundException()
+        await scope.delete(SignInProvider).where(SignInProvider.id == provider_id)
+        return Redirect("/admin/settings/sign-in?done=removed", status_code=303)
