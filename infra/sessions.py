@@ -46,7 +46,7 @@ class RotatingSessionConfig(ServerSideSessionConfig):
 
 def begin(request: Request, data: dict[str, Any]) -> None:
     """Starts a signed-in session under a new id, remembering when, for the timeouts."""
-    now = int(time.time())
+    now = time.time()
     request.clear_session()
     request.set_session({**data, ROTATE: True, SIGNED_IN_AT: now, SEEN_AT: now})
 
@@ -54,7 +54,7 @@ def begin(request: Request, data: dict[str, Any]) -> None:
 def expired(request: Request, idle_seconds: int, absolute_seconds: int) -> bool:
     """True when the session has been idle too long or is too old; otherwise notes this visit."""
     session = request.session
-    now = int(time.time())
+    now = time.time()
     signed_in, seen = session.get(SIGNED_IN_AT, 0), session.get(SEEN_AT, 0)
     if now - signed_in > absolute_seconds or now - seen > idle_seconds:
         return True

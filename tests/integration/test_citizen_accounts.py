@@ -1,18 +1,17 @@
 """Citizens sign in with an e-mail link that arrives through the real SMTP server, then see their requests."""
 
-import dataclasses
 import json
 import re
 from datetime import UTC, datetime, timedelta
 
 from apps.web import create_app
 from domain.tables import Citizen, ServiceRequest, SignInLink
-from infra.settings import get_settings
 from tests.support.factories import make_town, valid_form
 from tests.support.portal import PortalClient, status_path
+from tests.support.services import offline_settings
 from tests.workflows.lifecycle_helpers import about, text_of
 
-OFFLINE = dataclasses.replace(get_settings(), temporal_address="127.0.0.1:9")
+OFFLINE = offline_settings()
 LINK = re.compile(r"http://\S+?(/account/link/[\w-]+)")
 
 

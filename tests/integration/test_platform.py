@@ -1,6 +1,5 @@
 """Platform administrators onboard towns from the base host, and reach nothing of any town's requests."""
 
-import dataclasses
 import re
 
 import pytest
@@ -8,12 +7,12 @@ import pytest
 from apps.demo import DEMO_PASSWORD
 from apps.web import create_app
 from domain.staff import hash_password
-from infra.settings import get_settings
 from tenants.tables import PlatformAdmin
 from tests.support.factories import make_town
 from tests.support.portal import PortalClient
+from tests.support.services import offline_settings
 
-OFFLINE = dataclasses.replace(get_settings(), temporal_address="127.0.0.1:9")
+OFFLINE = offline_settings()
 
 
 @pytest.fixture(scope="module")

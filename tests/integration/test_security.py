@@ -5,13 +5,12 @@ import dataclasses
 
 from apps.web import create_app
 from domain.tables import StaffUser
-from infra.settings import get_settings
 from tenants.tables import Tenant
 from tests.support.factories import make_town, valid_form
 from tests.support.portal import PortalClient
+from tests.support.services import offline_settings
 
-# Temporal on a closed port: these tests are about the web, and a refused connection fails fast.
-OFFLINE = dataclasses.replace(get_settings(), temporal_address="127.0.0.1:9")
+OFFLINE = offline_settings()
 
 
 async def test_every_page_carries_the_security_headers_with_the_towns_embedding_origins():

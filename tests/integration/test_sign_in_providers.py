@@ -1,20 +1,18 @@
 """Single sign-on through a town's own OpenID provider (a real one, on loopback), for staff and citizens."""
 
-import dataclasses
-
 import httpx
 import pytest
 
 from apps.web import create_app
 from domain.tables import Citizen, SignInProvider, StaffUser
-from infra.settings import get_settings
 from tests.support.factories import make_town
 from tests.support.oidc_provider import OidcProvider
 from tests.support.portal import PortalClient
+from tests.support.services import offline_settings
 
 # The provider (oidc-provider-mock) uses Authlib server APIs that Authlib deprecates; that is its business.
 pytestmark = pytest.mark.filterwarnings("ignore:get_jwt_config:DeprecationWarning")
-OFFLINE = dataclasses.replace(get_settings(), temporal_address="127.0.0.1:9")
+OFFLINE = offline_settings()
 
 
 @pytest.fixture(scope="module")

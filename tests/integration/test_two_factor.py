@@ -1,17 +1,16 @@
 """Towns without their own sign-in service can require a second step: a code from an authenticator app."""
 
-import dataclasses
 import re
 
 import pyotp
 
 from apps.web import create_app
-from infra.settings import get_settings
 from tenants.tables import Tenant
 from tests.support.factories import make_town
 from tests.support.portal import PortalClient
+from tests.support.services import offline_settings
 
-OFFLINE = dataclasses.replace(get_settings(), temporal_address="127.0.0.1:9")
+OFFLINE = offline_settings()
 
 
 async def test_a_town_that_requires_two_factor_enrols_its_staff_then_asks_for_a_code_each_time():

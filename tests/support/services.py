@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import time
 from collections.abc import Callable
 from email import message_from_bytes, policy
@@ -12,8 +13,14 @@ import pytest
 from aiosmtpd.controller import Controller
 from temporalio.client import Client
 
-from infra.settings import get_settings
+from infra.settings import Settings, get_settings
 from infra.temporal_dev import start_dev_server, stop
+
+
+def offline_settings() -> Settings:
+    """Settings whose Temporal address is a closed port: for tests of the web alone (a refused connection
+    fails at once, and the reconciler would start the workflow later)."""
+    return dataclasses.replace(get_settings(), temporal_address="127.0.0.1:9")
 
 
 class Inbox:

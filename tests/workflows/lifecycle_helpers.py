@@ -39,10 +39,6 @@ async def wait_status(town: TestTown, path: str, status: str, within: float = 30
     return await eventually(check, within=within)
 
 
-def to(address: str):
-    return lambda message: message["to"] == address
-
-
 def about(address: str, words: str):
     return lambda message: message["to"] == address and words in str(message["subject"])
 
