@@ -33,17 +33,21 @@ def hash_password(password: str) -> str:
     return _hasher.hash(password)
 
 
+def password_matches(password_hash: str | None, password: str) -> bool:
+    """Always does the work of one check, so an unknown account answers as slowly as a wrong password."""
+    try:
+        return _hasher.verify(password_hash or _DUMMY_HASH, password) and password_hash is not None
+    except (VerificationError, InvalidHashError):
+        return False
+
+
 async def authenticate(scope: TenantScope, email: str, password: str) -> dict | None:
     row = (
         await scope.select(StaffUser)
         .where((StaffUser.email == email.strip().lower()) & StaffUser.active.eq(True))
         .first()
     )
-    try:
-        _hasher.verify(row["password_hash"] if row else _DUMMY_HASH, password)
-    except (VerificationError, InvalidHashError):
-        return None
-    return row
+    return row if password_matches(row["password_hash"] if row else None, password) else None
 
 
 async def get_active(scope: TenantScope, staff_id: int) -> dict | None:

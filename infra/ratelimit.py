@@ -10,6 +10,8 @@ from dataclasses import dataclass
 
 from litestar.stores.base import Store
 
+from infra.i18n import N_
+
 
 @dataclass(frozen=True)
 class Limit:
@@ -17,6 +19,9 @@ class Limit:
     allowed: int
     window_seconds: int
 
+
+# Said when a sign-in attempt is refused for the limit (staff and platform pages alike).
+TOO_MANY_SIGN_INS = N_("Too many attempts to sign in. Wait fifteen minutes, then try again.")
 
 # What a person needs, with room to spare; what a script hammering the town's portal does not get.
 SUBMIT_PER_ADDRESS = Limit("submit-ip", 30, 600)

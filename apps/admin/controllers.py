@@ -21,7 +21,7 @@ from domain import staff as staff_service
 from infra import oidc, ratelimit, sessions
 from infra.i18n import N_, current_language
 from infra.pdf import qr_svg
-from infra.ratelimit import RateLimiter
+from infra.ratelimit import TOO_MANY_SIGN_INS, RateLimiter
 from infra.settings import Settings
 from workflows.client import TemporalGateway, TemporalUnavailable
 from workflows.service_request.models import (
@@ -38,7 +38,6 @@ WRONG_CODE = N_("This code is not right. Enter the six digits your authenticator
 PENDING_STAFF, SESSION_TENANT_PENDING = "pending_staff_id", "pending_tenant_id"
 PENDING_SECONDS = 300
 PROVIDER_FAILED = N_("Signing in with your organisation's account did not work. Please try again.")
-TOO_MANY_SIGN_INS = N_("Too many attempts to sign in. Wait fifteen minutes, then try again.")
 UNAVAILABLE = N_("The workflow service is not answering, so nothing was changed. Try again in a minute.")
 SUCCESS = {
     "assign": N_("The request is assigned."),

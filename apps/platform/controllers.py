@@ -9,8 +9,6 @@ import re
 import secrets
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError
 from litestar import Controller, Request, get, post
 from litestar.di import NamedDependency
 from litestar.exceptions import NotFoundException
@@ -19,17 +17,16 @@ from litestar.response import Redirect, Template
 from apps.demo import seed_catalog
 from domain.intake import EMAIL_PATTERN
 from domain.scope import TenantScope
-from domain.staff import hash_password
+from domain.staff import hash_password, password_matches
 from domain.tables import StaffUser
 from infra import ratelimit, sessions
 from infra.i18n import N_
-from infra.ratelimit import RateLimiter
+from infra.ratelimit import TOO_MANY_SIGN_INS, RateLimiter
 from infra.settings import Settings
 from tenants.onboarding import create_tenant, tenant_id_by_slug
 from tenants.tables import PlatformAdmin, Tenant
 
 SESSION_PLATFORM = "platform_admin_id"
-_hasher = PasswordHasher()
 SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{1,62}$")
 PREFIX = re.compile(r"^[A-Z]{2,8}$")
 FIELDS = ("name", "slug", "prefix", "timezone", "admin_name", "admin_email")
@@ -76,18 +73,14 @@ class PlatformController(Controller):
         if not await limiter.allow(ratelimit.SIGN_IN_PER_ADDRESS, f"platform:{address}") or not (
             await limiter.allow(ratelimit.SIGN_IN_PER_EMAIL, f"platform:{email}")
         ):
-            errors = {"email": N_("Too many attempts to sign in. Wait fifteen minutes, then try again.")}
+            errors = {"email": TOO_MANY_SIGN_INS}
             return _page("login.html", status_code=429, values={"email": email}, errors=errors)
         admin = (
             await PlatformAdmin.select()
             .where((PlatformAdmin.email == email) & PlatformAdmin.active.eq(True))
             .first()
         )
-        try:
-            _hasher.verify(admin["password_hash"] if admin else _hasher.hash("x"), password)
-        except (VerificationError, InvalidHashError):
-            admin = None
-        if admin is None:
+        if not password_matches(admin["password_hash"] if admin else None, password):
             errors = {"email": N_("This email and password do not match a platform administrator.")}
             return _page("login.html", status_code=422, values={"email": email}, errors=errors)
         sessions.begin(request, {SESSION_PLATFORM: admin["id"]})

@@ -149,26 +149,14 @@ class AccountController(Controller):
     async def confirm_link(self, request: Request, token: FromPath[str]) -> Template:
         """A page with a button: mail scanners that fetch links must not use up the single-use link."""
         if not await citizens.link_is_usable(scope_of(request), token):
-            return page(
-                request,
-                "account/sign_in.html",
-                status_code=410,
-                values={"email": ""},
-                errors={"email": BAD_LINK},
-            )
+            return await self._sign_in_page(request, errors={"email": BAD_LINK}, status_code=410)
         return page(request, "account/confirm.html", token=token)
 
     @post("/link/{token:str}")
     async def use_link(self, request: Request, token: FromPath[str]) -> Template | Redirect:
         citizen = await citizens.redeem(scope_of(request), token)
         if citizen is None:
-            return page(
-                request,
-                "account/sign_in.html",
-                status_code=410,
-                values={"email": ""},
-                errors={"email": BAD_LINK},
-            )
+            return await self._sign_in_page(request, errors={"email": BAD_LINK}, status_code=410)
         sessions.begin(request, {SESSION_CITIZEN: citizen["id"], SESSION_TENANT: tenant_of(request).id})
         return Redirect("/account/requests", status_code=303)
 

@@ -43,3 +43,13 @@ def test_an_area_rule_needs_coordinates_inside_its_box():
 
 def test_no_rule_means_the_types_department():
     assert matching_rule([], REQUEST) is None
+
+
+def test_a_move_crosses_temporal_with_every_field_of_the_domains_move():
+    import dataclasses
+
+    from domain.requests import Move
+    from workflows.service_request.models import MoveInput
+
+    carried = {field.name for field in dataclasses.fields(MoveInput)} - {"tenant_id"}
+    assert carried == {field.name for field in dataclasses.fields(Move)}

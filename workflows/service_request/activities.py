@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 from concurrent.futures import ProcessPoolExecutor
+from dataclasses import asdict
 from multiprocessing import get_context
 from pathlib import Path
 
@@ -92,24 +93,9 @@ class RequestActivities:
 
     async def _persist(self, scope: TenantScope, move: MoveInput) -> str:
         try:
-            return await request_service.apply_move(
-                scope,
-                request_service.Move(
-                    request_id=move.request_id,
-                    action=move.action,
-                    action_key=move.action_key,
-                    actor_id=move.actor_id,
-                    body=move.body,
-                    public=move.public,
-                    assignee_id=move.assignee_id,
-                    close_reason=move.close_reason,
-                    duplicate_of=move.duplicate_of,
-                    department_id=move.department_id,
-                    actor_kind=move.actor_kind,
-                    due_at=move.due_at,
-                    reopen_until=move.reopen_until,
-                ),
-            )
+            # MoveInput is the domain's Move with the tenant added for the trip through Temporal.
+            fields = {name: value for name, value in asdict(move).items() if name != "tenant_id"}
+            return await request_service.apply_move(scope, request_service.Move(**fields))
         except lifecycle.TransitionRefused as refused:
             raise ApplicationError(str(refused), type="TransitionRefused", non_retryable=True) from None
 
