@@ -8,7 +8,9 @@ import signal
 import subprocess
 import sys
 import uuid
+from datetime import UTC, datetime
 
+from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client
 
 from apps.web import create_app
@@ -16,7 +18,8 @@ from domain import requests as request_service
 from infra.settings import PROJECT_ROOT, get_settings
 from tests.support.factories import make_town
 from tests.support.portal import PortalClient
-from tests.workflows.lifecycle_helpers import about, level, submit, text_of, wait_status
+from tests.support.services import eventually
+from tests.workflows.lifecycle_helpers import about, level, row_of, submit, text_of, wait_status
 from workflows.client import workflow_id
 from workflows.service_request.models import RequestParams
 from workflows.service_request.workflow import ServiceRequestWorkflow
@@ -27,10 +30,20 @@ def start_worker_process(task_queue: str) -> subprocess.Popen:
     return subprocess.Popen([sys.executable, "-m", "workflows.worker"], cwd=PROJECT_ROOT, env=environment)
 
 
-async def test_killing_the_worker_mid_lifecycle_loses_nothing_and_sends_nothing_twice(temporal_server, inbox):
+async def acknowledged(client: Client, workflow: str) -> bool:
+    """True once the history records route, acknowledgement PDF and acknowledgement mail as completed."""
+    completed = 0
+    async for event in client.get_workflow_handle(workflow).fetch_history_events():
+        completed += event.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_COMPLETED
+    return completed >= 3
+
+
+async def test_killing_the_worker_mid_lifecycle_loses_nothing_and_sends_nothing_twice(
+    temporal_server, temporal_client, inbox
+):
     queue = f"durability-{uuid.uuid4().hex[:8]}"
     app = create_app(dataclasses.replace(get_settings(), task_queue=queue))
-    town = await make_town(levels={"pothole": level(assign_within_seconds=3, escalate_after_seconds=2)})
+    town = await make_town(levels={"pothole": level(assign_within_seconds=8, escalate_after_seconds=2)})
     email = f"durable@{town.slug}.example"
     worker = start_worker_process(queue)
     try:
@@ -38,10 +51,13 @@ async def test_killing_the_worker_mid_lifecycle_loses_nothing_and_sends_nothing_
             path = await submit(citizen, contact_email=email)
             reference = (await wait_status(town, path, "routed"))["reference"]
             await inbox.wait_for(about(email, "We received"))
-            await asyncio.sleep(0.5)  # between two steps: the acknowledgement is done, the timers are pending
+            # Between two steps: the acknowledgement is recorded as done, the timers are pending.
+            await eventually(lambda: acknowledged(temporal_client, workflow_id(town.slug, reference)))
+            routed_at = (await row_of(town, path))["updated_at"]
             worker.send_signal(signal.SIGKILL)  # no goodbye: as if the machine died
             worker.wait(10)
-            await asyncio.sleep(6)  # the reminder (3 s) and the escalation (5 s) come due with no worker
+            # The reminder (8 s after routing) and the escalation (10 s) come due with no worker.
+            await asyncio.sleep(max(0.0, 11 - (datetime.now(UTC) - routed_at).total_seconds()))
             assert not inbox.matching(about(town.roads_email, reference))
             worker = start_worker_process(queue)
             await inbox.wait_for(about(town.roads_email, "waiting to be assigned"), within=60)
