@@ -8,11 +8,16 @@ import io
 import qrcode
 import qrcode.image.svg
 from weasyprint import HTML
+from weasyprint.urls import URLFetcher
+
+# A receipt embeds everything it shows (the QR code as a data: URI, the town's logo as inline SVG): a template
+# value that names a remote or file:// URL must not make the worker fetch it.
+_EMBEDDED_ONLY = URLFetcher(allowed_protocols={"data"})
 
 
 def render_pdf(html: str) -> bytes:
     """CPU-bound and blocking: call it from a thread, never on the event loop."""
-    return HTML(string=html, base_url=None).write_pdf()
+    return HTML(string=html, base_url=None, url_fetcher=_EMBEDDED_ONLY).write_pdf()
 
 
 def qr_svg(url: str) -> str:
