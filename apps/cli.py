@@ -11,11 +11,16 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import signal
 import subprocess
 import sys
 import time
+import urllib.request
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
 
 from infra.settings import PROJECT_ROOT, get_settings
 
@@ -66,9 +71,65 @@ def web(port: int, workers: int = 1) -> None:
     os.execvp(command[0], command)
 
 
+@dataclass
+class Child:
+    """One process of the development run. It leads its own process group, so stopping the group also stops
+    what it started (the worker's PDF processes, multiprocessing's resource tracker)."""
+
+    name: str
+    command: Callable[[], list[str]]  # called at each start: the dev server picks fresh free ports
+    log_file: Path | None = None
+    process: subprocess.Popen | None = None
+    started: float = 0.0
+    failures: int = 0
+    restart_at: float = 0.0
+
+    def start(self) -> None:
+        output = self.log_file.open("ab") if self.log_file else None
+        self.process = subprocess.Popen(
+            self.command(),
+            cwd=PROJECT_ROOT,
+            stdout=output,
+            stderr=subprocess.STDOUT if output else None,
+            start_new_session=True,
+        )
+        self.started = time.monotonic()
+
+    def stop(self, timeout: float = 15) -> None:
+        """Asks the group to stop, gives it `timeout` seconds, then kills whatever of it is left."""
+        if self.process is None:
+            return
+        _signal_group(self.process.pid, signal.SIGTERM)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self.process.wait(timeout)
+        self.reap()
+
+    def reap(self) -> None:
+        _signal_group(self.process.pid, signal.SIGKILL)
+        self.process.wait()
+        self.process = None
+
+    def schedule_restart(self) -> float:
+        """Backs off when it keeps dying soon after starting; a long run resets the delay."""
+        ran = time.monotonic() - self.started
+        self.failures = 0 if ran > 60 else self.failures + 1
+        delay = RESTART_DELAYS[min(self.failures, len(RESTART_DELAYS) - 1)]
+        self.restart_at = time.monotonic() + delay
+        return delay
+
+
+RESTART_DELAYS = (1, 2, 5, 10, 30)
+
+
+def _signal_group(pid: int, signum: int) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(pid, signum)
+
+
 def dev(port: int) -> None:
+    """Runs every part on this machine. The web keeps serving when another part dies: that part restarts."""
     from infra.migrate import run_migrations
-    from infra.temporal_dev import port_open, start_dev_server, stop
+    from infra.temporal_dev import dev_server_command, port_open
 
     settings = get_settings()
     var = settings.var_dir
@@ -77,50 +138,77 @@ def dev(port: int) -> None:
     os.environ.setdefault("PUBLIC_PORT", str(port))
     run_migrations()
     created = seed()
-    children: list[subprocess.Popen] = []
-    temporal_port = int(settings.temporal_address.rsplit(":", 1)[1])
-    if not port_open(temporal_port):
-        children.append(
-            start_dev_server(
-                temporal_port, var / "temporal.db", ui_port=TEMPORAL_UI_PORT, log_file=var / "temporal.log"
-            )
-        )
-    if not port_open(settings.smtp_port):
-        children.append(
-            subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "infra.dev_smtp",
-                    "--port",
-                    str(settings.smtp_port),
-                    "--dir",
-                    os.environ["DEV_INBOX_DIR"],
-                ],
-                cwd=PROJECT_ROOT,
-            )
-        )
-    children.append(subprocess.Popen([sys.executable, "-m", "workflows.worker"], cwd=PROJECT_ROOT))
-    children.append(
-        subprocess.Popen([sys.executable, "-m", "apps.cli", "web", "--port", str(port)], cwd=PROJECT_ROOT)
-    )
-    _banner(port, created)
     stopping = False
 
     def request_stop(*_):
         nonlocal stopping
         stopping = True
 
-    signal.signal(signal.SIGINT, request_stop)
-    signal.signal(signal.SIGTERM, request_stop)
+    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, request_stop)
+    children: list[Child] = []
+    temporal_port = int(settings.temporal_address.rsplit(":", 1)[1])
+    if port_open(temporal_port):
+        print(f"Using the Temporal server already listening on {settings.temporal_address}.", flush=True)
+    else:
+        temporal = Child(
+            "Temporal dev server",
+            lambda: dev_server_command(temporal_port, var / "temporal.db", ui_port=TEMPORAL_UI_PORT),
+            log_file=var / "temporal.log",
+        )
+        temporal.start()
+        children.append(temporal)
+        while not (stopping or port_open(temporal_port) or temporal.process.poll() is not None):
+            time.sleep(0.1)  # intake then starts its first workflows at once
+    if port_open(settings.smtp_port):
+        print(f"Using the SMTP server already listening on port {settings.smtp_port}.", flush=True)
+    else:
+        inbox = os.environ["DEV_INBOX_DIR"]
+        smtp = [sys.executable, "-m", "infra.dev_smtp", "--port", str(settings.smtp_port), "--dir", inbox]
+        children.append(Child("SMTP server", lambda: smtp))
+    children.append(Child("worker", lambda: [sys.executable, "-m", "workflows.worker"]))
+    web = Child("web", lambda: [sys.executable, "-m", "apps.cli", "web", "--port", str(port)])
+    children.append(web)
+    for child in children:
+        if child.process is None:
+            child.start()
+    code = 0
+    waiting_for_web = True
     try:
-        while not stopping and all(child.poll() is None for child in children):
+        while not stopping:
+            for child in children:
+                if child.process is None:
+                    if time.monotonic() >= child.restart_at:
+                        print(f"Restarting the {child.name}.", flush=True)
+                        child.start()
+                elif (exit_code := child.process.poll()) is not None:
+                    child.reap()
+                    if child is web:
+                        print(f"The web stopped (exit code {exit_code}).", flush=True)
+                        code, stopping = 1, True
+                        break
+                    delay = child.schedule_restart()
+                    print(
+                        f"The {child.name} stopped (exit code {exit_code}); restarting in {delay} s.",
+                        flush=True,
+                    )
+            if waiting_for_web and not stopping and _web_answers(port):
+                waiting_for_web = False
+                _banner(port, created)
             time.sleep(0.3)
     finally:
         print("\nStopping…", flush=True)
         for child in reversed(children):
-            stop(child)
-    sys.exit(0 if stopping else 1)
+            child.stop()
+    sys.exit(code)
+
+
+def _web_answers(port: int) -> bool:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as response:
+            return response.status == 200
+    except OSError:
+        return False
 
 
 def _banner(port: int, created: list[str]) -> None:

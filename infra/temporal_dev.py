@@ -35,10 +35,9 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-def start_dev_server(
-    port: int, db_file: Path, ui_port: int | None = None, log_file: Path | None = None, timeout: float = 30
-) -> subprocess.Popen:
-    db_file.parent.mkdir(parents=True, exist_ok=True)
+def dev_server_command(port: int, db_file: Path, ui_port: int | None = None) -> list[str]:
+    """Frontend on `port`, web UI on `ui_port` (headless without one); its other ports are picked free, so
+    several servers coexist."""
     command = [
         temporal_binary(),
         "server",
@@ -52,14 +51,21 @@ def start_dev_server(
         "--log-level",
         "error",
     ]
-    if ui_port:
-        command += ["--ui-port", str(ui_port)]
-    else:
-        command += ["--headless"]
-    # The HTTP and metrics ports default to fixed numbers; pick free ones so several servers can coexist.
-    command += ["--http-port", str(free_port()), "--metrics-port", str(free_port())]
+    command += ["--ui-port", str(ui_port)] if ui_port else ["--headless"]
+    return command + ["--http-port", str(free_port()), "--metrics-port", str(free_port())]
+
+
+def start_dev_server(
+    port: int, db_file: Path, ui_port: int | None = None, log_file: Path | None = None, timeout: float = 30
+) -> subprocess.Popen:
+    db_file.parent.mkdir(parents=True, exist_ok=True)
     output = log_file.open("ab") if log_file else subprocess.DEVNULL
-    process = subprocess.Popen(command, stdout=output, stderr=subprocess.STDOUT, start_new_session=True)
+    process = subprocess.Popen(
+        dev_server_command(port, db_file, ui_port),
+        stdout=output,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
     deadline = time.monotonic() + timeout
     while not port_open(port):
         if process.poll() is not None:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import signal
 
 from temporalio.client import Client
 from temporalio.worker import Worker
@@ -17,10 +19,8 @@ from workflows.service_request.activities import RequestActivities
 from workflows.service_request.workflow import ServiceRequestWorkflow
 
 
-def build_worker(client: Client, settings: Settings) -> Worker:
-    activities = RequestActivities(
-        settings, Mailer(settings.smtp_host, settings.smtp_port, settings.mail_from)
-    )
+def build_worker(client: Client, settings: Settings, activities: RequestActivities | None = None) -> Worker:
+    activities = activities or new_activities(settings)
     return Worker(
         client,
         task_queue=settings.task_queue,
@@ -29,19 +29,29 @@ def build_worker(client: Client, settings: Settings) -> Worker:
     )
 
 
+def new_activities(settings: Settings) -> RequestActivities:
+    return RequestActivities(settings, Mailer(settings.smtp_host, settings.smtp_port, settings.mail_from))
+
+
 async def run_worker(settings: Settings) -> None:
+    """Runs until cancelled (Ctrl-C, or SIGTERM from a supervisor); leaves no process of its own behind."""
     from piccolo_conf import DB
 
+    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, asyncio.current_task().cancel)
     await start_pool(DB)
-    gateway = TemporalGateway(settings)
-    client = await wait_for_temporal(gateway)
-    reconciler = asyncio.create_task(
-        reconcile_forever(gateway, settings.reconcile_interval, settings.reconcile_grace)
-    )
+    activities = new_activities(settings)
+    reconciler = None
     try:
-        await build_worker(client, settings).run()
+        gateway = TemporalGateway(settings)
+        client = await wait_for_temporal(gateway)
+        reconciler = asyncio.create_task(
+            reconcile_forever(gateway, settings.reconcile_interval, settings.reconcile_grace)
+        )
+        await build_worker(client, settings, activities).run()
     finally:
-        reconciler.cancel()
+        if reconciler:
+            reconciler.cancel()
+        activities.close()
         await close_pool(DB)
 
 
@@ -60,7 +70,8 @@ async def wait_for_temporal(gateway: TemporalGateway, attempts: int = 120) -> Cl
 def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s worker %(levelname)s %(message)s")
     logging.getLogger("weasyprint").setLevel(logging.WARNING)  # seven lines per PDF otherwise
-    asyncio.run(run_worker(get_settings()))
+    with contextlib.suppress(KeyboardInterrupt, asyncio.CancelledError):
+        asyncio.run(run_worker(get_settings()))
 
 
 if __name__ == "__main__":

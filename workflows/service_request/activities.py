@@ -75,6 +75,10 @@ class RequestActivities:
         # (and every Update waiting on it), so PDFs render in their own processes.
         self._pdf_pool = ProcessPoolExecutor(max_workers=pdf_processes, mp_context=get_context("spawn"))
 
+    def close(self) -> None:
+        """Ends the PDF processes (and with them multiprocessing's resource tracker) before the worker exits."""
+        self._pdf_pool.shutdown(wait=True, cancel_futures=True)
+
     @activity.defn
     async def route(self, move: MoveInput) -> RouteResult:
         """Sends the request to its department (by rule or by type) and, when the type says so, a person."""
