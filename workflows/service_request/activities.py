@@ -76,7 +76,7 @@ class RequestActivities:
         self._pdf_pool = ProcessPoolExecutor(max_workers=pdf_processes, mp_context=get_context("spawn"))
 
     def close(self) -> None:
-        """Ends the PDF processes (and with them multiprocessing's resource tracker) before the worker exits."""
+        """Ends the PDF processes and multiprocessing's resource tracker before the worker exits."""
         self._pdf_pool.shutdown(wait=True, cancel_futures=True)
 
     @activity.defn
