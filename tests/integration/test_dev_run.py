@@ -5,6 +5,7 @@ Ctrl-C leaves no process behind, and a second run keeps the data.
 Slow on purpose: the first run creates .venv (from the package cache) and installs the front-end packages.
 """
 
+import contextlib
 import os
 import re
 import signal
@@ -131,10 +132,8 @@ def clone(tmp_path):
     subprocess.run(["git", "clone", "--quiet", str(PROJECT_ROOT), str(target)], check=True)
     yield target
     for pid in processes_under(target):  # only a failed run leaves any
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
 
 
 def submit(client: httpx.Client) -> str:
