@@ -4,6 +4,11 @@ from __future__ import annotations
 
 import base64
 import io
+import os
+import threading
+import time
+from concurrent.futures import ProcessPoolExecutor
+from multiprocessing import get_context
 
 import qrcode
 import qrcode.image.svg
@@ -18,6 +23,27 @@ _EMBEDDED_ONLY = URLFetcher(allowed_protocols={"data"})
 def render_pdf(html: str) -> bytes:
     """CPU-bound and blocking: call it from a thread, never on the event loop."""
     return HTML(string=html, base_url=None, url_fetcher=_EMBEDDED_ONLY).write_pdf()
+
+
+def pdf_process_pool(processes: int) -> ProcessPoolExecutor:
+    """Processes for render_pdf that end with the process that started them, even one killed without a
+    goodbye (SIGKILL): otherwise they, and multiprocessing's resource tracker, linger under PID 1."""
+    return ProcessPoolExecutor(
+        max_workers=processes,
+        mp_context=get_context("spawn"),
+        initializer=_end_with_parent,
+        initargs=(os.getpid(),),
+    )
+
+
+def _end_with_parent(parent: int) -> None:
+    threading.Thread(target=_exit_when_orphaned, args=(parent,), daemon=True).start()
+
+
+def _exit_when_orphaned(parent: int) -> None:
+    while os.getppid() == parent:
+        time.sleep(1)
+    os._exit(0)
 
 
 def qr_svg(url: str) -> str:

@@ -19,8 +19,10 @@ from workflows.service_request.activities import RequestActivities
 from workflows.service_request.workflow import ServiceRequestWorkflow
 
 
-def build_worker(client: Client, settings: Settings, activities: RequestActivities | None = None) -> Worker:
-    activities = activities or new_activities(settings)
+def build_worker(client: Client, settings: Settings) -> Worker:
+    activities = RequestActivities(
+        settings, Mailer(settings.smtp_host, settings.smtp_port, settings.mail_from)
+    )
     return Worker(
         client,
         task_queue=settings.task_queue,
@@ -29,29 +31,22 @@ def build_worker(client: Client, settings: Settings, activities: RequestActiviti
     )
 
 
-def new_activities(settings: Settings) -> RequestActivities:
-    return RequestActivities(settings, Mailer(settings.smtp_host, settings.smtp_port, settings.mail_from))
-
-
 async def run_worker(settings: Settings) -> None:
-    """Runs until cancelled (Ctrl-C, or SIGTERM from a supervisor); leaves no process of its own behind."""
+    """Runs until cancelled. SIGTERM (a supervisor's stop) cancels it like Ctrl-C does, so the process exits
+    through its clean path, which also ends its PDF processes and multiprocessing's resource tracker."""
     from piccolo_conf import DB
 
     asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, asyncio.current_task().cancel)
     await start_pool(DB)
-    activities = new_activities(settings)
-    reconciler = None
+    gateway = TemporalGateway(settings)
+    client = await wait_for_temporal(gateway)
+    reconciler = asyncio.create_task(
+        reconcile_forever(gateway, settings.reconcile_interval, settings.reconcile_grace)
+    )
     try:
-        gateway = TemporalGateway(settings)
-        client = await wait_for_temporal(gateway)
-        reconciler = asyncio.create_task(
-            reconcile_forever(gateway, settings.reconcile_interval, settings.reconcile_grace)
-        )
-        await build_worker(client, settings, activities).run()
+        await build_worker(client, settings).run()
     finally:
-        if reconciler:
-            reconciler.cancel()
-        activities.close()
+        reconciler.cancel()
         await close_pool(DB)
 
 

@@ -7,9 +7,7 @@ through an outbox row so a retried send never reaches the citizen twice.
 from __future__ import annotations
 
 import asyncio
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict
-from multiprocessing import get_context
 from pathlib import Path
 
 from temporalio import activity
@@ -22,7 +20,7 @@ from domain.scope import TenantScope
 from infra import i18n
 from infra.i18n import N_
 from infra.mail import Attachment, Mailer, OutgoingMail
-from infra.pdf import qr_png_data_uri, render_pdf
+from infra.pdf import pdf_process_pool, qr_png_data_uri, render_pdf
 from infra.settings import Settings
 from infra.templating import document_environment
 from tenants.resolve import tenant_by_id, tenant_host
@@ -73,11 +71,7 @@ class RequestActivities:
         self.templates = document_environment(TEMPLATES)
         # WeasyPrint is CPU-bound Python holding the GIL: in a thread it would stall the worker's event loop
         # (and every Update waiting on it), so PDFs render in their own processes.
-        self._pdf_pool = ProcessPoolExecutor(max_workers=pdf_processes, mp_context=get_context("spawn"))
-
-    def close(self) -> None:
-        """Ends the PDF processes and multiprocessing's resource tracker before the worker exits."""
-        self._pdf_pool.shutdown(wait=True, cancel_futures=True)
+        self._pdf_pool = pdf_process_pool(pdf_processes)
 
     @activity.defn
     async def route(self, move: MoveInput) -> RouteResult:
