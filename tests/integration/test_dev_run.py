@@ -169,6 +169,13 @@ def test_portal_up_from_a_fresh_clone_survives_a_dead_part_stops_cleanly_and_kee
         assert "admin@springfield.test" in banner and "demo-password-2026" in banner
         assert f"http://localhost:{run.env['TEMPORAL_UI_PORT']}/" in banner
         assert "seeded demo data" in banner
+        # The README gives a second copy exactly the settings this one runs with.
+        second_copy = re.search(r"^(.*)\./portal up --port \d+$", (clone / "README.md").read_text(), re.M)
+        assert second_copy and set(re.findall(r"(\w+)=", second_copy[1])) == set(run.env) - {
+            "HOME",
+            "PATH",
+            "LANG",
+        }
 
         with run.client("springfield") as springfield, run.client() as plain:
             first = submit(springfield)
