@@ -171,11 +171,8 @@ def test_portal_up_from_a_fresh_clone_survives_a_dead_part_stops_cleanly_and_kee
         assert "seeded demo data" in banner
         # The README gives a second copy exactly the settings this one runs with.
         second_copy = re.search(r"^(.*)\./portal up --port \d+$", (clone / "README.md").read_text(), re.M)
-        assert second_copy and set(re.findall(r"(\w+)=", second_copy[1])) == set(run.env) - {
-            "HOME",
-            "PATH",
-            "LANG",
-        }
+        assert second_copy, "the README shows no second copy"
+        assert set(re.findall(r"(\w+)=", second_copy[1])) == set(run.env) - {"HOME", "PATH", "LANG"}
 
         with run.client("springfield") as springfield, run.client() as plain:
             first = submit(springfield)
