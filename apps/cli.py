@@ -85,14 +85,15 @@ class Child:
     restart_at: float = 0.0
 
     def start(self) -> None:
-        output = self.log_file.open("ab") if self.log_file else None
-        self.process = subprocess.Popen(
-            self.command(),
-            cwd=PROJECT_ROOT,
-            stdout=output,
-            stderr=subprocess.STDOUT if output else None,
-            start_new_session=True,
-        )
+        with contextlib.ExitStack() as files:
+            output = files.enter_context(self.log_file.open("ab")) if self.log_file else None
+            self.process = subprocess.Popen(
+                self.command(),
+                cwd=PROJECT_ROOT,
+                stdout=output,
+                stderr=subprocess.STDOUT if output else None,
+                start_new_session=True,
+            )
         self.started = time.monotonic()
 
     def stop(self, timeout: float = 15) -> None:
