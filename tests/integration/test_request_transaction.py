@@ -20,12 +20,13 @@ from piccolo.table import Table
 
 from apps.pages import provide_scope
 from domain.scope import TenantScope
-from domain.tables import Department
+from domain.tables import Department, ServiceRequest
 from infra.database import released
 from infra.settings import get_settings
 from tenants.middleware import TenantMiddleware
 from tenants.resolve import TenantResolver
-from tests.support.factories import make_town
+from tests.support.factories import make_town, valid_form
+from tests.support.portal import PortalClient, status_path
 
 postgres_only = pytest.mark.skipif(
     not get_settings().is_postgres, reason="SQLite has no request-wide transaction (docs/tenancy.md)"
@@ -137,3 +138,15 @@ async def test_waiting_on_the_worker_holds_no_lock_it_needs():
         response = await client.post("/wait/public-works")
     assert response.status_code == 201, response.text
     assert response.json() == {"name": "by the worker"}
+
+
+async def test_two_posts_of_one_form_at_once_make_one_request(app):
+    """The loser of the race on the idempotency key rolls back its savepoint only, then finds the winner's."""
+    town = await make_town()
+    form = valid_form()
+    async with PortalClient(app, town.host) as citizen:
+        await citizen.get("/")
+        answers = await asyncio.gather(*(citizen.submit(form) for _ in range(4)))
+    assert len({status_path(answer) for answer in answers}) == 1
+    async with town.scope.transaction():
+        assert await town.scope.count(ServiceRequest) == 1
