@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from domain.scope import TenantScope
 from domain.staff import hash_password
 from domain.tables import Department, RequestType, StaffDepartment, StaffUser
+from infra.database import cross_tenant
 from tenants.onboarding import create_tenant, tenant_id_by_slug
 from tenants.tables import PlatformAdmin
 
@@ -137,10 +138,11 @@ PLATFORM_ADMIN = "platform@citizen-portal.test"
 async def seed_demo() -> list[str]:
     """Returns the slugs it created (empty when everything was there already)."""
     created = []
-    if not await PlatformAdmin.exists().where(PlatformAdmin.email == PLATFORM_ADMIN):
-        await PlatformAdmin(
-            email=PLATFORM_ADMIN, name="Platform", password_hash=hash_password(DEMO_PASSWORD)
-        ).save()
+    async with cross_tenant("demo: the platform administrator"):
+        if not await PlatformAdmin.exists().where(PlatformAdmin.email == PLATFORM_ADMIN):
+            await PlatformAdmin(
+                email=PLATFORM_ADMIN, name="Platform", password_hash=hash_password(DEMO_PASSWORD)
+            ).save()
     for town in TOWNS:
         if await tenant_id_by_slug(town.slug):
             continue
@@ -162,6 +164,11 @@ async def seed_catalog(
     scope: TenantScope, staff: tuple = (), levels: dict[str, dict] | None = None
 ) -> dict[str, int]:
     """Departments, request types and staff for one tenant; returns department ids by slug."""
+    async with scope.transaction():
+        return await _seed(scope, staff, levels)
+
+
+async def _seed(scope: TenantScope, staff: tuple, levels: dict[str, dict] | None) -> dict[str, int]:
     department_ids = {}
     for slug, name, name_fr in DEPARTMENTS:
         department = scope.new(

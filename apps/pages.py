@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncGenerator
 from typing import Any
 
 from litestar import Request
 from litestar.response import Template
 
 from domain import lifecycle, sla
-from domain.scope import TenantScope
+from domain.scope import MissingTenantError, TenantScope
 from tenants.resolve import TenantInfo
 
 LANGUAGE_NAMES = {"en": "English", "fr": "Français"}
@@ -18,8 +19,26 @@ def tenant_of(request: Request) -> TenantInfo:
     return request.state.tenant
 
 
+async def provide_scope(request: Request) -> AsyncGenerator[TenantScope, None]:
+    """The `tenant_scope` dependency: the request's tenant and the transaction its queries run in.
+
+    Litestar runs the code after `yield` once the handler has returned and its response is built, before
+    the response is sent and before any background task, so intake's row is committed when the workflow
+    starts. A handler that raises rolls the transaction back. While the handler waits on Temporal the
+    transaction is released (workflows.client), so the worker's activity never waits on this request.
+    """
+    scope = TenantScope(tenant_of(request).id)
+    async with scope.transaction():
+        request.state.scope = scope
+        yield scope
+
+
 def scope_of(request: Request) -> TenantScope:
-    return TenantScope(tenant_of(request).id)
+    """For helpers of a handler that takes the `tenant_scope` dependency: that scope, its transaction open."""
+    scope = request.state.get("scope")
+    if scope is None:
+        raise MissingTenantError("this handler does not take the `tenant_scope` dependency")
+    return scope
 
 
 def page(

@@ -20,6 +20,7 @@ from apps.admin.controllers import AuthController, QueueController
 from apps.admin.settings import SignInSettingsController
 from apps.dev_inbox import DevInboxController
 from apps.errors import HANDLERS
+from apps.pages import provide_scope
 from apps.platform.controllers import PlatformController
 from apps.portal.account import AccountController
 from apps.portal.controllers import PortalController
@@ -108,6 +109,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             "settings": Provide(lambda: settings, sync_to_thread=False),
             "limiter": Provide(lambda: limiter, sync_to_thread=False),
             "mailer": Provide(lambda: mailer, sync_to_thread=False),
+            "tenant_scope": Provide(provide_scope),
         },
         middleware=[
             DefineMiddleware(SecurityHeadersMiddleware, development=settings.development),

@@ -16,27 +16,30 @@ from infra.mail import Mailer, OutgoingMail
 
 
 async def send_once(scope: TenantScope, key: str, mail: OutgoingMail, mailer: Mailer) -> bool:
+    """Call it outside any transaction: the outbox row must be committed before the message is sent."""
     key = short_key(key, 120)
-    row = (
-        await scope.select(Notification, Notification.id, Notification.sent_at)
-        .where(Notification.key == key)
-        .first()
-    )
-    if row and row["sent_at"]:
-        return False
-    if row is None:
-        await Notification.raw(
-            "INSERT INTO notification (tenant_id, key, recipient, subject) "
-            "VALUES ({}, {}, {}, {}) ON CONFLICT (key) DO NOTHING",
-            scope.tenant_id,
-            key,
-            mail.to,
-            mail.subject[:300],
+    async with scope.transaction():  # committed before the message leaves
+        row = (
+            await scope.select(Notification, Notification.id, Notification.sent_at)
+            .where(Notification.key == key)
+            .first()
         )
+        if row and row["sent_at"]:
+            return False
+        if row is None:
+            await Notification.raw(
+                "INSERT INTO notification (tenant_id, key, recipient, subject) "
+                "VALUES ({}, {}, {}, {}) ON CONFLICT (key) DO NOTHING",
+                scope.tenant_id,
+                key,
+                mail.to,
+                mail.subject[:300],
+            )
 
     async def stamp() -> None:
         sent = {Notification.sent_at: datetime.now(UTC)}
-        await scope.update(Notification, sent).where(Notification.key == key)
+        async with scope.transaction():
+            await scope.update(Notification, sent).where(Notification.key == key)
 
     await mailer.send(mail, accepted=stamp)
     return True

@@ -23,6 +23,7 @@ from domain.tables import (
     RequestType,
     ServiceRequest,
 )
+from infra import database
 
 QUEUE_PAGE_SIZE = 50
 
@@ -40,11 +41,12 @@ def _now() -> datetime:
 
 
 def _write_transaction():
-    """SQLite takes the write lock up front (IMMEDIATE), so two writers queue instead of deadlocking."""
+    """SQLite takes the write lock up front (IMMEDIATE), so two writers queue instead of deadlocking;
+    PostgreSQL writes in a savepoint of the scope's transaction, so a lost race leaves it usable."""
     engine = ServiceRequest._meta.db
     if isinstance(engine, SQLiteEngine):
         return engine.transaction(transaction_type=TransactionType.immediate)
-    return engine.transaction()
+    return database.savepoint()
 
 
 async def _next_reference(scope: TenantScope, prefix: str, year: int) -> str:

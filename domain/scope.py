@@ -1,6 +1,9 @@
 """Tenant scoping by construction: domain services reach tenant-owned tables only through a TenantScope.
 
 There is no way to build a scope without a tenant id, so a forgotten tenant is an error, never "all rows".
+The scope's filters are the first wall; on PostgreSQL, row-level security is the second: queries see a
+tenant's rows only inside `scope.transaction()` (see infra.database). The web opens that transaction for
+each request (the `tenant_scope` dependency); the worker opens one per step of an activity.
 """
 
 from __future__ import annotations
@@ -9,6 +12,8 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from piccolo.table import Table
+
+from infra import database
 
 T = TypeVar("T", bound=Table)
 
@@ -24,6 +29,10 @@ class TenantScope:
     def __post_init__(self) -> None:
         if not isinstance(self.tenant_id, int) or self.tenant_id <= 0:
             raise MissingTenantError("domain code needs a tenant; none was given")
+
+    def transaction(self):
+        """The transaction this tenant's queries run in (joins one already open for it)."""
+        return database.tenant_transaction(self.tenant_id)
 
     def select(self, table: type[T], *columns: Any):
         return table.select(*columns).where(table.tenant == self.tenant_id).output(load_json=True)

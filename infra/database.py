@@ -1,8 +1,23 @@
-"""The Piccolo engine, chosen by DATABASE_URL: SQLite for the embedded default, PostgreSQL in production."""
+"""The Piccolo engine, chosen by DATABASE_URL, and the transactions that carry a tenant to PostgreSQL.
+
+On PostgreSQL every tenant-owned table has row-level security: a row is visible only inside a transaction
+whose `app.tenant_id` setting names its tenant, set with `set_config(..., true)` (SET LOCAL semantics, so it
+ends with the transaction and never leaks to the next user of a pooled connection). `tenant_transaction`
+opens such a transaction; `cross_tenant(reason)` is the one named, logged way to reach every town's rows
+and the platform tables. Outside both, queries see no tenant rows at all.
+
+SQLite has no row-level security: there these contexts do nothing, and the scope's filters are the only
+wall. A request-wide SQLite transaction would also hurt: a deferred one that reads and then writes fails
+with "database is locked" when another writer committed in between, and an immediate one would serialise
+every page. So on SQLite each multi-statement write keeps its own IMMEDIATE transaction (domain.requests).
+"""
 
 from __future__ import annotations
 
+import logging
 import sqlite3
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -11,6 +26,12 @@ from piccolo.engine.postgres import PostgresEngine
 from piccolo.engine.sqlite import SQLiteEngine
 
 from infra.settings import get_settings
+
+log = logging.getLogger(__name__)
+TENANT_SETTING = "app.tenant_id"
+CROSS_TENANT_SETTING = "app.cross_tenant"
+# Per process; each web request holds at most one connection, released while it waits on Temporal.
+POOL_MIN_SIZE, POOL_MAX_SIZE = 2, 20
 
 
 def sqlite_path(url: str) -> Path:
@@ -38,7 +59,7 @@ def _enable_wal(path: Path) -> None:
 
 async def start_pool(engine: Engine) -> None:
     if isinstance(engine, PostgresEngine):
-        await engine.start_connection_pool(min_size=2, max_size=20)
+        await engine.start_connection_pool(min_size=POOL_MIN_SIZE, max_size=POOL_MAX_SIZE)
 
 
 async def close_pool(engine: Engine) -> None:
@@ -48,3 +69,145 @@ async def close_pool(engine: Engine) -> None:
 
 def engine_for_settings() -> Engine:
     return create_engine(get_settings().resolved_database_url)
+
+
+def _engine() -> Engine:
+    from piccolo_conf import DB
+
+    return DB
+
+
+class Transaction:
+    """One PostgreSQL transaction with its settings, placed where Piccolo looks for the current transaction.
+
+    Piccolo runs a query on `current_transaction.connection` whenever the context variable holds something
+    truthy, and treats `engine.transaction()` inside it as part of it. This object is truthy only while
+    open, so an empty one can be put in place first (see `request_slot`) and opened later from another task
+    that shares the same context, e.g. a Litestar dependency resolved next to others in a task group.
+    """
+
+    def __init__(self, engine: PostgresEngine) -> None:
+        self.engine = engine
+        self.connection = None
+        self.settings: dict[str, str] = {}
+        self._transaction = None
+
+    def __bool__(self) -> bool:
+        return self.connection is not None
+
+    async def begin(self, settings: dict[str, str]) -> None:
+        pool = self.engine.pool
+        connection = await (pool.acquire() if pool else self.engine.get_new_connection())
+        try:
+            transaction = connection.transaction()
+            await transaction.start()
+            for name, value in settings.items():
+                await connection.execute("SELECT set_config($1, $2, true)", name, value)
+        except BaseException:
+            await self._give_back(connection)
+            raise
+        self.connection, self._transaction, self.settings = connection, transaction, settings
+
+    async def end(self, commit: bool) -> None:
+        connection, transaction, self.connection = self.connection, self._transaction, None
+        try:
+            await (transaction.commit() if commit else transaction.rollback())
+        finally:
+            await self._give_back(connection)
+
+    async def _give_back(self, connection) -> None:
+        if self.engine.pool:
+            await self.engine.pool.release(connection)
+        else:
+            await connection.close()
+
+
+@contextmanager
+def request_slot() -> Iterator[None]:
+    """Puts an empty Transaction in place for one web request, so the scope dependency can open it where
+    the handler's queries will find it (Litestar may resolve that dependency in a task of its own)."""
+    engine = _engine()
+    if not isinstance(engine, PostgresEngine):
+        yield
+        return
+    token = engine.current_transaction.set(Transaction(engine))
+    try:
+        yield
+    finally:
+        engine.current_transaction.reset(token)
+
+
+@asynccontextmanager
+async def _transaction(settings: dict[str, str]) -> AsyncIterator[None]:
+    engine = _engine()
+    if not isinstance(engine, PostgresEngine):
+        yield
+        return
+    current = engine.current_transaction.get()
+    if current:
+        if not isinstance(current, Transaction):
+            raise RuntimeError("a transaction without a tenant is open: open the scope's transaction first")
+        if current.settings != settings and CROSS_TENANT_SETTING not in current.settings:
+            raise RuntimeError(f"a transaction with {current.settings} is open; cannot switch to {settings}")
+        async with current.connection.transaction():  # joins it, as a savepoint
+            yield
+        return
+    holder = current if isinstance(current, Transaction) else Transaction(engine)
+    token = None if holder is current else engine.current_transaction.set(holder)
+    try:
+        await holder.begin(settings)
+        try:
+            yield
+        except BaseException:
+            await holder.end(commit=False)
+            raise
+        await holder.end(commit=True)
+    finally:
+        if token is not None:
+            engine.current_transaction.reset(token)
+
+
+def tenant_transaction(tenant_id: int):
+    """A transaction in which PostgreSQL shows and accepts this tenant's rows only (joins an open one)."""
+    return _transaction({TENANT_SETTING: str(tenant_id)})
+
+
+def cross_tenant(reason: str):
+    """The audited way past row-level security: platform tables and jobs that span towns. Logged."""
+    if not reason.strip():
+        raise ValueError("say why this code reaches across tenants")
+    log.info("cross-tenant access: %s", reason)
+    return _transaction({CROSS_TENANT_SETTING: reason})
+
+
+@asynccontextmanager
+async def released() -> AsyncIterator[None]:
+    """Commits the open transaction and gives its connection back while the block waits on something slow
+    (a Temporal Update whose activity writes the same rows), then opens a fresh one with the same settings.
+
+    So a web request never holds row locks, or a pooled connection, while a worker needs them."""
+    engine = _engine()
+    current = engine.current_transaction.get() if isinstance(engine, PostgresEngine) else None
+    if not isinstance(current, Transaction) or not current:
+        yield
+        return
+    settings = current.settings
+    await current.end(commit=True)
+    try:
+        yield
+    finally:
+        await current.begin(settings)
+
+
+@asynccontextmanager
+async def savepoint() -> AsyncIterator[None]:
+    """A write of several statements inside the open transaction: if it fails (a lost race on a unique key),
+    only it is rolled back and the caller may go on reading."""
+    engine = _engine()
+    current = engine.current_transaction.get() if isinstance(engine, PostgresEngine) else None
+    if isinstance(current, Transaction) and current:
+        async with current.connection.transaction():
+            yield
+    else:
+        async with engine.transaction():
+            yield

@@ -25,8 +25,12 @@ def _env_bool(name: str, default: bool) -> bool:
 @dataclass(frozen=True)
 class Settings:
     var_dir: Path = field(default_factory=lambda: Path(_env("VAR_DIR", str(PROJECT_ROOT / "var"))))
-    # sqlite:///relative/or/absolute.db or postgresql://user@host:port/db
+    # sqlite:///relative/or/absolute.db or postgresql://user@host:port/db. On PostgreSQL, the application's
+    # role: it owns nothing and is subject to row-level security (docs/tenancy.md).
     database_url: str = field(default_factory=lambda: _env("DATABASE_URL", ""))
+    # PostgreSQL only: the role that owns the tables. Migrations run as it, create DATABASE_URL's role if
+    # missing and grant it DML; web and worker never see it. Empty: migrations run as DATABASE_URL.
+    database_owner_url: str = field(default_factory=lambda: _env("DATABASE_OWNER_URL", ""))
     temporal_address: str = field(default_factory=lambda: _env("TEMPORAL_ADDRESS", "127.0.0.1:7233"))
     temporal_namespace: str = field(default_factory=lambda: _env("TEMPORAL_NAMESPACE", "default"))
     task_queue: str = field(default_factory=lambda: _env("TEMPORAL_TASK_QUEUE", "service-requests"))

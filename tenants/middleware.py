@@ -10,6 +10,7 @@ from http.cookies import SimpleCookie
 
 from litestar.types import ASGIApp, Receive, Scope, Send
 
+from infra.database import request_slot
 from infra.i18n import current_language, pick_language
 from tenants.resolve import TenantResolver
 
@@ -55,6 +56,7 @@ class TenantMiddleware:
         language = pick_language(chosen, _header(scope, b"accept-language"), tenant.languages)
         token = current_language.set(language)
         try:
-            await self.app(scope, receive, send)
+            with request_slot():  # where the `tenant_scope` dependency opens the request's transaction
+                await self.app(scope, receive, send)
         finally:
             current_language.reset(token)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from infra.database import cross_tenant
 from tenants.tables import Tenant, TenantDomain
 
 
@@ -32,12 +33,14 @@ async def create_tenant(
         business_calendar=business_calendar or {},
         reopen_window_seconds=reopen_window_seconds,
     )
-    await tenant.save()
-    for host in domains:
-        await TenantDomain(tenant=tenant.id, host=host.lower()).save()
+    async with cross_tenant(f"onboard the town {slug!r}"):
+        await tenant.save()
+        for host in domains:
+            await TenantDomain(tenant=tenant.id, host=host.lower()).save()
     return tenant.id
 
 
 async def tenant_id_by_slug(slug: str) -> int | None:
-    row = await Tenant.select(Tenant.id).where(Tenant.slug == slug).first()
+    async with cross_tenant(f"find the town {slug!r}"):
+        row = await Tenant.select(Tenant.id).where(Tenant.slug == slug).first()
     return row["id"] if row else None

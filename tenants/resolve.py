@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
+from infra.database import cross_tenant, tenant_transaction
 from tenants.tables import Tenant, TenantDomain
 
 CACHE_SECONDS = 30.0
@@ -80,6 +81,10 @@ class TenantResolver:
         self._cache.clear()
 
     async def _lookup(self, host: str) -> TenantInfo | None:
+        async with cross_tenant(f"which town answers at {host!r}"):
+            return await self._find(host)
+
+    async def _find(self, host: str) -> TenantInfo | None:
         slug = slug_from_host(host, self.base_domain)
         query = Tenant.select().where(Tenant.active.eq(True)).output(load_json=True)
         if slug:
@@ -102,7 +107,8 @@ async def tenant_by_id(tenant_id: int) -> TenantInfo | None:
     cached = _by_id.get(tenant_id)
     if cached and cached[0] > time.monotonic():
         return cached[1]
-    row = await Tenant.select().where(Tenant.id == tenant_id).output(load_json=True).first()
+    async with tenant_transaction(tenant_id):  # a town may read its own row
+        row = await Tenant.select().where(Tenant.id == tenant_id).output(load_json=True).first()
     if row is None:
         return None
     tenant = TenantInfo.from_row(row)
@@ -110,9 +116,10 @@ async def tenant_by_id(tenant_id: int) -> TenantInfo | None:
     return tenant
 
 
-async def all_tenant_ids() -> list[int]:
-    """For platform jobs (the reconciler) that then work tenant by tenant."""
-    return [row["id"] for row in await Tenant.select(Tenant.id).where(Tenant.active.eq(True))]
+async def all_tenant_ids(reason: str) -> list[int]:
+    """For platform jobs (the reconciler) that then work tenant by tenant; `reason` goes to the audit log."""
+    async with cross_tenant(reason):
+        return [row["id"] for row in await Tenant.select(Tenant.id).where(Tenant.active.eq(True))]
 
 
 def tenant_host(tenant: TenantInfo, base_domain: str) -> str:

@@ -19,6 +19,7 @@ from temporalio.service import RPCError
 from domain import lifecycle
 from domain.requests import mark_workflow_started
 from domain.scope import TenantScope
+from infra.database import released
 from infra.settings import Settings
 from workflows.service_request.models import RequestParams, Schedule
 from workflows.service_request.workflow import ServiceRequestWorkflow
@@ -83,7 +84,9 @@ class TemporalGateway:
         except (TemporalUnavailable, RPCError) as error:
             log.warning("workflow for %s not started yet (%s); the reconciler will retry", reference, error)
             return False
-        await mark_workflow_started(TenantScope(tenant_id), request_id)
+        scope = TenantScope(tenant_id)
+        async with scope.transaction():
+            await mark_workflow_started(scope, request_id)
         return True
 
     async def act(self, tenant_slug: str, reference: str, update, command) -> str:
@@ -91,7 +94,9 @@ class TemporalGateway:
         client = await self.client()
         handle = client.get_workflow_handle(workflow_id(tenant_slug, reference))
         try:
-            return await handle.execute_update(update, command, rpc_timeout=timedelta(seconds=30))
+            # The activity behind the Update writes the rows this request may hold: let go of them first.
+            async with released():
+                return await handle.execute_update(update, command, rpc_timeout=timedelta(seconds=30))
         except WorkflowUpdateFailedError as failure:
             cause = failure.cause
             raise lifecycle.TransitionRefused(getattr(cause, "message", None) or str(cause)) from None
@@ -105,7 +110,8 @@ class TemporalGateway:
         try:
             client = await self.client()
             handle = client.get_workflow_handle(workflow_id(tenant_slug, reference))
-            return await handle.query(ServiceRequestWorkflow.schedule, rpc_timeout=timedelta(seconds=3))
+            async with released():
+                return await handle.query(ServiceRequestWorkflow.schedule, rpc_timeout=timedelta(seconds=3))
         except Exception as error:  # a page must render without its schedule
             log.info("no schedule for %s: %s", reference, error)
             return None

@@ -1,7 +1,7 @@
 """Starts every workflow that intake could not start (Temporal was down, the web process died).
 
 Runs in the worker on a timer and on demand (`citizen-portal reconcile`). It works tenant by tenant:
-there is no query over all tenants' requests.
+the list of towns is its one cross-tenant (audited) read; each town's requests are read in its own scope.
 """
 
 from __future__ import annotations
@@ -24,9 +24,12 @@ async def reconcile_once(
     """Returns how many workflows it started; stops at the first failure (the server is still down)."""
     started = 0
     cutoff = datetime.now(UTC) - timedelta(seconds=grace_seconds)
-    for tenant_id in tenant_ids or await all_tenant_ids():
-        tenant = await tenant_by_id(tenant_id)
-        for row in await awaiting_workflow(TenantScope(tenant_id), cutoff):
+    for tenant_id in tenant_ids or await all_tenant_ids("reconciler: towns to check for missing workflows"):
+        scope = TenantScope(tenant_id)
+        async with scope.transaction():
+            tenant = await tenant_by_id(tenant_id)
+            waiting = await awaiting_workflow(scope, cutoff)
+        for row in waiting:
             if not await gateway.start_request(
                 tenant_id, tenant.slug, row["id"], row["reference"], ignore_backoff=True
             ):

@@ -7,8 +7,9 @@ from litestar import Request
 from litestar.di import NamedDependency
 from litestar.exceptions import NotAuthorizedException
 
-from apps.pages import scope_of, tenant_of
+from apps.pages import tenant_of
 from domain import staff as staff_service
+from domain.scope import TenantScope
 from infra import sessions
 from infra.settings import Settings
 
@@ -20,7 +21,9 @@ class LoginRequired(NotAuthorizedException):
     """Turned into a redirect to the sign-in page."""
 
 
-async def current_staff(request: Request, settings: NamedDependency[Settings]) -> dict:
+async def current_staff(
+    request: Request, settings: NamedDependency[Settings], tenant_scope: NamedDependency[TenantScope]
+) -> dict:
     """A dependency: the signed-in, active staff member of *this* tenant, with their access."""
     session = request.session or {}
     if session.get(SESSION_TENANT) != tenant_of(request).id or not session.get(SESSION_STAFF):
@@ -28,12 +31,11 @@ async def current_staff(request: Request, settings: NamedDependency[Settings]) -
     if sessions.expired(request, settings.session_idle_seconds, settings.session_absolute_seconds):
         request.clear_session()
         raise LoginRequired()
-    scope = scope_of(request)
-    member = await staff_service.get_active(scope, session[SESSION_STAFF])
+    member = await staff_service.get_active(tenant_scope, session[SESSION_STAFF])
     if member is None:
         request.clear_session()
         raise LoginRequired()
-    member["access"] = await staff_service.access_of(scope, member)
+    member["access"] = await staff_service.access_of(tenant_scope, member)
     return member
 
 

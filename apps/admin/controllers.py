@@ -18,6 +18,7 @@ from apps.pages import page, scope_of, tenant_of
 from domain import catalog, lifecycle, sign_in
 from domain import requests as request_service
 from domain import staff as staff_service
+from domain.scope import TenantScope
 from infra import oidc, ratelimit, sessions
 from infra.i18n import N_, current_language
 from infra.pdf import qr_svg
@@ -74,7 +75,7 @@ class AuthController(Controller):
         return Redirect("/admin/requests")
 
     @get("/login")
-    async def login_form(self, request: Request) -> Template:
+    async def login_form(self, request: Request, tenant_scope: NamedDependency[TenantScope]) -> Template:
         return await self._login_page(request)
 
     async def _login_page(
@@ -91,19 +92,25 @@ class AuthController(Controller):
 
     @get("/oidc/{provider_id:int}")
     async def oidc_start(
-        self, request: Request, provider_id: FromPath[int], settings: NamedDependency[Settings]
+        self,
+        request: Request,
+        provider_id: FromPath[int],
+        settings: NamedDependency[Settings],
+        tenant_scope: NamedDependency[TenantScope],
     ) -> Redirect:
-        row = await sign_in.provider(scope_of(request), provider_id, "staff")
+        row = await sign_in.provider(tenant_scope, provider_id, "staff")
         if row is None:
             raise NotFoundException()
         return await sign_in_flow.start(request, settings, row, "/admin/oidc/callback")
 
     @get("/oidc/callback")
-    async def oidc_callback(self, request: Request) -> Template | Redirect:
+    async def oidc_callback(
+        self, request: Request, tenant_scope: NamedDependency[TenantScope]
+    ) -> Template | Redirect:
         """Single sign-on: the town's provider vouches for the person; their groups decide the role."""
         try:
             row, identity = await sign_in_flow.finish(request, "staff")
-            member = await sign_in.staff_member(scope_of(request), row, identity)
+            member = await sign_in.staff_member(tenant_scope, row, identity)
         except (oidc.OidcError, sign_in.SignInRefused) as error:
             message = str(error) if isinstance(error, sign_in.SignInRefused) else PROVIDER_FAILED
             return await self._login_page(request, errors={"email": message}, status_code=403)
@@ -111,7 +118,12 @@ class AuthController(Controller):
         return Redirect("/admin/requests", status_code=303)
 
     @post("/login")
-    async def login(self, request: Request, limiter: NamedDependency[RateLimiter]) -> Template | Redirect:
+    async def login(
+        self,
+        request: Request,
+        limiter: NamedDependency[RateLimiter],
+        tenant_scope: NamedDependency[TenantScope],
+    ) -> Template | Redirect:
         form = await request.form()
         email, password = str(form.get("email", "")).strip(), str(form.get("password", ""))
         tenant_id = tenant_of(request).id
@@ -122,9 +134,7 @@ class AuthController(Controller):
             errors = {"email": TOO_MANY_SIGN_INS}
             return await self._login_page(request, {"email": email}, errors, status_code=429)
         member = (
-            await staff_service.authenticate(scope_of(request), email, password)
-            if email and password
-            else None
+            await staff_service.authenticate(tenant_scope, email, password) if email and password else None
         )
         if member is None:
             errors = {
@@ -139,7 +149,9 @@ class AuthController(Controller):
         return Redirect("/admin/requests", status_code=303)
 
     @get("/login/code")
-    async def code_form(self, request: Request) -> Template | Redirect:
+    async def code_form(
+        self, request: Request, tenant_scope: NamedDependency[TenantScope]
+    ) -> Template | Redirect:
         member = await self._pending(request)
         if member is None:
             return Redirect("/admin/login", status_code=303)
@@ -147,7 +159,10 @@ class AuthController(Controller):
 
     @post("/login/code")
     async def check_code(
-        self, request: Request, limiter: NamedDependency[RateLimiter]
+        self,
+        request: Request,
+        limiter: NamedDependency[RateLimiter],
+        tenant_scope: NamedDependency[TenantScope],
     ) -> Template | Redirect:
         member = await self._pending(request)
         if member is None:
@@ -159,7 +174,7 @@ class AuthController(Controller):
         if not staff_service.code_is_valid(member["totp_secret"], code):
             return await self._code_page(request, member, WRONG_CODE, status_code=422)
         if not member["totp_enabled"]:
-            await staff_service.enable_two_factor(scope_of(request), member["id"])
+            await staff_service.enable_two_factor(tenant_scope, member["id"])
         sign_in_staff(request, member)
         return Redirect("/admin/requests", status_code=303)
 
@@ -198,11 +213,12 @@ class QueueController(Controller):
         self,
         request: Request,
         member: NamedDependency[dict],
+        tenant_scope: NamedDependency[TenantScope],
         status: FromQuery[str] = "open",
         department: FromQuery[str] = "",
         before: FromQuery[int | None] = None,
     ) -> Template:
-        scope, language = scope_of(request), current_language.get()
+        language = current_language.get()
         department_id = int(department) if department.isdigit() else None
         access = member["access"]
         wanted = request_service.QueueFilter(
@@ -213,7 +229,9 @@ class QueueController(Controller):
         )
         rows = [
             request_service.localise(row, language)
-            for row in await request_service.queue(scope, wanted, limit=request_service.QUEUE_PAGE_SIZE + 1)
+            for row in await request_service.queue(
+                tenant_scope, wanted, limit=request_service.QUEUE_PAGE_SIZE + 1
+            )
         ]
         context = {
             "member": member,
@@ -222,7 +240,9 @@ class QueueController(Controller):
             if len(rows) > request_service.QUEUE_PAGE_SIZE
             else None,
             "filters": {"status": status, "department": department},
-            "departments": [d for d in await catalog.departments(scope, language) if access.may_see(d["id"])],
+            "departments": [
+                d for d in await catalog.departments(tenant_scope, language) if access.may_see(d["id"])
+            ],
             "open_statuses": lifecycle.OPEN_STATUSES,
         }
         template = "partials/queue_table.html" if is_htmx(request) else "pages/queue.html"
@@ -235,6 +255,7 @@ class QueueController(Controller):
         member: NamedDependency[dict],
         reference: FromPath[str],
         temporal: NamedDependency[TemporalGateway],
+        tenant_scope: NamedDependency[TenantScope],
     ) -> Template:
         return await self._detail(request, member, reference, temporal)
 
@@ -246,15 +267,16 @@ class QueueController(Controller):
         reference: FromPath[str],
         action: FromPath[str],
         temporal: NamedDependency[TemporalGateway],
+        tenant_scope: NamedDependency[TenantScope],
     ) -> Template | Redirect:
-        scope, tenant = scope_of(request), tenant_of(request)
-        item = await request_service.get_by_reference(scope, reference)
+        tenant = tenant_of(request)
+        item = await request_service.get_by_reference(tenant_scope, reference)
         if item is None or action not in SUCCESS or not member["access"].may_see(item["department"]):
             raise NotFoundException()
         if refusal := member["access"].refusal(item["department"]):
             raise PermissionDeniedException(refusal)
         form = {key: str(value).strip() for key, value in (await request.form()).items()}
-        command, errors = await self._command(scope, member, item, action, form)
+        command, errors = await self._command(tenant_scope, member, item, action, form)
         if not errors:
             try:
                 await temporal.act(tenant.slug, item["reference"], UPDATES[action], command)

@@ -14,6 +14,7 @@ from litestar.response import Redirect, Template
 from apps.admin.auth import current_staff
 from apps.pages import page, scope_of, tenant_of
 from domain.permissions import ROLES, TENANT_ADMIN
+from domain.scope import TenantScope
 from domain.tables import SignInProvider
 from infra.i18n import N_
 from tenants.tables import Tenant
@@ -90,7 +91,9 @@ class SignInSettingsController(Controller):
         return Redirect("/admin/settings/sign-in?done=saved", status_code=303)
 
     @post("/providers")
-    async def add_provider(self, request: Request, admin: NamedDependency[dict]) -> Template | Redirect:
+    async def add_provider(
+        self, request: Request, admin: NamedDependency[dict], tenant_scope: NamedDependency[TenantScope]
+    ) -> Template | Redirect:
         form = await request.form()
         values = {name: str(form.get(name, "")).strip() for name in FIELDS}
         errors = {}
@@ -110,29 +113,28 @@ class SignInSettingsController(Controller):
             errors["default_role"] = N_("Choose a role, or none.")
         if errors:
             return await self._page(request, admin, values=values, errors=errors, status_code=422)
-        await (
-            scope_of(request)
-            .new(
-                SignInProvider,
-                audience=values["audience"],
-                label=values["label"],
-                issuer=values["issuer"].rstrip("/"),
-                client_id=values["client_id"],
-                client_secret=values["client_secret"],
-                group_roles=group_roles,
-                email_domains=values["email_domains"].lower(),
-                default_role=values["default_role"],
-            )
-            .save()
-        )
+        await tenant_scope.new(
+            SignInProvider,
+            audience=values["audience"],
+            label=values["label"],
+            issuer=values["issuer"].rstrip("/"),
+            client_id=values["client_id"],
+            client_secret=values["client_secret"],
+            group_roles=group_roles,
+            email_domains=values["email_domains"].lower(),
+            default_role=values["default_role"],
+        ).save()
         return Redirect("/admin/settings/sign-in?done=added", status_code=303)
 
     @post("/providers/{provider_id:int}/remove")
     async def remove_provider(
-        self, request: Request, admin: NamedDependency[dict], provider_id: FromPath[int]
+        self,
+        request: Request,
+        admin: NamedDependency[dict],
+        provider_id: FromPath[int],
+        tenant_scope: NamedDependency[TenantScope],
     ) -> Redirect:
-        scope = scope_of(request)
-        if not await scope.exists(SignInProvider).where(SignInProvider.id == provider_id):
+        if not await tenant_scope.exists(SignInProvider).where(SignInProvider.id == provider_id):
             raise NotFoundException()
-        await scope.delete(SignInProvider).where(SignInProvider.id == provider_id)
+        await tenant_scope.delete(SignInProvider).where(SignInProvider.id == provider_id)
         return Redirect("/admin/settings/sign-in?done=removed", status_code=303)

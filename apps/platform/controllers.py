@@ -20,6 +20,7 @@ from domain.scope import TenantScope
 from domain.staff import hash_password, password_matches
 from domain.tables import StaffUser
 from infra import ratelimit, sessions
+from infra.database import cross_tenant
 from infra.i18n import N_
 from infra.ratelimit import TOO_MANY_SIGN_INS, RateLimiter
 from infra.settings import Settings
@@ -41,11 +42,12 @@ async def _platform_admin(request: Request) -> dict | None:
     admin_id = (request.session or {}).get(SESSION_PLATFORM)
     if not admin_id:
         return None
-    return (
-        await PlatformAdmin.select()
-        .where((PlatformAdmin.id == admin_id) & PlatformAdmin.active.eq(True))
-        .first()
-    )
+    async with cross_tenant("platform pages: who is signed in"):
+        return (
+            await PlatformAdmin.select()
+            .where((PlatformAdmin.id == admin_id) & PlatformAdmin.active.eq(True))
+            .first()
+        )
 
 
 def _page(template: str, status_code: int = 200, **context) -> Template:
@@ -75,11 +77,12 @@ class PlatformController(Controller):
         ):
             errors = {"email": TOO_MANY_SIGN_INS}
             return _page("login.html", status_code=429, values={"email": email}, errors=errors)
-        admin = (
-            await PlatformAdmin.select()
-            .where((PlatformAdmin.email == email) & PlatformAdmin.active.eq(True))
-            .first()
-        )
+        async with cross_tenant("platform pages: sign in"):
+            admin = (
+                await PlatformAdmin.select()
+                .where((PlatformAdmin.email == email) & PlatformAdmin.active.eq(True))
+                .first()
+            )
         if not password_matches(admin["password_hash"] if admin else None, password):
             errors = {"email": N_("This email and password do not match a platform administrator.")}
             return _page("login.html", status_code=422, values={"email": email}, errors=errors)
@@ -96,7 +99,8 @@ class PlatformController(Controller):
         _on_base_host(request, settings)
         if await _platform_admin(request) is None:
             return Redirect("/platform/login", status_code=303)
-        towns = await Tenant.select(Tenant.name, Tenant.slug, Tenant.created_at).order_by(Tenant.name)
+        async with cross_tenant("platform pages: list the towns"):
+            towns = await Tenant.select(Tenant.name, Tenant.slug, Tenant.created_at).order_by(Tenant.name)
         return _page("home.html", towns=towns, base_domain=settings.base_domain)
 
     @get("/towns/new")
@@ -118,24 +122,26 @@ class PlatformController(Controller):
         errors = await _problems(values)
         if errors:
             return _page("new_town.html", status_code=422, values=values, errors=errors)
-        tenant_id = await create_tenant(
-            values["slug"],
-            values["name"],
-            values["prefix"],
-            timezone=values["timezone"],
-            contact_email=values["admin_email"],
-        )
-        # A starter catalogue the town then adapts, and its first administrator with a one-time password.
-        scope = TenantScope(tenant_id)
-        await seed_catalog(scope)
         password = secrets.token_urlsafe(12)
-        await scope.new(
-            StaffUser,
-            email=values["admin_email"],
-            name=values["admin_name"],
-            role="tenant_admin",
-            password_hash=hash_password(password),
-        ).save()
+        # One transaction: the town, a starter catalogue it then adapts, and its first administrator with a
+        # one-time password.
+        async with cross_tenant(f"platform pages: onboard the town {values['slug']!r}"):
+            tenant_id = await create_tenant(
+                values["slug"],
+                values["name"],
+                values["prefix"],
+                timezone=values["timezone"],
+                contact_email=values["admin_email"],
+            )
+            scope = TenantScope(tenant_id)
+            await seed_catalog(scope)
+            await scope.new(
+                StaffUser,
+                email=values["admin_email"],
+                name=values["admin_name"],
+                role="tenant_admin",
+                password_hash=hash_password(password),
+            ).save()
         host = f"{values['slug']}.{settings.base_domain}"
         return _page(
             "created.html",

@@ -17,6 +17,7 @@ from apps.pages import page, scope_of, tenant_of
 from domain import citizens, sign_in
 from domain import requests as request_service
 from domain.intake import EMAIL_PATTERN, PHONE_PATTERN
+from domain.scope import TenantScope
 from infra import oidc, ratelimit, sessions
 from infra.i18n import N_, SUPPORTED_LANGUAGES, current_language, gettext
 from infra.mail import Mailer, OutgoingMail
@@ -36,14 +37,16 @@ class SignInRequired(NotAuthorizedException):
     """Turned into a redirect to the citizen's sign-in page."""
 
 
-async def current_citizen(request: Request, settings: NamedDependency[Settings]) -> dict:
+async def current_citizen(
+    request: Request, settings: NamedDependency[Settings], tenant_scope: NamedDependency[TenantScope]
+) -> dict:
     session = request.session or {}
     if session.get(SESSION_TENANT) != tenant_of(request).id or not session.get(SESSION_CITIZEN):
         raise SignInRequired()
     if sessions.expired(request, settings.citizen_session_seconds, settings.citizen_session_seconds):
         request.clear_session()
         raise SignInRequired()
-    citizen = await citizens.get(scope_of(request), session[SESSION_CITIZEN])
+    citizen = await citizens.get(tenant_scope, session[SESSION_CITIZEN])
     if citizen is None:
         request.clear_session()
         raise SignInRequired()
@@ -64,7 +67,7 @@ class AccountController(Controller):
     dependencies = {"citizen": Provide(current_citizen)}
 
     @get("/sign-in")
-    async def sign_in_form(self, request: Request) -> Template:
+    async def sign_in_form(self, request: Request, tenant_scope: NamedDependency[TenantScope]) -> Template:
         return await self._sign_in_page(request)
 
     async def _sign_in_page(
@@ -81,18 +84,24 @@ class AccountController(Controller):
 
     @get("/oidc/{provider_id:int}")
     async def oidc_start(
-        self, request: Request, provider_id: FromPath[int], settings: NamedDependency[Settings]
+        self,
+        request: Request,
+        provider_id: FromPath[int],
+        settings: NamedDependency[Settings],
+        tenant_scope: NamedDependency[TenantScope],
     ) -> Redirect:
-        row = await sign_in.provider(scope_of(request), provider_id, "citizen")
+        row = await sign_in.provider(tenant_scope, provider_id, "citizen")
         if row is None:
             raise NotFoundException()
         return await sign_in_flow.start(request, settings, row, "/account/oidc/callback")
 
     @get("/oidc/callback")
-    async def oidc_callback(self, request: Request) -> Template | Redirect:
+    async def oidc_callback(
+        self, request: Request, tenant_scope: NamedDependency[TenantScope]
+    ) -> Template | Redirect:
         try:
             _, identity = await sign_in_flow.finish(request, "citizen")
-            citizen = await sign_in.citizen(scope_of(request), identity)
+            citizen = await sign_in.citizen(tenant_scope, identity)
         except (oidc.OidcError, sign_in.SignInRefused) as error:
             log.info("citizen sign-in refused: %s", error)
             message = str(error) if isinstance(error, sign_in.SignInRefused) else PROVIDER_FAILED
@@ -107,8 +116,9 @@ class AccountController(Controller):
         limiter: NamedDependency[RateLimiter],
         mailer: NamedDependency[Mailer],
         settings: NamedDependency[Settings],
+        tenant_scope: NamedDependency[TenantScope],
     ) -> Template:
-        tenant, scope = tenant_of(request), scope_of(request)
+        tenant = tenant_of(request)
         email = str((await request.form()).get("email", "")).strip().lower()
         values = {"email": email}
         if not EMAIL_PATTERN.match(email):
@@ -121,7 +131,7 @@ class AccountController(Controller):
             return page(
                 request, "account/sign_in.html", status_code=429, values=values, errors={"email": TOO_MANY}
             )
-        token = await citizens.new_sign_in_link(scope, email)
+        token = await citizens.new_sign_in_link(tenant_scope, email)
         link = settings.public_url(request.url.hostname or "", f"/account/link/{token}")
         mail = OutgoingMail(
             to=email,
@@ -146,15 +156,19 @@ class AccountController(Controller):
         return page(request, "account/check_email.html", email=email)
 
     @get("/link/{token:str}")
-    async def confirm_link(self, request: Request, token: FromPath[str]) -> Template:
+    async def confirm_link(
+        self, request: Request, token: FromPath[str], tenant_scope: NamedDependency[TenantScope]
+    ) -> Template:
         """A page with a button: mail scanners that fetch links must not use up the single-use link."""
-        if not await citizens.link_is_usable(scope_of(request), token):
+        if not await citizens.link_is_usable(tenant_scope, token):
             return await self._sign_in_page(request, errors={"email": BAD_LINK}, status_code=410)
         return page(request, "account/confirm.html", token=token)
 
     @post("/link/{token:str}")
-    async def use_link(self, request: Request, token: FromPath[str]) -> Template | Redirect:
-        citizen = await citizens.redeem(scope_of(request), token)
+    async def use_link(
+        self, request: Request, token: FromPath[str], tenant_scope: NamedDependency[TenantScope]
+    ) -> Template | Redirect:
+        citizen = await citizens.redeem(tenant_scope, token)
         if citizen is None:
             return await self._sign_in_page(request, errors={"email": BAD_LINK}, status_code=410)
         sessions.begin(request, {SESSION_CITIZEN: citizen["id"], SESSION_TENANT: tenant_of(request).id})
@@ -166,9 +180,11 @@ class AccountController(Controller):
         return Redirect("/", status_code=303)
 
     @get("/requests")
-    async def my_requests(self, request: Request, citizen: NamedDependency[dict]) -> Template:
+    async def my_requests(
+        self, request: Request, citizen: NamedDependency[dict], tenant_scope: NamedDependency[TenantScope]
+    ) -> Template:
         language = current_language.get()
-        rows = await citizens.their_requests(scope_of(request), citizen["email"])
+        rows = await citizens.their_requests(tenant_scope, citizen["email"])
         return page(
             request,
             "account/requests.html",
@@ -187,7 +203,9 @@ class AccountController(Controller):
         )
 
     @post("/")
-    async def save_account(self, request: Request, citizen: NamedDependency[dict]) -> Template | Redirect:
+    async def save_account(
+        self, request: Request, citizen: NamedDependency[dict], tenant_scope: NamedDependency[TenantScope]
+    ) -> Template | Redirect:
         form = await request.form()
         values = {
             "name": str(form.get("name", "")).strip()[:200],
@@ -209,12 +227,14 @@ class AccountController(Controller):
                 values={**citizen, **values},
                 errors=errors,
             )
-        await citizens.update_profile(scope_of(request), citizen["id"], **values)
+        await citizens.update_profile(tenant_scope, citizen["id"], **values)
         return Redirect("/account?done=saved", status_code=303)
 
     @get("/data.json")
-    async def download(self, request: Request, citizen: NamedDependency[dict]) -> Response:
-        data = await citizens.export(scope_of(request), citizen)
+    async def download(
+        self, request: Request, citizen: NamedDependency[dict], tenant_scope: NamedDependency[TenantScope]
+    ) -> Response:
+        data = await citizens.export(tenant_scope, citizen)
         return Response(
             json.dumps(data, ensure_ascii=False, indent=2),
             media_type="application/json",
@@ -222,7 +242,9 @@ class AccountController(Controller):
         )
 
     @post("/delete")
-    async def delete(self, request: Request, citizen: NamedDependency[dict]) -> Template | Redirect:
+    async def delete(
+        self, request: Request, citizen: NamedDependency[dict], tenant_scope: NamedDependency[TenantScope]
+    ) -> Template | Redirect:
         if (await request.form()).get("confirm") != "yes":
             errors = {"confirm": N_("Tick the box to confirm that you want to delete your account.")}
             return page(
@@ -233,6 +255,6 @@ class AccountController(Controller):
                 values=citizen,
                 errors=errors,
             )
-        await citizens.delete_account(scope_of(request), citizen)
+        await citizens.delete_account(tenant_scope, citizen)
         request.clear_session()
         return page(request, "account/deleted.html")

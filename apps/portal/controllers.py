@@ -15,6 +15,7 @@ from apps.pages import page, scope_of, tenant_of
 from apps.portal.account import signed_in_citizen
 from domain import catalog, intake, lifecycle
 from domain import requests as request_service
+from domain.scope import TenantScope
 from infra import ratelimit
 from infra.i18n import N_, current_language
 from infra.ratelimit import RateLimiter
@@ -54,7 +55,7 @@ class PortalController(Controller):
     include_in_schema = False
 
     @get("/")
-    async def form(self, request: Request) -> Template:
+    async def form(self, request: Request, tenant_scope: NamedDependency[TenantScope]) -> Template:
         values = intake.clean_form({})
         values["idempotency_key"] = intake.new_idempotency_key()
         if citizen := await signed_in_citizen(request):
@@ -71,10 +72,11 @@ class PortalController(Controller):
         request: Request,
         temporal: NamedDependency[TemporalGateway],
         limiter: NamedDependency[RateLimiter],
+        tenant_scope: NamedDependency[TenantScope],
     ) -> Template | Redirect:
-        tenant, scope = tenant_of(request), scope_of(request)
+        tenant = tenant_of(request)
         values = intake.clean_form(await request.form())
-        options = await catalog.request_types(scope, current_language.get())
+        options = await catalog.request_types(tenant_scope, current_language.get())
         submission, errors = intake.validate_submission(
             values, {option.code: option.needs_location for option in options}
         )
@@ -89,7 +91,7 @@ class PortalController(Controller):
         if submission is None:
             return await self._form_page(request, values, errors, status_code=422)
         result = await request_service.submit(
-            scope, tenant.reference_prefix, submission, current_language.get()
+            tenant_scope, tenant.reference_prefix, submission, current_language.get()
         )
         background = None
         if result.created:
@@ -115,7 +117,13 @@ class PortalController(Controller):
         )
 
     @get("/status/{token:str}")
-    async def status(self, request: Request, token: FromPath[str], new: FromQuery[int] = 0) -> Template:
+    async def status(
+        self,
+        request: Request,
+        token: FromPath[str],
+        tenant_scope: NamedDependency[TenantScope],
+        new: FromQuery[int] = 0,
+    ) -> Template:
         return await self._status_page(request, token, just_submitted=bool(new))
 
     @post("/status/{token:str}/{action:str}")
@@ -125,11 +133,11 @@ class PortalController(Controller):
         token: FromPath[str],
         action: FromPath[str],
         temporal: NamedDependency[TemporalGateway],
+        tenant_scope: NamedDependency[TenantScope],
     ) -> Template | Redirect:
         """The citizen's actions on a request. Cancel, reply and reopen need the status page's key (its
         address); comment and photo need its author signed in; follow needs any signed-in citizen."""
-        scope = scope_of(request)
-        item = await request_service.get_by_token(scope, token)
+        item = await request_service.get_by_token(tenant_scope, token)
         if item is None or action not in CITIZEN_UPDATES.keys() | SIGNED_IN_ONLY:
             raise NotFoundException()
         form = await request.form()
@@ -141,16 +149,16 @@ class PortalController(Controller):
             if action in AUTHOR_ONLY and citizen["email"] != item["contact_email"]:
                 return await self._status_page(request, token, error=(action, NOT_AUTHOR), body=body)
             if action == "follow":
-                await request_service.follow(scope, item["id"], citizen["email"], citizen["language"])
+                await request_service.follow(tenant_scope, item["id"], citizen["email"], citizen["language"])
             elif action == "unfollow":
-                await request_service.unfollow(scope, item["id"], citizen["email"])
+                await request_service.unfollow(tenant_scope, item["id"], citizen["email"])
             elif action == "photo":
                 upload = form.get("photo")
                 content = await upload.read() if hasattr(upload, "read") else b""
                 kind = request_service.photo_type(content)
                 if kind is None or len(content) > request_service.PHOTO_MAX_BYTES:
                     return await self._status_page(request, token, error=(action, BAD_PHOTO))
-                await request_service.add_photo(scope, item["id"], content, kind)
+                await request_service.add_photo(tenant_scope, item["id"], content, kind)
             if action != "comment":
                 return Redirect(f"/status/{token}?done={action}", status_code=303)
         try:
@@ -202,19 +210,25 @@ class PortalController(Controller):
         )
 
     @get("/status/{token:str}/photos/{photo_id:int}")
-    async def photo(self, request: Request, token: FromPath[str], photo_id: FromPath[int]) -> Response:
-        scope = scope_of(request)
-        item = await request_service.get_by_token(scope, token)
-        found = item and await request_service.photo(scope, item["id"], photo_id)
+    async def photo(
+        self,
+        request: Request,
+        token: FromPath[str],
+        photo_id: FromPath[int],
+        tenant_scope: NamedDependency[TenantScope],
+    ) -> Response:
+        item = await request_service.get_by_token(tenant_scope, token)
+        found = item and await request_service.photo(tenant_scope, item["id"], photo_id)
         if not found:
             raise NotFoundException()
         return Response(bytes(found["content"]), media_type=found["content_type"])
 
     @get("/status/{token:str}/receipt.pdf")
-    async def receipt(self, request: Request, token: FromPath[str]) -> Response:
-        scope = scope_of(request)
-        item = await request_service.get_by_token(scope, token)
-        document = item and await request_service.get_document(scope, item["id"], "receipt")
+    async def receipt(
+        self, request: Request, token: FromPath[str], tenant_scope: NamedDependency[TenantScope]
+    ) -> Response:
+        item = await request_service.get_by_token(tenant_scope, token)
+        document = item and await request_service.get_document(tenant_scope, item["id"], "receipt")
         if not document:
             raise NotFoundException()
         return Response(
@@ -228,7 +242,9 @@ class PortalController(Controller):
         return page(request, "lookup.html", values={"reference": "", "email": ""})
 
     @post("/status")
-    async def lookup(self, request: Request) -> Template | Redirect:
+    async def lookup(
+        self, request: Request, tenant_scope: NamedDependency[TenantScope]
+    ) -> Template | Redirect:
         form = await request.form()
         values = {name: str(form.get(name, "")).strip() for name in ("reference", "email")}
         errors = {}
@@ -237,7 +253,7 @@ class PortalController(Controller):
         if not values["email"]:
             errors["email"] = N_("Enter the email address you used.")
         if not errors:
-            item = await request_service.get_by_reference(scope_of(request), values["reference"])
+            item = await request_service.get_by_reference(tenant_scope, values["reference"])
             if item and item["contact_email"] == values["email"].lower():
                 return Redirect(f"/status/{item['public_token']}", status_code=303)
             errors["reference"] = N_("No request matches this reference and email address.")

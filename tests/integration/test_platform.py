@@ -7,6 +7,7 @@ import pytest
 from apps.demo import DEMO_PASSWORD
 from apps.web import create_app
 from domain.staff import hash_password
+from infra.database import cross_tenant
 from tenants.tables import PlatformAdmin
 from tests.support.factories import make_town
 from tests.support.portal import PortalClient
@@ -18,8 +19,9 @@ OFFLINE = offline_settings()
 @pytest.fixture(scope="module")
 async def platform_admin():
     email = "root@platform.test"
-    if not await PlatformAdmin.exists().where(PlatformAdmin.email == email):
-        await PlatformAdmin(email=email, name="Root", password_hash=hash_password(DEMO_PASSWORD)).save()
+    async with cross_tenant("test: a platform administrator"):
+        if not await PlatformAdmin.exists().where(PlatformAdmin.email == email):
+            await PlatformAdmin(email=email, name="Root", password_hash=hash_password(DEMO_PASSWORD)).save()
     return email
 
 

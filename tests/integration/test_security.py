@@ -15,9 +15,10 @@ OFFLINE = offline_settings()
 
 async def test_every_page_carries_the_security_headers_with_the_towns_embedding_origins():
     town = await make_town()
-    await Tenant.update({Tenant.embed_origins: "https://www.testville.example javascript:alert(1)"}).where(
-        Tenant.id == town.id
-    )
+    async with town.scope.transaction():
+        await Tenant.update(
+            {Tenant.embed_origins: "https://www.testville.example javascript:alert(1)"}
+        ).where(Tenant.id == town.id)
     production = create_app(dataclasses.replace(OFFLINE, development=False))
     async with PortalClient(production, town.host) as portal:
         headers = (await portal.get("/")).headers
@@ -106,7 +107,8 @@ async def test_deactivating_a_member_of_staff_ends_their_session_at_once():
     async with PortalClient(create_app(OFFLINE), town.host) as clerk:
         await clerk.login(town.roads_email, town.password)
         assert (await clerk.get("/admin/requests")).status_code == 200
-        await StaffUser.update({StaffUser.active: False}).where(StaffUser.email == town.roads_email)
+        async with town.scope.transaction():
+            await StaffUser.update({StaffUser.active: False}).where(StaffUser.email == town.roads_email)
         assert (await clerk.get("/admin/requests")).status_code == 303
 
 

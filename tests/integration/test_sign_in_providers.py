@@ -33,7 +33,8 @@ async def configure(provider: OidcProvider, town, audience: str, **fields) -> in
         client_secret=client_secret,
         **fields,
     )
-    await row.save()
+    async with town.scope.transaction():
+        await row.save()
     return row.id
 
 
@@ -86,7 +87,9 @@ async def test_staff_sign_in_through_the_towns_provider_maps_groups_to_roles(pro
         refused = await through_provider(snake, provider, f"/admin/oidc/{provider_id}", "snake")
         assert refused.status_code == 403 and "gives no access" in refused.text
         assert (await snake.get("/admin/requests")).status_code == 303
-    roles = {row["email"]: row["role"] for row in await StaffUser.select().where(StaffUser.tenant == town.id)}
+    async with town.scope.transaction():
+        staff = await StaffUser.select().where(StaffUser.tenant == town.id)
+    roles = {row["email"]: row["role"] for row in staff}
     assert roles["carl@springfield.example"] == "tenant_admin"  # the most senior group wins
     assert roles["lenny@springfield.example"] == "viewer"  # the town's domain, no group: the default role
     assert "snake@elsewhere.example" not in roles
@@ -95,7 +98,8 @@ async def test_staff_sign_in_through_the_towns_provider_maps_groups_to_roles(pro
 async def test_a_deactivated_member_stays_out_even_with_the_provider_vouching(provider):
     town = await make_town()
     provider_id = await configure(provider, town, "staff", group_roles={"works": "agent"})
-    await StaffUser.update({StaffUser.active: False}).where(StaffUser.email == town.roads_email)
+    async with town.scope.transaction():
+        await StaffUser.update({StaffUser.active: False}).where(StaffUser.email == town.roads_email)
     await provider.set_user("rory", {"email": town.roads_email, "email_verified": True, "groups": ["works"]})
     async with PortalClient(create_app(OFFLINE), town.host) as rory:
         refused = await through_provider(rory, provider, f"/admin/oidc/{provider_id}", "rory")
@@ -117,7 +121,10 @@ async def test_citizens_sign_in_with_the_towns_digital_id(provider):
     async with PortalClient(app, town.host) as stranger:
         refused = await through_provider(stranger, provider, f"/account/oidc/{provider_id}", "unverified")
         assert refused.status_code == 400 and "did not confirm an e-mail address" in refused.text
-    assert await Citizen.exists().where((Citizen.tenant == town.id) & (Citizen.email == "maggie@example.com"))
+    async with town.scope.transaction():
+        assert await Citizen.exists().where(
+            (Citizen.tenant == town.id) & (Citizen.email == "maggie@example.com")
+        )
 
 
 async def test_a_callback_that_did_not_start_here_is_refused(provider):
@@ -165,12 +172,13 @@ async def test_the_town_administrator_sets_up_single_sign_on_and_two_step_sign_i
             },
         )
         assert added.status_code == 303
-        row = (
-            await SignInProvider.select()
-            .where(SignInProvider.tenant == town.id)
-            .output(load_json=True)
-            .first()
-        )
+        async with town.scope.transaction():
+            row = (
+                await SignInProvider.select()
+                .where(SignInProvider.tenant == town.id)
+                .output(load_json=True)
+                .first()
+            )
         assert row["group_roles"] == {"clerks": "agent", "311": "tenant_admin"}
         assert (await admin.post("/admin/settings/sign-in/two-factor", {"required": "on"})).status_code == 303
     async with PortalClient(app, town.host) as patty:

@@ -9,9 +9,12 @@ from tests.support.portal import PortalClient, status_path
 async def _one_request(app, town) -> tuple[str, str]:
     async with PortalClient(app, town.host) as citizen:
         path = status_path(await citizen.submit(valid_form(description=f"Only for {town.name}")))
-    row = (
-        await ServiceRequest.select(ServiceRequest.reference).where(ServiceRequest.tenant == town.id).first()
-    )
+    async with town.scope.transaction():
+        row = (
+            await ServiceRequest.select(ServiceRequest.reference)
+            .where(ServiceRequest.tenant == town.id)
+            .first()
+        )
     return path, row["reference"]
 
 
@@ -58,13 +61,15 @@ async def test_domain_services_only_ever_answer_for_their_own_town(app):
     springfield_path, springfield_ref = await _one_request(app, springfield)
     await _one_request(app, shelbyville)
     token = springfield_path.rsplit("/", 1)[1]
-    assert await request_service.get_by_reference(shelbyville.scope, springfield_ref) is None
-    assert await request_service.get_by_token(shelbyville.scope, token) is None
-    listed = await request_service.queue(shelbyville.scope, request_service.QueueFilter(status="all"))
+    async with shelbyville.scope.transaction():
+        assert await request_service.get_by_reference(shelbyville.scope, springfield_ref) is None
+        assert await request_service.get_by_token(shelbyville.scope, token) is None
+        listed = await request_service.queue(shelbyville.scope, request_service.QueueFilter(status="all"))
     assert [row["reference"] for row in listed] == [
         f"{shelbyville.prefix}-{listed[0]['created_at'].year}-000001"
     ]
-    assert await request_service.get_by_reference(springfield.scope, springfield_ref) is not None
+    async with springfield.scope.transaction():
+        assert await request_service.get_by_reference(springfield.scope, springfield_ref) is not None
 
 
 async def test_signing_in_is_required_for_the_admin(app):

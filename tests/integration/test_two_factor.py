@@ -15,7 +15,8 @@ OFFLINE = offline_settings()
 
 async def test_a_town_that_requires_two_factor_enrols_its_staff_then_asks_for_a_code_each_time():
     town = await make_town()
-    await Tenant.update({Tenant.require_two_factor: True}).where(Tenant.id == town.id)
+    async with town.scope.transaction():
+        await Tenant.update({Tenant.require_two_factor: True}).where(Tenant.id == town.id)
     app = create_app(OFFLINE)
     async with PortalClient(app, town.host) as clerk:
         half = await clerk.login(town.roads_email, town.password)

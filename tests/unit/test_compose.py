@@ -22,7 +22,12 @@ SERVICES: dict[str, dict] = COMPOSE["services"]
 PORTAL_ROLES = ("migrate", "web", "worker")
 STACK = {"postgres", "temporal", "smtp-relay", "redis", *PORTAL_ROLES}
 # What an operator must supply (compose refuses to start without them); the rest has defaults.
-OPERATOR_ENV = {"POSTGRES_PASSWORD": "pgPass0", "TEMPORAL_DB_PASSWORD": "tPass0", "SECRET_KEY": "k" * 50}
+OPERATOR_ENV = {
+    "POSTGRES_PASSWORD": "pgPass0",
+    "PORTAL_APP_DB_PASSWORD": "appPass0",
+    "TEMPORAL_DB_PASSWORD": "tPass0",
+    "SECRET_KEY": "k" * 50,
+}
 # Settings (infra/settings.py) whose embedded default is wrong in production.
 PRODUCTION_SETTINGS = (
     "DATABASE_URL",
@@ -178,6 +183,7 @@ def test_migrate_runs_once_before_web_and_worker_start():
     for role in ("web", "worker"):
         assert depends_on(role).get("migrate") == "service_completed_successfully", role
         assert depends_on(role).get("temporal") == "service_healthy", role
+        assert "DATABASE_OWNER_URL" not in environment(role), f"{role} must not hold the owner's password"
 
 
 def test_the_commands_in_compose_are_ones_the_cli_runs(monkeypatch):
@@ -198,13 +204,19 @@ def test_the_commands_in_compose_are_ones_the_cli_runs(monkeypatch):
 
 
 def test_database_url_is_postgresql_on_the_postgres_service_with_its_credentials():
-    url = urlsplit(environment("web")["DATABASE_URL"])
-    assert url.scheme in ("postgresql", "postgres")
-    assert url.hostname == "postgres" and image_of("postgres")[0] == "postgres"
+    owner = urlsplit(environment("migrate")["DATABASE_OWNER_URL"])
     database = environment("postgres")
-    assert url.username == database["POSTGRES_USER"]
-    assert url.path == "/" + database.get("POSTGRES_DB", database["POSTGRES_USER"])
-    assert url.password == database["POSTGRES_PASSWORD"] == OPERATOR_ENV["POSTGRES_PASSWORD"]
+    assert owner.username == database["POSTGRES_USER"]
+    assert owner.password == database["POSTGRES_PASSWORD"] == OPERATOR_ENV["POSTGRES_PASSWORD"]
+    for role in PORTAL_ROLES:
+        url = urlsplit(environment(role)["DATABASE_URL"])
+        assert url.scheme in ("postgresql", "postgres")
+        assert url.hostname == "postgres" and image_of("postgres")[0] == "postgres"
+        assert (url.hostname, url.port, url.path) == (owner.hostname, owner.port, owner.path)
+        assert url.path == "/" + database.get("POSTGRES_DB", database["POSTGRES_USER"])
+        # The portal's own role, not the owner: row-level security applies to it.
+        assert url.username != owner.username
+        assert url.password == OPERATOR_ENV["PORTAL_APP_DB_PASSWORD"]
     volumes = [str(volume) for volume in SERVICES["postgres"].get("volumes", [])]
     assert any(volume.endswith(":/var/lib/postgresql/data") for volume in volumes), volumes
 

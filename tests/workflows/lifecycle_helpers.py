@@ -28,7 +28,8 @@ async def submit(citizen: PortalClient, **form) -> str:
 
 
 async def row_of(town: TestTown, path: str) -> dict:
-    return await request_service.get_by_token(town.scope, path.rsplit("/", 1)[1])
+    async with town.scope.transaction():
+        return await request_service.get_by_token(town.scope, path.rsplit("/", 1)[1])
 
 
 async def wait_status(town: TestTown, path: str, status: str, within: float = 30) -> dict:

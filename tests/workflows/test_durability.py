@@ -88,14 +88,15 @@ async def test_a_long_history_continues_as_new_and_keeps_its_state(
     email = f"chatty@{town.slug}.example"
     from domain.intake import Submission
 
-    submitted = await request_service.submit(
-        town.scope,
-        town.prefix,
-        Submission(
-            "pothole", "A hole that needs many updates", "Ned", email, uuid.uuid4().hex, address="1 Main"
-        ),
-        "en",
-    )
+    async with town.scope.transaction():
+        submitted = await request_service.submit(
+            town.scope,
+            town.prefix,
+            Submission(
+                "pothole", "A hole that needs many updates", "Ned", email, uuid.uuid4().hex, address="1 Main"
+            ),
+            "en",
+        )
     handle = await temporal_client.start_workflow(
         ServiceRequestWorkflow.run,
         RequestParams(town.id, submitted.request_id, submitted.reference, history_limit=40),

@@ -18,7 +18,8 @@ pytestmark = pytest.mark.usefixtures("worker")
 
 async def _request(town, path: str) -> dict:
     token = path.rsplit("/", 1)[1]
-    return await request_service.get_by_token(town.scope, token)
+    async with town.scope.transaction():
+        return await request_service.get_by_token(town.scope, token)
 
 
 async def _status_is(town, path: str, status: str):
@@ -36,11 +37,12 @@ async def test_a_request_travels_from_the_portal_to_closure_with_a_pdf_receipt(a
         path = status_path(await citizen.submit(valid_form(contact_email=email)))
         routed = await _status_is(town, path, "routed")
         reference = routed["reference"]
-        roads = (
-            await Department.select(Department.id)
-            .where((Department.tenant == town.id) & (Department.slug == "public-works"))
-            .first()
-        )
+        async with town.scope.transaction():
+            roads = (
+                await Department.select(Department.id)
+                .where((Department.tenant == town.id) & (Department.slug == "public-works"))
+                .first()
+            )
         assert routed["department"] == roads["id"] and routed["workflow_started"]
 
         acknowledgement = await inbox.wait_for(lambda m: m["to"] == email and "received" in m["subject"])
@@ -88,11 +90,13 @@ async def test_a_request_travels_from_the_portal_to_closure_with_a_pdf_receipt(a
         detail = (await clerk.get(f"/admin/requests/{reference}")).text
         assert "Needs the big truck." in detail and "internal" in detail
 
-    row = await request_service.get_by_reference(town.scope, reference)
+    async with town.scope.transaction():
+        row = await request_service.get_by_reference(town.scope, reference)
+        notifications = await Notification.count().where(Notification.tenant == town.id)
     assert row["status"] == "closed" and row["close_reason"] == "fixed" and row["closed_at"]
     # One acknowledgement, one public update, one closure: nothing sent twice.
     assert len(inbox.matching(lambda m: m["to"] == email)) == 3
-    assert await Notification.count().where(Notification.tenant == town.id) == 3
+    assert notifications == 3
 
 
 async def test_htmx_actions_answer_with_the_panel_and_refusals_keep_what_was_typed(app, inbox):

@@ -26,7 +26,8 @@ async def test_a_request_made_while_temporal_is_down_is_started_when_it_returns(
         page = (await citizen.get(path + "?new=1")).text
     assert f'class="reference">{town.prefix}-' in page
     token = path.rsplit("/", 1)[1]
-    row = await request_service.get_by_token(town.scope, token)
+    async with town.scope.transaction():
+        row = await request_service.get_by_token(town.scope, token)
     assert row["status"] == "submitted" and not row["workflow_started"]
 
     gateway = TemporalGateway(settings)
@@ -41,7 +42,8 @@ async def test_a_request_made_while_temporal_is_down_is_started_when_it_returns(
         assert await reconcile_once(gateway, 0, [town.id]) == 1
 
         async def routed():
-            current = await request_service.get_by_token(town.scope, token)
+            async with town.scope.transaction():
+                current = await request_service.get_by_token(town.scope, token)
             return current["status"] == "routed" and current["workflow_started"]
 
         await eventually(routed)

@@ -31,20 +31,25 @@ PEOPLE = {
 async def setting(app):
     town = await make_town()
     other_town = await make_town("Shelbyville")
-    clerk_department = (
-        await Department.select(Department.id)
-        .where((Department.tenant == town.id) & (Department.slug == "clerk"))
-        .first()
-    )
-    clerk = TenantScope(town.id).new(
-        StaffUser,
-        email=f"clerk@{town.slug}.test",
-        name="Cleo Clerk",
-        role="agent",
-        password_hash=hash_password(DEMO_PASSWORD),
-    )
-    await clerk.save()
-    await TenantScope(town.id).new(StaffDepartment, staff=clerk.id, department=clerk_department["id"]).save()
+    async with town.scope.transaction():
+        clerk_department = (
+            await Department.select(Department.id)
+            .where((Department.tenant == town.id) & (Department.slug == "clerk"))
+            .first()
+        )
+        clerk = TenantScope(town.id).new(
+            StaffUser,
+            email=f"clerk@{town.slug}.test",
+            name="Cleo Clerk",
+            role="agent",
+            password_hash=hash_password(DEMO_PASSWORD),
+        )
+        await clerk.save()
+        await (
+            TenantScope(town.id)
+            .new(StaffDepartment, staff=clerk.id, department=clerk_department["id"])
+            .save()
+        )
     async with PortalClient(app, town.host) as citizen:
         works_path = await submit(citizen)
         clerk_path = await submit(citizen, request_type="records", address="")
@@ -118,11 +123,12 @@ async def test_the_workflow_refuses_every_update_from_someone_without_the_right(
     setting, temporal_client, update, command, role, departments
 ):
     town, _, references, _ = setting
-    works = (
-        await Department.select(Department.id)
-        .where((Department.tenant == town.id) & (Department.slug == "public-works"))
-        .first()
-    )
+    async with town.scope.transaction():
+        works = (
+            await Department.select(Department.id)
+            .where((Department.tenant == town.id) & (Department.slug == "public-works"))
+            .first()
+        )
     others = [works["id"] + 1000] if departments == "other" else departments
     me = {"actor_id": 1, "actor_role": role, "actor_departments": others}
     handle = temporal_client.get_workflow_handle(workflow_id(town.slug, references["works"]))

@@ -29,7 +29,9 @@ async def test_an_unassigned_request_reminds_the_department_then_escalates_to_it
         await clerk.login(town.roads_email, town.password)
         detail = (await clerk.get(f"/admin/requests/{reference}")).text
         assert "Reminder to assign" in detail and "Escalation: not assigned" in detail
-    timeline = await request_service.timeline(town.scope, (await row_of(town, path))["id"], public_only=True)
+    request_id = (await row_of(town, path))["id"]
+    async with town.scope.transaction():
+        timeline = await request_service.timeline(town.scope, request_id, public_only=True)
     assert not any(event["kind"] in ("assign_reminder", "assign_escalation") for event in timeline)
 
 
@@ -175,31 +177,31 @@ async def test_assignment_by_rotation_default_assignee_and_routing_rules(app):
     from domain.tables import Department, RoutingRule, StaffUser
 
     town = await make_town(levels={"pothole": level(assignment_mode="round_robin")})
-    clerk_department = (
-        await Department.select(Department.id)
-        .where((Department.tenant == town.id) & (Department.slug == "clerk"))
-        .first()
-    )
-    await town.scope.new(RoutingRule, keyword="bridge", department=clerk_department["id"]).save()
-    await town.scope.new(
-        RoutingRule,
-        position=1,
-        min_latitude=45.0,
-        max_latitude=46.0,
-        min_longitude=-74.0,
-        max_longitude=-73.0,
-        department=clerk_department["id"],
-    ).save()
+    async with town.scope.transaction():
+        clerk_department = (
+            await Department.select(Department.id)
+            .where((Department.tenant == town.id) & (Department.slug == "clerk"))
+            .first()
+        )
+        await town.scope.new(RoutingRule, keyword="bridge", department=clerk_department["id"]).save()
+        await town.scope.new(
+            RoutingRule,
+            position=1,
+            min_latitude=45.0,
+            max_latitude=46.0,
+            min_longitude=-74.0,
+            max_longitude=-73.0,
+            department=clerk_department["id"],
+        ).save()
     async with PortalClient(app, town.host) as citizen:
         paths = [await submit(citizen) for _ in range(3)]
         by_rule = await submit(citizen, description="Crack on the Bridge deck")
         by_area = await submit(citizen, latitude="45.5", longitude="-73.6")
         outside = await submit(citizen, latitude="44.0", longitude="-73.6")
     rotated = [(await wait_status(town, path, "assigned"))["assignee"] for path in paths]
-    agents = {
-        row["email"]: row["id"]
-        for row in await StaffUser.select(StaffUser.email, StaffUser.id).where(StaffUser.tenant == town.id)
-    }
+    async with town.scope.transaction():
+        staff = await StaffUser.select(StaffUser.email, StaffUser.id).where(StaffUser.tenant == town.id)
+    agents = {row["email"]: row["id"] for row in staff}
     public_works = {agents[town.roads_email], agents[town.roads2_email], agents[town.lead_email]}
     assert set(rotated) == public_works  # three requests, three different people of the department
     for path in (by_rule, by_area):
@@ -217,11 +219,12 @@ async def test_transferring_to_another_department_reroutes_the_request(app, inbo
         reference = (await wait_status(town, path, "routed"))["reference"]
         await clerk.login(town.roads_email, town.password)
         await clerk.act(reference, "assign")
-        lighting = (
-            await Department.select(Department.id)
-            .where((Department.tenant == town.id) & (Department.slug == "lighting"))
-            .first()
-        )
+        async with town.scope.transaction():
+            lighting = (
+                await Department.select(Department.id)
+                .where((Department.tenant == town.id) & (Department.slug == "lighting"))
+                .first()
+            )
         same = await clerk.act(
             reference, "transfer", department_id=str((await row_of(town, path))["department"])
         )

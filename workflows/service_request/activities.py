@@ -76,7 +76,9 @@ class RequestActivities:
     @activity.defn
     async def route(self, move: MoveInput) -> RouteResult:
         """Sends the request to its department (by rule or by type) and, when the type says so, a person."""
-        routed = await routing.route(TenantScope(move.tenant_id), move.request_id, move.action_key)
+        scope = TenantScope(move.tenant_id)
+        async with scope.transaction():
+            routed = await routing.route(scope, move.request_id, move.action_key)
         return RouteResult(
             status=routed.status,
             department_id=routed.department_id,
@@ -93,7 +95,8 @@ class RequestActivities:
         try:
             # MoveInput is the domain's Move with the tenant added for the trip through Temporal.
             fields = {name: value for name, value in asdict(move).items() if name != "tenant_id"}
-            return await request_service.apply_move(scope, request_service.Move(**fields))
+            async with scope.transaction():
+                return await request_service.apply_move(scope, request_service.Move(**fields))
         except lifecycle.TransitionRefused as refused:
             raise ApplicationError(str(refused), type="TransitionRefused", non_retryable=True) from None
 
@@ -101,7 +104,8 @@ class RequestActivities:
     async def render_receipt(self, receipt: ReceiptInput) -> int:
         """The acknowledgement (on intake) or closure receipt, branded, in the citizen's language."""
         scope = TenantScope(receipt.tenant_id)
-        context = await self._document_context(scope, receipt.request_id)
+        async with scope.transaction():
+            context = await self._document_context(scope, receipt.request_id)
         with i18n.use_language(context["request"]["language"]):
             html = self.templates.get_template("receipt.html").render(
                 **context, kind=receipt.kind, qr_code=qr_png_data_uri(context["status_url"])
@@ -109,26 +113,31 @@ class RequestActivities:
         pdf = await asyncio.get_running_loop().run_in_executor(self._pdf_pool, render_pdf, html)
         suffix = "" if receipt.kind == RECEIPT else f"-{receipt.kind}"
         filename = f"{context['request']['reference']}{suffix}.pdf"
-        return await request_service.store_document(scope, receipt.request_id, receipt.kind, filename, pdf)
+        async with scope.transaction():
+            return await request_service.store_document(
+                scope, receipt.request_id, receipt.kind, filename, pdf
+            )
 
     @activity.defn
     async def notify_citizen(self, notice: NoticeInput) -> int:
         """Mails the citizen (and followers, for public progress); returns how many messages went out now."""
         scope = TenantScope(notice.tenant_id)
-        context = await self._document_context(scope, notice.request_id)
-        request = context["request"]
-        attachments: tuple[Attachment, ...] = ()
-        if notice.attach:
-            document = await request_service.get_document(scope, notice.request_id, notice.attach)
-            if document:
-                attachments = (Attachment(document["filename"], bytes(document["content"])),)
-        readers = [(request["contact_email"], request["language"], notice.key)]
-        if notice.kind in FOLLOWER_NOTICES:
-            readers += [
-                (follower["email"], follower["language"], f"{notice.key}:{follower['email']}")
-                for follower in await request_service.followers(scope, notice.request_id)
-            ]
-        readers = await self._who_wants(scope, notice.kind, readers)
+        # Reads in one transaction; each message then goes through the outbox, which commits on its own.
+        async with scope.transaction():
+            context = await self._document_context(scope, notice.request_id)
+            request = context["request"]
+            attachments: tuple[Attachment, ...] = ()
+            if notice.attach:
+                document = await request_service.get_document(scope, notice.request_id, notice.attach)
+                if document:
+                    attachments = (Attachment(document["filename"], bytes(document["content"])),)
+            readers = [(request["contact_email"], request["language"], notice.key)]
+            if notice.kind in FOLLOWER_NOTICES:
+                readers += [
+                    (follower["email"], follower["language"], f"{notice.key}:{follower['email']}")
+                    for follower in await request_service.followers(scope, notice.request_id)
+                ]
+            readers = await self._who_wants(scope, notice.kind, readers)
         sent = 0
         for email, language, key in readers:
             with i18n.use_language(language):
@@ -163,11 +172,12 @@ class RequestActivities:
     async def notify_staff(self, notice: StaffNoticeInput) -> int:
         """Mails the staff concerned and notes it on the internal timeline; never twice for one key."""
         scope = TenantScope(notice.tenant_id)
-        context = await self._document_context(scope, notice.request_id)
-        request = context["request"]
-        people = await staff_service.notice_recipients(
-            scope, notice.kind, request["department"], request["assignee"]
-        )
+        async with scope.transaction():
+            context = await self._document_context(scope, notice.request_id)
+            request = context["request"]
+            people = await staff_service.notice_recipients(
+                scope, notice.kind, request["department"], request["assignee"]
+            )
         host = tenant_host(context["tenant"], self.settings.base_domain)
         admin_url = self.settings.public_url(host, f"/admin/requests/{request['reference']}")
         sent = 0
@@ -189,13 +199,14 @@ class RequestActivities:
                 )
             sent += await notifications.send_once(scope, f"{notice.key}:{person['email']}", mail, self.mailer)
         if notice.kind in TIMELINE_NOTICES:
-            await request_service.note(
-                scope,
-                notice.request_id,
-                notice.kind,
-                notice.key,
-                ", ".join(person["name"] for person in people) or "-",
-            )
+            async with scope.transaction():
+                await request_service.note(
+                    scope,
+                    notice.request_id,
+                    notice.kind,
+                    notice.key,
+                    ", ".join(person["name"] for person in people) or "-",
+                )
         return sent
 
     async def _document_context(self, scope: TenantScope, request_id: int) -> dict:

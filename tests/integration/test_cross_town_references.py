@@ -1,0 +1,114 @@
+"""A town's rows only ever point at the same town's rows. Staff actions that name another town's person,
+department or request are refused with a message, and the database refuses such a write whoever makes it
+(composite foreign keys on PostgreSQL, triggers on SQLite: migrations/portal_0013)."""
+
+from __future__ import annotations
+
+import pytest
+
+from apps.web import create_app
+from domain.tables import Department, RequestEvent, RequestType, ServiceRequest, StaffDepartment, StaffUser
+from tests.support.factories import make_town, valid_form
+from tests.support.portal import PortalClient, status_path
+from tests.support.services import offline_settings
+
+OFFLINE = offline_settings()
+
+
+async def _request_of(town) -> dict:
+    async with town.scope.transaction():
+        return await town.scope.select(ServiceRequest).first()
+
+
+async def _foreign(town) -> dict[str, int | str]:
+    """Ids of another town's rows, as someone probing with them would send."""
+    async with town.scope.transaction():
+        staff = (
+            await town.scope.select(StaffUser, StaffUser.id)
+            .where(StaffUser.email == town.roads_email)
+            .first()
+        )
+        department = (
+            await town.scope.select(Department, Department.id).where(Department.slug == "lighting").first()
+        )
+        kind = (
+            await town.scope.select(RequestType, RequestType.id).where(RequestType.code == "pothole").first()
+        )
+        request = await town.scope.select(ServiceRequest, ServiceRequest.id, ServiceRequest.reference).first()
+    return {
+        "staff": staff["id"],
+        "department": department["id"],
+        "type": kind["id"],
+        "request": request["id"],
+        "reference": request["reference"],
+    }
+
+
+@pytest.fixture(scope="module")
+async def towns():
+    app = create_app(OFFLINE)
+    town, other = await make_town(), await make_town("Shelbyville")
+    for place in (town, other):
+        async with PortalClient(app, place.host) as citizen:
+            status_path(await citizen.submit(valid_form()))
+    return app, town, other
+
+
+@pytest.mark.parametrize(
+    ("action", "form", "message"),
+    [
+        (
+            "assign",
+            lambda ids: {"assignee_id": ids["staff"]},
+            "Choose a member of staff of this municipality.",
+        ),
+        ("transfer", lambda ids: {"department_id": ids["department"]}, "Choose another department of this"),
+        (
+            "close",
+            lambda ids: {"reason": "duplicate", "duplicate_of": ids["reference"]},
+            "There is no other request with that reference.",
+        ),
+    ],
+)
+async def test_a_staff_action_naming_another_towns_row_is_refused_with_a_message(
+    towns, action, form, message
+):
+    app, town, other = towns
+    before = await _request_of(town)
+    async with PortalClient(app, town.host) as admin:
+        await admin.login(town.admin_email, town.password)
+        refused = await admin.act(
+            before["reference"], action, **{k: str(v) for k, v in form(await _foreign(other)).items()}
+        )
+    assert refused.status_code == 409 and message in refused.text, refused.text[:300]
+    assert await _request_of(town) == before
+
+
+@pytest.mark.parametrize(
+    ("table", "column", "target"),
+    [
+        (ServiceRequest, "assignee", "staff"),
+        (ServiceRequest, "department", "department"),
+        (ServiceRequest, "request_type", "type"),
+    ],
+)
+async def test_the_database_refuses_a_request_pointing_into_another_town(towns, table, column, target):
+    _, town, other = towns
+    foreign = await _foreign(other)
+    with pytest.raises(Exception, match="same_tenant"):
+        async with town.scope.transaction():
+            await town.scope.update(table, {getattr(table, column): foreign[target]})
+    assert (await _request_of(town))[column] != foreign[target]
+
+
+async def test_the_database_refuses_new_rows_pointing_into_another_town(towns):
+    _, town, other = towns
+    foreign, own = await _foreign(other), await _foreign(town)
+    with pytest.raises(Exception, match="request_event_request_same_tenant"):
+        async with town.scope.transaction():
+            await town.scope.new(RequestEvent, request=foreign["request"], kind="comment").save()
+    with pytest.raises(Exception, match="staff_department_department_same_tenant"):
+        async with town.scope.transaction():
+            await town.scope.new(StaffDepartment, staff=own["staff"], department=foreign["department"]).save()
+    async with town.scope.transaction():  # the same rows within the town are fine
+        await town.scope.new(StaffDepartment, staff=own["staff"], department=own["department"]).save()
