@@ -124,8 +124,8 @@ class ServiceRequest(Table, tablename="service_request"):
     duplicate_of = Varchar(length=32, default="")
     # Unguessable key of the citizen's status page; references are sequential and so guessable.
     public_token = Varchar(length=43, unique=True)
-    # From the form, so a double click or a retried post makes one request.
-    idempotency_key = Varchar(length=64, unique=True)
+    # From the form, so a double click or a retried post makes one request; unique per town (migration 0015).
+    idempotency_key = Varchar(length=64)
     workflow_started = Boolean(default=False)
     created_at = Timestamptz(default=TimestamptzNow())
     updated_at = Timestamptz(default=TimestamptzNow())
