@@ -6,7 +6,7 @@ import pyotp
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-from domain.permissions import StaffAccess
+from domain.permissions import StaffAccess, assignee_refusal
 from domain.scope import TenantScope
 from domain.tables import StaffDepartment, StaffUser
 
@@ -56,6 +56,25 @@ async def get_active(scope: TenantScope, staff_id: int) -> dict | None:
 
 async def access_of(scope: TenantScope, staff: dict) -> StaffAccess:
     return StaffAccess(staff["role"], frozenset(await departments_of(scope, staff["id"])))
+
+
+async def assignees(scope: TenantScope, department_id: int | None) -> list[dict]:
+    """The active staff who may be given a request of that department, by name."""
+    people = (
+        await scope.select(StaffUser, StaffUser.id, StaffUser.name, StaffUser.role)
+        .where(StaffUser.active.eq(True))
+        .order_by(StaffUser.name)
+    )
+    working_there = {row["staff"] for row in await members_of(scope, department_id)}
+    return [
+        person
+        for person in people
+        if assignee_refusal(
+            StaffAccess(person["role"], frozenset({department_id} if person["id"] in working_there else ())),
+            department_id,
+        )
+        is None
+    ]
 
 
 # Who hears of what: the assignee about their own work, the department while nobody has the request,

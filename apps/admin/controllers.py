@@ -15,7 +15,7 @@ from apps import sign_in_flow
 from apps.admin.auth import current_staff
 from apps.admin.auth import sign_in as sign_in_staff
 from apps.pages import page, scope_of, tenant_of
-from domain import catalog, lifecycle, sign_in
+from domain import catalog, lifecycle, permissions, sign_in
 from domain import requests as request_service
 from domain import staff as staff_service
 from infra import oidc, ratelimit, sessions
@@ -280,9 +280,18 @@ class QueueController(Controller):
         actor = member["id"]
         if action == "assign":
             assignee_id = int(form["assignee_id"]) if form.get("assignee_id", "").isdigit() else actor
-            if await staff_service.get_active(scope, assignee_id) is None:
-                return None, {"assign": N_("Choose a member of staff of this municipality.")}
-            return AssignCommand(assignee_id=assignee_id, **me), {}
+            eligible = {
+                person["id"]: person for person in await staff_service.assignees(scope, item["department"])
+            }
+            if assignee_id not in eligible:
+                return None, {"assign": permissions.NOT_ASSIGNABLE}
+            assignee = await staff_service.access_of(scope, eligible[assignee_id])
+            return AssignCommand(
+                assignee_id=assignee_id,
+                assignee_role=assignee.role,
+                assignee_departments=sorted(assignee.departments),
+                **me,
+            ), {}
         if action == "start":
             return StartCommand(**me), {}
         if action in ("hold", "resolve"):
@@ -338,7 +347,7 @@ class QueueController(Controller):
             "can_act": member["access"].may_act(item["department"]),
             "item": request_service.localise(item, language),
             "timeline": await request_service.timeline(scope, item["id"], public_only=False),
-            "staff": await catalog.staff_members(scope),
+            "staff": await staff_service.assignees(scope, item["department"]),
             "has_receipt": await request_service.has_document(scope, item["id"], "receipt"),
             "errors": errors or {},
             "values": values or {},
