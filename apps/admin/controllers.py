@@ -224,6 +224,7 @@ class QueueController(Controller):
             "filters": {"status": status, "department": department},
             "departments": [d for d in await catalog.departments(scope, language) if access.may_see(d["id"])],
             "open_statuses": lifecycle.OPEN_STATUSES,
+            "status_labels": lifecycle.STAFF_STATUS_LABELS,
         }
         template = "partials/queue_table.html" if is_htmx(request) else "pages/queue.html"
         return page(request, template, **context)
@@ -356,6 +357,7 @@ class QueueController(Controller):
             "departments": await catalog.departments(scope, language),
             "schedule": await temporal.schedule(tenant_of(request).slug, item["reference"]),
             "allowed": lifecycle.allowed_actions(item["status"]),
+            "status_labels": lifecycle.STAFF_STATUS_LABELS,
         }
         template = "partials/request_panel.html" if is_htmx(request) else "pages/request.html"
         return page(request, template, status_code=status_code, **context)
