@@ -9,6 +9,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from domain.permissions import StaffAccess, assignee_refusal
 from domain.scope import TenantScope
 from domain.tables import StaffDepartment, StaffUser
+from infra.i18n import N_
 
 _hasher = PasswordHasher()
 # Verified against when the email is unknown, so a wrong email takes as long as a wrong password.
@@ -134,3 +135,26 @@ async def secret_for_enrolment(scope: TenantScope, staff_id: int) -> str:
 
 async def enable_two_factor(scope: TenantScope, staff_id: int) -> None:
     await scope.update(StaffUser, {StaffUser.totp_enabled: True}).where(StaffUser.id == staff_id)
+
+
+NEW_PASSWORD_MIN_LENGTH = 12
+PASSWORD_TOO_SHORT = N_("Choose a password of at least 12 characters.")
+PASSWORDS_DIFFER = N_("The two passwords are not the same.")
+PASSWORD_NOT_NEW = N_("Choose a password other than the one you were given.")
+
+
+def new_password_problem(member: dict, password: str, confirmation: str) -> str | None:
+    """Why this cannot be the member's new password; None when it can."""
+    if len(password) < NEW_PASSWORD_MIN_LENGTH:
+        return PASSWORD_TOO_SHORT
+    if password != confirmation:
+        return PASSWORDS_DIFFER
+    if password_matches(member["password_hash"], password):
+        return PASSWORD_NOT_NEW
+    return None
+
+
+async def change_password(scope: TenantScope, staff_id: int, password: str) -> None:
+    await scope.update(
+        StaffUser, {StaffUser.password_hash: hash_password(password), StaffUser.must_change_password: False}
+    ).where(StaffUser.id == staff_id)

@@ -45,6 +45,8 @@ class StaffUser(Table, tablename="staff_user"):
     # Two-factor sign-in for local accounts: a TOTP secret, used once the member has confirmed a code.
     totp_secret = Varchar(length=64, default="")
     totp_enabled = Boolean(default=False)
+    # Set with a one-time password: the next sign-in asks for a password of the member's own.
+    must_change_password = Boolean(default=False)
     # Round-robin assignment picks the agent who has waited longest for a request.
     last_assigned_at = Timestamptz(null=True, default=None)
     created_at = Timestamptz(default=TimestamptzNow())
