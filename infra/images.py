@@ -19,6 +19,8 @@ MAX_PIXELS = 50_000_000
 MAX_SIDE = 12_000
 # Stored photos are scaled down to this longest side: enough to see a pothole, small to serve.
 STORED_SIDE = 4_000
+# Of what Pillow read from the file, the only thing written back: which palette entry is transparent.
+KEEP_INFO = ("transparency",)
 
 
 class BadImage(ValueError):
@@ -39,8 +41,9 @@ def clean_photo(content: bytes) -> tuple[bytes, str]:
                 upright.thumbnail((STORED_SIDE, STORED_SIDE))
                 if kind == "JPEG" and upright.mode not in ("RGB", "L", "CMYK"):
                     upright = upright.convert("RGB")
+                # Pillow writes back some metadata it read (a JPEG's comment): keep what draws pixels.
+                upright.info = {key: upright.info[key] for key in KEEP_INFO if key in upright.info}
                 output = io.BytesIO()
-                # No exif, icc_profile, comment or text chunks are passed: none is written.
                 upright.save(output, format=kind, quality=85)
     except (
         OSError,

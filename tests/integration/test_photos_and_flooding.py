@@ -21,7 +21,7 @@ OFFLINE = offline_settings()
 
 
 def jpeg_with_gps() -> bytes:
-    """A real phone-like JPEG: camera make and the GPS position where it was taken."""
+    """A real phone-like JPEG: camera make, the GPS position where it was taken, and a comment."""
     exif = Image.Exif()
     exif[ExifTags.Base.Make] = "PhoneMaker"
     gps = exif.get_ifd(ExifTags.IFD.GPSInfo)
@@ -30,7 +30,7 @@ def jpeg_with_gps() -> bytes:
     gps[ExifTags.GPS.GPSLongitudeRef] = "W"
     gps[ExifTags.GPS.GPSLongitude] = (73.0, 34.0, 1.25)
     output = io.BytesIO()
-    Image.new("RGB", (64, 48), (120, 90, 60)).save(output, "JPEG", exif=exif)
+    Image.new("RGB", (64, 48), (120, 90, 60)).save(output, "JPEG", exif=exif, comment=b"Ned's phone")
     return output.getvalue()
 
 
@@ -91,6 +91,7 @@ async def test_a_photo_is_stored_and_served_without_its_gps_position(author):
         image = Image.open(io.BytesIO(content))
         assert image.format == "JPEG" and image.size == (64, 48)
         assert not image.getexif() and b"Exif" not in content and b"PhoneMaker" not in content
+        assert "comment" not in image.info and b"Ned's phone" not in content
 
 
 async def test_an_image_too_large_to_decode_is_refused_from_its_header(author):
