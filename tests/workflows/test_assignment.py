@@ -10,10 +10,10 @@ from apps.demo import DEMO_PASSWORD
 from domain import requests as request_service
 from domain.scope import TenantScope
 from domain.staff import hash_password
-from domain.tables import Department, StaffDepartment, StaffUser
+from domain.tables import Department, RequestType, StaffDepartment, StaffUser
 from tests.support.factories import make_town
 from tests.support.portal import PortalClient
-from tests.workflows.lifecycle_helpers import submit, wait_status
+from tests.workflows.lifecycle_helpers import about, submit, wait_status
 from workflows.client import workflow_id
 from workflows.service_request.models import AssignCommand
 from workflows.service_request.workflow import ServiceRequestWorkflow
@@ -106,3 +106,19 @@ async def test_the_workflow_refuses_an_assignee_from_another_department(setting,
         assert "does not work for this request's department" in str(refused.value.cause)
     after = await handle.query(ServiceRequestWorkflow.current_state)
     assert after.assignee_id == before.assignee_id
+
+
+async def test_routing_leaves_a_request_in_the_queue_rather_than_give_it_to_someone_who_cannot_open_it(
+    app, setting, inbox
+):
+    town, clerk_id, _ = setting
+    await RequestType.update(
+        {RequestType.assignment_mode: "default", RequestType.default_assignee: clerk_id}
+    ).where((RequestType.tenant == town.id) & (RequestType.code == "pothole"))
+    email = f"routing@{town.slug}.example"
+    async with PortalClient(app, town.host) as citizen:
+        path = await submit(citizen, description="Another hole", contact_email=email)
+    await inbox.wait_for(about(email, "We received"))  # mailed once routing is over
+    row = await request_service.get_by_token(town.scope, path.rsplit("/", 1)[1])
+    assert row["status"] == "routed" and row["assignee"] is None
+    assert not inbox.matching(lambda message: message["to"] == f"clerk@{town.slug}.test")
