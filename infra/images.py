@@ -8,7 +8,6 @@ size is judged from the header before anything is decoded, so a small file that 
 from __future__ import annotations
 
 import io
-import warnings
 
 from PIL import Image, ImageOps
 
@@ -30,27 +29,21 @@ class BadImage(ValueError):
 def clean_photo(content: bytes) -> tuple[bytes, str]:
     """The photo re-encoded in its own format without metadata, and its media type."""
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(io.BytesIO(content), formats=list(FORMATS)) as image:
-                width, height = image.size  # read from the header; nothing decoded yet
-                if width * height > MAX_PIXELS or max(width, height) > MAX_SIDE:
-                    raise BadImage("too many pixels")
-                kind = image.format
-                upright = ImageOps.exif_transpose(image)  # the camera's rotation, before EXIF goes
-                upright.thumbnail((STORED_SIDE, STORED_SIDE))
-                if kind == "JPEG" and upright.mode not in ("RGB", "L", "CMYK"):
-                    upright = upright.convert("RGB")
-                # Pillow writes back some metadata it read (a JPEG's comment): keep what draws pixels.
-                upright.info = {key: upright.info[key] for key in KEEP_INFO if key in upright.info}
-                output = io.BytesIO()
-                upright.save(output, format=kind, quality=85)
-    except (
-        OSError,
-        ValueError,
-        SyntaxError,
-        Image.DecompressionBombWarning,
-        Image.DecompressionBombError,
-    ) as error:
+        # Pillow itself refuses at open anything over twice its own pixel limit (DecompressionBombError).
+        with Image.open(io.BytesIO(content), formats=list(FORMATS)) as image:
+            width, height = image.size  # read from the header; nothing decoded yet
+            if width * height > MAX_PIXELS or max(width, height) > MAX_SIDE:
+                raise BadImage("too many pixels")
+            kind = image.format
+            image.draft(image.mode, (STORED_SIDE, STORED_SIDE))  # a JPEG decodes straight to a smaller scale
+            upright = ImageOps.exif_transpose(image)  # the camera's rotation, before EXIF goes
+            upright.thumbnail((STORED_SIDE, STORED_SIDE))
+            if kind == "JPEG" and upright.mode not in ("RGB", "L", "CMYK"):
+                upright = upright.convert("RGB")
+            # Pillow writes back some metadata it read (a JPEG's comment): keep what draws pixels.
+            upright.info = {key: upright.info[key] for key in KEEP_INFO if key in upright.info}
+            output = io.BytesIO()
+            upright.save(output, format=kind, quality=85)
+    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as error:
         raise BadImage(str(error)) from None
     return output.getvalue(), FORMATS[kind]
