@@ -17,15 +17,6 @@ from tenants.tables import PlatformAdmin
 DEMO_PASSWORD = "demo-password-2026"
 
 
-def _logo(initial: str, fill: str) -> str:
-    return (
-        '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 64 64" role="img" aria-hidden="true">'
-        f'<circle cx="32" cy="32" r="30" fill="#ffffff"/><circle cx="32" cy="32" r="26" fill="{fill}"/>'
-        f'<text x="32" y="43" font-family="DejaVu Sans, sans-serif" font-size="30" font-weight="700" '
-        f'text-anchor="middle" fill="#ffffff">{initial}</text></svg>'
-    )
-
-
 DEPARTMENTS = [
     ("public-works", "Public Works", "Travaux publics"),
     ("lighting", "Street Lighting", "Éclairage public"),
@@ -151,7 +142,6 @@ async def seed_demo() -> list[str]:
             town.name,
             town.prefix,
             brand_color=town.color,
-            logo_svg=_logo(town.name[0], town.color),
             timezone=town.timezone,
             contact_email=f"311@{town.slug}.test",
         )

@@ -421,6 +421,8 @@ async def one_lifecycle(ctx: Context) -> Sample:
             assignee_id=ctx.agent_id,
             actor_role="supervisor",
             actor_departments=[ctx.department_id],
+            assignee_role="agent",
+            assignee_departments=[ctx.department_id],
         ),
     )
     t_assigned = time.perf_counter()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from domain.scope import TenantScope
-from domain.tables import Department, RequestType, StaffUser
+from domain.tables import Department, RequestType
 
 
 @dataclass(frozen=True)
@@ -65,11 +65,3 @@ async def department_name(scope: TenantScope, department_id: int | None, languag
         if department["id"] == department_id:
             return department["name"]
     return ""
-
-
-async def staff_members(scope: TenantScope) -> list[dict]:
-    return (
-        await scope.select(StaffUser, StaffUser.id, StaffUser.name)
-        .where(StaffUser.active.eq(True))
-        .order_by(StaffUser.name)
-    )

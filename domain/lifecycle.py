@@ -33,6 +33,8 @@ STATUS_LABELS = {
     REOPENED: N_("Reopened"),
     CANCELLED: N_("Cancelled"),
 }
+# Staff read the same states from their side of the counter.
+STAFF_STATUS_LABELS = STATUS_LABELS | {WAITING_ON_CITIZEN: N_("Waiting on citizen")}
 TERMINAL = frozenset({CLOSED, CANCELLED})
 OPEN_STATUSES = tuple(s for s in STATUS_LABELS if s not in TERMINAL)
 

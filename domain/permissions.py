@@ -18,6 +18,7 @@ SEES_ALL = frozenset({TENANT_ADMIN, VIEWER})
 DEPARTMENT_ROLES = frozenset({SUPERVISOR, AGENT})
 NOT_YOURS = N_("This request belongs to a department you do not work for.")
 READ_ONLY = N_("Your account can read requests but not change them.")
+NOT_ASSIGNABLE = N_("This person does not work for this request's department. Choose someone who does.")
 
 
 @dataclass(frozen=True)
@@ -42,3 +43,9 @@ class StaffAccess:
         if self.may_act(department_id):
             return None
         return READ_ONLY if self.role == VIEWER else NOT_YOURS
+
+
+def assignee_refusal(assignee: StaffAccess, department_id: int | None) -> str | None:
+    """Why this person may not be given a request of that department: whoever is given it must be able to
+    open and work it, or they are mailed about a page that answers 404."""
+    return None if assignee.may_act(department_id) else NOT_ASSIGNABLE

@@ -5,6 +5,7 @@ Every function takes a TenantScope first; none can read or write another tenant'
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import secrets
 from dataclasses import dataclass
@@ -23,7 +24,8 @@ from domain.tables import (
     RequestType,
     ServiceRequest,
 )
-from infra import database
+from infra import database, images
+from infra.i18n import N_
 
 QUEUE_PAGE_SIZE = 50
 
@@ -402,22 +404,37 @@ async def is_following(scope: TenantScope, request_id: int, email: str) -> bool:
 
 PHOTO_TYPES = {"image/jpeg": "jpg", "image/png": "png", "image/webp": "webp"}
 PHOTO_MAX_BYTES = 5 * 1024 * 1024
+BAD_PHOTO = N_("Choose a photo in JPEG, PNG or WebP format, up to 5 MB.")
+PHOTOS_FULL = N_("This request has as many photos as it can take.")
+PHOTOS_CLOSED = N_("Photos cannot be added to a closed or cancelled request.")
 
 
-def photo_type(content: bytes) -> str | None:
-    """The image type from the file's first bytes (never trust the name or the browser's label)."""
-    if content.startswith(b"\xff\xd8\xff"):
-        return "image/jpeg"
-    if content.startswith(b"\x89PNG\r\n\x1a\n"):
-        return "image/png"
-    if content[:4] == b"RIFF" and content[8:12] == b"WEBP":
-        return "image/webp"
-    return None
+class PhotoRefused(ValueError):
+    """Why a photo was not kept; its message is a msgid the citizen reads."""
 
 
-async def add_photo(scope: TenantScope, request_id: int, content: bytes, content_type: str) -> int:
-    """Keeps a citizen's photo and notes it on the public timeline."""
+async def add_photo(scope: TenantScope, request_id: int, content: bytes, most: int) -> int:
+    """Keeps a citizen's photo, re-encoded without its metadata (a phone's GPS position), and notes it on
+    the public timeline; a request takes at most `most` photos, and none once it is closed or cancelled."""
+    if len(content) > PHOTO_MAX_BYTES:
+        raise PhotoRefused(BAD_PHOTO)
+    try:
+        content, content_type = await asyncio.to_thread(images.clean_photo, content)
+    except images.BadImage:
+        raise PhotoRefused(BAD_PHOTO) from None
     async with _write_transaction():
+        row = (
+            await scope.select(ServiceRequest, ServiceRequest.status)
+            .where(ServiceRequest.id == request_id)
+            .first()
+        )
+        if row is None or row["status"] in lifecycle.TERMINAL:
+            raise PhotoRefused(PHOTOS_CLOSED)
+        taken = await scope.count(Document).where(
+            (Document.request == request_id) & (Document.kind == "photo")
+        )
+        if taken >= most:
+            raise PhotoRefused(PHOTOS_FULL)
         document = scope.new(
             Document,
             request=request_id,
@@ -449,7 +466,7 @@ async def photos(scope: TenantScope, request_id: int) -> list[dict]:
 
 async def photo(scope: TenantScope, request_id: int, photo_id: int) -> dict | None:
     return (
-        await scope.select(Document, Document.content, Document.content_type)
+        await scope.select(Document, Document.content, Document.content_type, Document.filename)
         .where((Document.request == request_id) & (Document.kind == "photo") & (Document.id == photo_id))
         .first()
     )

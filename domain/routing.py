@@ -10,7 +10,7 @@ from domain import lifecycle
 from domain.requests import Move, apply_move, short_key
 from domain.scope import TenantScope
 from domain.sla import Clock, ServiceLevel, due_at
-from domain.staff import members_of
+from domain.staff import assignees, members_of
 from domain.tables import RequestEvent, RequestType, RoutingRule, ServiceRequest, StaffUser
 from tenants.resolve import tenant_by_id
 
@@ -178,6 +178,10 @@ async def route(scope: TenantScope, request_id: int, action_key: str) -> Routed:
         assignee_id = request_type["default_assignee"]
     elif assignee_id is None and request_type["assignment_mode"] == "round_robin" and department_id:
         assignee_id = await next_in_rotation(scope, department_id, routed_at)
+    if assignee_id is not None and assignee_id not in {
+        p["id"] for p in await assignees(scope, department_id)
+    }:
+        assignee_id = None  # a rule or type names someone who could not open it: the queue has it instead
     due = due_at(level, Clock(running_since=routed_at))
     status = await apply_move(
         scope,

@@ -6,9 +6,10 @@ import pyotp
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-from domain.permissions import StaffAccess
+from domain.permissions import StaffAccess, assignee_refusal
 from domain.scope import TenantScope
 from domain.tables import StaffDepartment, StaffUser
+from infra.i18n import N_
 
 _hasher = PasswordHasher()
 # Verified against when the email is unknown, so a wrong email takes as long as a wrong password.
@@ -56,6 +57,25 @@ async def get_active(scope: TenantScope, staff_id: int) -> dict | None:
 
 async def access_of(scope: TenantScope, staff: dict) -> StaffAccess:
     return StaffAccess(staff["role"], frozenset(await departments_of(scope, staff["id"])))
+
+
+async def assignees(scope: TenantScope, department_id: int | None) -> list[dict]:
+    """The active staff who may be given a request of that department, by name."""
+    people = (
+        await scope.select(StaffUser, StaffUser.id, StaffUser.name, StaffUser.role)
+        .where(StaffUser.active.eq(True))
+        .order_by(StaffUser.name)
+    )
+    working_there = {row["staff"] for row in await members_of(scope, department_id)}
+    return [
+        person
+        for person in people
+        if assignee_refusal(
+            StaffAccess(person["role"], frozenset({department_id} if person["id"] in working_there else ())),
+            department_id,
+        )
+        is None
+    ]
 
 
 # Who hears of what: the assignee about their own work, the department while nobody has the request,
@@ -115,3 +135,26 @@ async def secret_for_enrolment(scope: TenantScope, staff_id: int) -> str:
 
 async def enable_two_factor(scope: TenantScope, staff_id: int) -> None:
     await scope.update(StaffUser, {StaffUser.totp_enabled: True}).where(StaffUser.id == staff_id)
+
+
+NEW_PASSWORD_MIN_LENGTH = 12
+PASSWORD_TOO_SHORT = N_("Choose a password of at least 12 characters.")
+PASSWORDS_DIFFER = N_("The two passwords are not the same.")
+PASSWORD_NOT_NEW = N_("Choose a password other than the one you were given.")
+
+
+def new_password_problem(member: dict, password: str, confirmation: str) -> str | None:
+    """Why this cannot be the member's new password; None when it can."""
+    if len(password) < NEW_PASSWORD_MIN_LENGTH:
+        return PASSWORD_TOO_SHORT
+    if password != confirmation:
+        return PASSWORDS_DIFFER
+    if password_matches(member["password_hash"], password):
+        return PASSWORD_NOT_NEW
+    return None
+
+
+async def change_password(scope: TenantScope, staff_id: int, password: str) -> None:
+    await scope.update(
+        StaffUser, {StaffUser.password_hash: hash_password(password), StaffUser.must_change_password: False}
+    ).where(StaffUser.id == staff_id)

@@ -45,6 +45,8 @@ class StaffUser(Table, tablename="staff_user"):
     # Two-factor sign-in for local accounts: a TOTP secret, used once the member has confirmed a code.
     totp_secret = Varchar(length=64, default="")
     totp_enabled = Boolean(default=False)
+    # Set with a one-time password: the next sign-in asks for a password of the member's own.
+    must_change_password = Boolean(default=False)
     # Round-robin assignment picks the agent who has waited longest for a request.
     last_assigned_at = Timestamptz(null=True, default=None)
     created_at = Timestamptz(default=TimestamptzNow())
@@ -124,8 +126,8 @@ class ServiceRequest(Table, tablename="service_request"):
     duplicate_of = Varchar(length=32, default="")
     # Unguessable key of the citizen's status page; references are sequential and so guessable.
     public_token = Varchar(length=43, unique=True)
-    # From the form, so a double click or a retried post makes one request.
-    idempotency_key = Varchar(length=64, unique=True)
+    # From the form, so a double click or a retried post makes one request; unique per town (migration 0015).
+    idempotency_key = Varchar(length=64)
     workflow_started = Boolean(default=False)
     created_at = Timestamptz(default=TimestamptzNow())
     updated_at = Timestamptz(default=TimestamptzNow())

@@ -30,6 +30,12 @@ SIGN_IN_PER_ADDRESS = Limit("sign-in-ip", 20, 300)
 SIGN_IN_PER_EMAIL = Limit("sign-in-email", 5, 900)
 LINK_PER_ADDRESS = Limit("link-ip", 20, 900)
 LINK_PER_EMAIL = Limit("link-email", 3, 900)
+# A citizen adding to their own request, per request: each comment mails the staff, each photo is decoded.
+COMMENTS_PER_AUTHOR = Limit("comment-author", 10, 3600)
+PHOTOS_PER_AUTHOR = Limit("photo-author", 20, 3600)
+# Looking a request up by reference and e-mail: a person mistypes a few times; a script guesses addresses.
+LOOKUP_PER_ADDRESS = Limit("lookup-ip", 20, 900)
+LOOKUP_PER_REFERENCE = Limit("lookup-reference", 10, 900)
 
 
 class RateLimiter:

@@ -56,6 +56,8 @@ class Settings:
     )
     # Public writes per client address and per e-mail address; "off" only for load tests.
     rate_limits: str = field(default_factory=lambda: _env("RATE_LIMITS", "on"))
+    # The most photos a citizen may add to one request.
+    photos_per_request: int = field(default_factory=lambda: int(_env("PHOTOS_PER_REQUEST", "10")))
     development: bool = field(default_factory=lambda: _env_bool("DEVELOPMENT", True))
     # Directory the development SMTP sink writes to; the web shows it at /dev/inbox when set.
     dev_inbox_dir: str = field(default_factory=lambda: _env("DEV_INBOX_DIR", ""))

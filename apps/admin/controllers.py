@@ -15,7 +15,7 @@ from apps import sign_in_flow
 from apps.admin.auth import current_staff
 from apps.admin.auth import sign_in as sign_in_staff
 from apps.pages import page, scope_of, tenant_of
-from domain import catalog, lifecycle, sign_in
+from domain import catalog, lifecycle, permissions, sign_in
 from domain import requests as request_service
 from domain import staff as staff_service
 from domain.scope import TenantScope
@@ -37,6 +37,8 @@ from workflows.service_request.workflow import ServiceRequestWorkflow
 
 WRONG_CODE = N_("This code is not right. Enter the six digits your authenticator app shows now.")
 PENDING_STAFF, SESSION_TENANT_PENDING = "pending_staff_id", "pending_tenant_id"
+# Signed in with a one-time password: nothing else until the member has chosen their own.
+PENDING_PASSWORD = "password_change_staff_id"
 PENDING_SECONDS = 300
 PROVIDER_FAILED = N_("Signing in with your organisation's account did not work. Please try again.")
 UNAVAILABLE = N_("The workflow service is not answering, so nothing was changed. Try again in a minute.")
@@ -141,12 +143,38 @@ class AuthController(Controller):
                 "email": N_("This email and password do not match an active account of this municipality.")
             }
             return await self._login_page(request, {"email": email}, errors, status_code=422)
+        return self._after_password(request, member)
+
+    def _after_password(self, request: Request, member: dict) -> Redirect:
+        """The password is right; the session holds only "half signed in" until the member has chosen
+        their own password (if theirs was one-time) and given the code (if two-step sign-in applies)."""
+        tenant_id = tenant_of(request).id
+        if member["must_change_password"]:
+            sessions.begin(request, {PENDING_PASSWORD: member["id"], SESSION_TENANT_PENDING: tenant_id})
+            return Redirect("/admin/login/password", status_code=303)
         if member["totp_enabled"] or tenant_of(request).require_two_factor:
-            # The password is right; the session holds only "half signed in" until the code is right too.
             sessions.begin(request, {PENDING_STAFF: member["id"], SESSION_TENANT_PENDING: tenant_id})
             return Redirect("/admin/login/code", status_code=303)
         sign_in_staff(request, member)
         return Redirect("/admin/requests", status_code=303)
+
+    @get("/login/password")
+    async def password_form(self, request: Request) -> Template | Redirect:
+        if await self._pending(request, PENDING_PASSWORD) is None:
+            return Redirect("/admin/login", status_code=303)
+        return page(request, "pages/new_password.html")
+
+    @post("/login/password")
+    async def change_password(self, request: Request) -> Template | Redirect:
+        member = await self._pending(request, PENDING_PASSWORD)
+        if member is None:
+            return Redirect("/admin/login", status_code=303)
+        form = await request.form()
+        password, confirmation = str(form.get("password", "")), str(form.get("confirmation", ""))
+        if problem := staff_service.new_password_problem(member, password, confirmation):
+            return page(request, "pages/new_password.html", status_code=422, errors={"password": problem})
+        await staff_service.change_password(scope_of(request), member["id"], password)
+        return self._after_password(request, await staff_service.get_active(scope_of(request), member["id"]))
 
     @get("/login/code")
     async def code_form(
@@ -178,13 +206,13 @@ class AuthController(Controller):
         sign_in_staff(request, member)
         return Redirect("/admin/requests", status_code=303)
 
-    async def _pending(self, request: Request) -> dict | None:
+    async def _pending(self, request: Request, step: str = PENDING_STAFF) -> dict | None:
         session = request.session or {}
-        if session.get(SESSION_TENANT_PENDING) != tenant_of(request).id or not session.get(PENDING_STAFF):
+        if session.get(SESSION_TENANT_PENDING) != tenant_of(request).id or not session.get(step):
             return None
         if sessions.expired(request, PENDING_SECONDS, PENDING_SECONDS):
             return None
-        return await staff_service.get_active(scope_of(request), session[PENDING_STAFF])
+        return await staff_service.get_active(scope_of(request), session[step])
 
     async def _code_page(
         self, request: Request, member: dict, error: str = "", status_code: int = 200
@@ -244,6 +272,7 @@ class QueueController(Controller):
                 d for d in await catalog.departments(tenant_scope, language) if access.may_see(d["id"])
             ],
             "open_statuses": lifecycle.OPEN_STATUSES,
+            "status_labels": lifecycle.STAFF_STATUS_LABELS,
         }
         template = "partials/queue_table.html" if is_htmx(request) else "pages/queue.html"
         return page(request, template, **context)
@@ -302,9 +331,18 @@ class QueueController(Controller):
         actor = member["id"]
         if action == "assign":
             assignee_id = int(form["assignee_id"]) if form.get("assignee_id", "").isdigit() else actor
-            if await staff_service.get_active(scope, assignee_id) is None:
-                return None, {"assign": N_("Choose a member of staff of this municipality.")}
-            return AssignCommand(assignee_id=assignee_id, **me), {}
+            eligible = {
+                person["id"]: person for person in await staff_service.assignees(scope, item["department"])
+            }
+            if assignee_id not in eligible:
+                return None, {"assign": permissions.NOT_ASSIGNABLE}
+            assignee = await staff_service.access_of(scope, eligible[assignee_id])
+            return AssignCommand(
+                assignee_id=assignee_id,
+                assignee_role=assignee.role,
+                assignee_departments=sorted(assignee.departments),
+                **me,
+            ), {}
         if action == "start":
             return StartCommand(**me), {}
         if action in ("hold", "resolve"):
@@ -360,7 +398,7 @@ class QueueController(Controller):
             "can_act": member["access"].may_act(item["department"]),
             "item": request_service.localise(item, language),
             "timeline": await request_service.timeline(scope, item["id"], public_only=False),
-            "staff": await catalog.staff_members(scope),
+            "staff": await staff_service.assignees(scope, item["department"]),
             "has_receipt": await request_service.has_document(scope, item["id"], "receipt"),
             "errors": errors or {},
             "values": values or {},
@@ -369,6 +407,7 @@ class QueueController(Controller):
             "departments": await catalog.departments(scope, language),
             "schedule": await temporal.schedule(tenant_of(request).slug, item["reference"]),
             "allowed": lifecycle.allowed_actions(item["status"]),
+            "status_labels": lifecycle.STAFF_STATUS_LABELS,
         }
         template = "partials/request_panel.html" if is_htmx(request) else "pages/request.html"
         return page(request, template, status_code=status_code, **context)

@@ -30,7 +30,7 @@ from tenants.tables import PlatformAdmin, Tenant
 SESSION_PLATFORM = "platform_admin_id"
 SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{1,62}$")
 PREFIX = re.compile(r"^[A-Z]{2,8}$")
-FIELDS = ("name", "slug", "prefix", "timezone", "admin_name", "admin_email")
+FIELDS = ("name", "slug", "prefix", "timezone", "contact_email", "admin_name", "admin_email")
 
 
 def _on_base_host(request: Request, settings: Settings) -> None:
@@ -118,7 +118,10 @@ class PlatformController(Controller):
         form = await request.form()
         values = {name: str(form.get(name, "")).strip() for name in FIELDS}
         values["slug"], values["prefix"] = values["slug"].lower(), values["prefix"].upper()
-        values["admin_email"] = values["admin_email"].lower()
+        values["admin_email"], values["contact_email"] = (
+            values["admin_email"].lower(),
+            values["contact_email"].lower(),
+        )
         errors = await _problems(values)
         if errors:
             return _page("new_town.html", status_code=422, values=values, errors=errors)
@@ -131,7 +134,7 @@ class PlatformController(Controller):
                 values["name"],
                 values["prefix"],
                 timezone=values["timezone"],
-                contact_email=values["admin_email"],
+                contact_email=values["contact_email"],
             )
             scope = TenantScope(tenant_id)
             await seed_catalog(scope)
@@ -141,6 +144,7 @@ class PlatformController(Controller):
                 name=values["admin_name"],
                 role="tenant_admin",
                 password_hash=hash_password(password),
+                must_change_password=True,
             ).save()
         host = f"{values['slug']}.{settings.base_domain}"
         return _page(
@@ -166,6 +170,8 @@ async def _problems(values: dict) -> dict:
         ZoneInfo(values["timezone"])
     except (ZoneInfoNotFoundError, ValueError):
         errors["timezone"] = N_("Enter a time zone such as America/Toronto.")
+    if values["contact_email"] and not EMAIL_PATTERN.match(values["contact_email"]):
+        errors["contact_email"] = N_("Enter an email address like name@example.com.")
     if not values["admin_name"]:
         errors["admin_name"] = N_("Enter the name of the town's first administrator.")
     if not EMAIL_PATTERN.match(values["admin_email"]):

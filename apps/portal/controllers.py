@@ -19,6 +19,7 @@ from domain.scope import TenantScope
 from infra import ratelimit
 from infra.i18n import N_, current_language
 from infra.ratelimit import RateLimiter
+from infra.settings import Settings
 from tenants.middleware import LANGUAGE_COOKIE
 from workflows.client import TemporalGateway, TemporalUnavailable
 from workflows.service_request.models import CitizenCommand
@@ -37,7 +38,8 @@ SIGNED_IN_ONLY = AUTHOR_ONLY | {"follow", "unfollow"}
 NOT_AUTHOR = N_(
     "Only the person who made this request can add to it. Sign in with the address it was made with."
 )
-BAD_PHOTO = N_("Choose a photo in JPEG, PNG or WebP format, up to 5 MB.")
+# Each addition a citizen makes to their own request counts against its own limit.
+ADDITION_LIMITS = {"comment": ratelimit.COMMENTS_PER_AUTHOR, "photo": ratelimit.PHOTOS_PER_AUTHOR}
 CITIZEN_DONE = {
     "comment": N_("Your comment was added and the team was told."),
     "photo": N_("Your photo was added."),
@@ -48,6 +50,7 @@ CITIZEN_DONE = {
     "reopen": N_("Your request is open again; the team that handled it has been told."),
 }
 TOO_MANY = N_("We received many requests from you in a short time. Please wait a few minutes and send again.")
+TOO_MANY_LOOKUPS = N_("Too many attempts to look up a request. Wait fifteen minutes, then try again.")
 UNAVAILABLE = N_("We could not record this just now and nothing was changed. Please try again in a minute.")
 
 
@@ -134,6 +137,8 @@ class PortalController(Controller):
         action: FromPath[str],
         temporal: NamedDependency[TemporalGateway],
         tenant_scope: NamedDependency[TenantScope],
+        limiter: NamedDependency[RateLimiter],
+        settings: NamedDependency[Settings],
     ) -> Template | Redirect:
         """The citizen's actions on a request. Cancel, reply and reopen need the status page's key (its
         address); comment and photo need its author signed in; follow needs any signed-in citizen."""
@@ -148,6 +153,11 @@ class PortalController(Controller):
                 return Redirect("/account/sign-in", status_code=303)
             if action in AUTHOR_ONLY and citizen["email"] != item["contact_email"]:
                 return await self._status_page(request, token, error=(action, NOT_AUTHOR), body=body)
+            author = f"{tenant_of(request).id}:{item['id']}:{citizen['email']}"
+            if action in AUTHOR_ONLY and not await limiter.allow(ADDITION_LIMITS[action], author):
+                return await self._status_page(
+                    request, token, error=(action, TOO_MANY), body=body, status_code=429
+                )
             if action == "follow":
                 await request_service.follow(tenant_scope, item["id"], citizen["email"], citizen["language"])
             elif action == "unfollow":
@@ -155,10 +165,12 @@ class PortalController(Controller):
             elif action == "photo":
                 upload = form.get("photo")
                 content = await upload.read() if hasattr(upload, "read") else b""
-                kind = request_service.photo_type(content)
-                if kind is None or len(content) > request_service.PHOTO_MAX_BYTES:
-                    return await self._status_page(request, token, error=(action, BAD_PHOTO))
-                await request_service.add_photo(tenant_scope, item["id"], content, kind)
+                try:
+                    await request_service.add_photo(
+                        tenant_scope, item["id"], content, settings.photos_per_request
+                    )
+                except request_service.PhotoRefused as refused:
+                    return await self._status_page(request, token, error=(action, str(refused)))
             if action != "comment":
                 return Redirect(f"/status/{token}?done={action}", status_code=303)
         try:
@@ -178,6 +190,7 @@ class PortalController(Controller):
         just_submitted: bool = False,
         error: tuple | None = None,
         body: str = "",
+        status_code: int = 409,
     ) -> Template:
         scope = scope_of(request)
         item = await request_service.get_by_token(scope, token)
@@ -189,7 +202,7 @@ class PortalController(Controller):
         return page(
             request,
             "status.html",
-            status_code=409 if error else 200,
+            status_code=status_code if error else 200,
             item=request_service.localise(item, current_language.get()),
             just_submitted=just_submitted,
             timeline=await request_service.timeline(scope, item["id"], public_only=True),
@@ -221,7 +234,11 @@ class PortalController(Controller):
         found = item and await request_service.photo(tenant_scope, item["id"], photo_id)
         if not found:
             raise NotFoundException()
-        return Response(bytes(found["content"]), media_type=found["content_type"])
+        return Response(
+            bytes(found["content"]),
+            media_type=found["content_type"],
+            headers={"Content-Disposition": f'inline; filename="{found["filename"]}"'},
+        )
 
     @get("/status/{token:str}/receipt.pdf")
     async def receipt(
@@ -243,8 +260,13 @@ class PortalController(Controller):
 
     @post("/status")
     async def lookup(
-        self, request: Request, tenant_scope: NamedDependency[TenantScope]
+        self,
+        request: Request,
+        tenant_scope: NamedDependency[TenantScope],
+        limiter: NamedDependency[RateLimiter],
     ) -> Template | Redirect:
+        """Whether the reference is unknown or made with another address, the answer is the same; and the
+        attempts are counted, so nobody can try addresses until they learn who made a request."""
         form = await request.form()
         values = {name: str(form.get(name, "")).strip() for name in ("reference", "email")}
         errors = {}
@@ -252,11 +274,20 @@ class PortalController(Controller):
             errors["reference"] = N_("Enter the reference number.")
         if not values["email"]:
             errors["email"] = N_("Enter the email address you used.")
-        if not errors:
-            item = await request_service.get_by_reference(tenant_scope, values["reference"])
-            if item and item["contact_email"] == values["email"].lower():
-                return Redirect(f"/status/{item['public_token']}", status_code=303)
-            errors["reference"] = N_("No request matches this reference and email address.")
+        if errors:
+            return page(request, "lookup.html", status_code=422, values=values, errors=errors)
+        tenant_id = tenant_of(request).id
+        address = request.client.host if request.client else ""
+        reference = values["reference"].upper()
+        if not await limiter.allow(ratelimit.LOOKUP_PER_ADDRESS, f"{tenant_id}:{address}") or not (
+            await limiter.allow(ratelimit.LOOKUP_PER_REFERENCE, f"{tenant_id}:{reference}")
+        ):
+            errors = {"reference": TOO_MANY_LOOKUPS}
+            return page(request, "lookup.html", status_code=429, values=values, errors=errors)
+        item = await request_service.get_by_reference(tenant_scope, reference)
+        if item and item["contact_email"] == values["email"].lower():
+            return Redirect(f"/status/{item['public_token']}", status_code=303)
+        errors = {"reference": N_("No request matches this reference and email address.")}
         return page(request, "lookup.html", status_code=422, values=values, errors=errors)
 
     @get("/lang/{code:str}")

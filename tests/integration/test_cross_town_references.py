@@ -1,6 +1,6 @@
 """A town's rows only ever point at the same town's rows. Staff actions that name another town's person,
 department or request are refused with a message, and the database refuses such a write whoever makes it
-(composite foreign keys on PostgreSQL, triggers on SQLite: migrations/portal_0013)."""
+(composite foreign keys on PostgreSQL, triggers on SQLite: migrations/portal_0014)."""
 
 from __future__ import annotations
 

@@ -141,3 +141,18 @@ async def test_a_missing_page_is_a_friendly_404(app):
         response = await portal.get("/status/not-a-token")
     assert response.status_code == 404
     assert "Page not found" in response.text and town.name in response.text
+
+
+async def test_the_same_idempotency_key_in_two_towns_makes_a_request_in_each(app):
+    springfield, shelbyville = await make_town("Springfield"), await make_town("Shelbyville")
+    form = valid_form()
+    async with PortalClient(app, springfield.host) as portal:
+        first = status_path(await portal.submit(form))
+    async with PortalClient(app, shelbyville.host) as portal:
+        second = status_path(await portal.submit(form))
+    assert first != second
+    for town in (springfield, shelbyville):
+        rows = await ServiceRequest.select(ServiceRequest.idempotency_key).where(
+            ServiceRequest.tenant == town.id
+        )
+        assert rows == [{"idempotency_key": form["idempotency_key"]}]

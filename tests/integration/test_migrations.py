@@ -11,6 +11,7 @@ EXPECTED_INDEXES = {
     "staff_user_tenant_email",
     "request_follower_request_email",
     "routing_rule_tenant_position",
+    "service_request_tenant_idempotency",
 }
 
 

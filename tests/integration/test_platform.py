@@ -8,6 +8,7 @@ from apps.demo import DEMO_PASSWORD
 from apps.web import create_app
 from domain.staff import hash_password
 from infra.database import cross_tenant
+from tenants.onboarding import NEUTRAL_COLOR
 from tenants.tables import PlatformAdmin
 from tests.support.factories import make_town
 from tests.support.portal import PortalClient
@@ -45,12 +46,13 @@ async def test_onboarding_a_town_makes_a_working_portal_with_its_first_administr
                 "slug": "Not OK!",
                 "prefix": "o",
                 "timezone": "Mars/Olympus",
+                "contact_email": "311 at ogdenville",
                 "admin_name": "",
                 "admin_email": "nope",
             },
         )
         assert bad.status_code == 422 and 'value="Ogdenville"' in bad.text
-        assert bad.text.count('class="error-message"') == 5
+        assert bad.text.count('class="error-message"') == 6
         done = await platform.post(
             "/platform/towns/new",
             {
@@ -58,6 +60,7 @@ async def test_onboarding_a_town_makes_a_working_portal_with_its_first_administr
                 "slug": "ogdenville",
                 "prefix": "OGD",
                 "timezone": "America/Winnipeg",
+                "contact_email": "311@ogdenville.example",
                 "admin_name": "Olga",
                 "admin_email": "olga@ogdenville.example",
             },
@@ -77,9 +80,32 @@ async def test_onboarding_a_town_makes_a_working_portal_with_its_first_administr
         )
         assert again.status_code == 422 and "already has this address" in again.text
     async with PortalClient(app, "ogdenville.localhost") as town:
-        assert "Ogdenville" in (await town.get("/")).text and "Roads: Pothole" in (await town.get("/")).text
-        assert (await town.login("olga@ogdenville.example", password)).status_code == 303
+        portal = (await town.get("/")).text
+        assert "Ogdenville" in portal and "Roads: Pothole" in portal
+        # Its own neutral look, not the demo town's colours, and its public contact, not Olga's address.
+        assert f"--brand: {NEUTRAL_COLOR};" in portal and "#1d4f91" not in portal
+        assert re.search(r'<span class="logo"[^>]*><svg[^>]*>.*>O</text></svg>', portal)
+        assert "311@ogdenville.example" in portal and "olga@" not in portal
+        signed = await town.login("olga@ogdenville.example", password)
+        assert signed.status_code == 303 and signed.headers["location"] == "/admin/login/password"
+        assert (await town.get("/admin/requests")).status_code == 303  # not signed in yet
+        await town.get("/admin/login/password")
+        for new, again, problem in (
+            ("short", "short", "at least 12 characters"),
+            ("a-long-enough-one", "another-long-one", "not the same"),
+            (password, password, "other than the one you were given"),
+        ):
+            refused = await town.post("/admin/login/password", {"password": new, "confirmation": again})
+            assert refused.status_code == 422 and problem in refused.text
+        chosen = await town.post(
+            "/admin/login/password", {"password": "olga-own-password", "confirmation": "olga-own-password"}
+        )
+        assert chosen.status_code == 303 and chosen.headers["location"] == "/admin/requests"
         assert (await town.get("/admin/requests")).status_code == 200
+        await town.post("/admin/logout")
+        assert (await town.login("olga@ogdenville.example", password)).status_code == 422
+        again = await town.login("olga@ogdenville.example", "olga-own-password")
+        assert again.headers["location"] == "/admin/requests"
 
 
 async def test_the_platform_is_only_on_the_base_host_and_only_for_platform_admins(platform_admin):

@@ -57,6 +57,9 @@ class AssignCommand:
     # Who acts, so the workflow itself refuses a viewer or another department's agent.
     actor_role: str = ""
     actor_departments: list[int] = field(default_factory=list)
+    # Who is given the request, so the workflow refuses someone who could not open it.
+    assignee_role: str = ""
+    assignee_departments: list[int] = field(default_factory=list)
 
 
 @dataclass

@@ -264,6 +264,10 @@ class ServiceRequestWorkflow:
             return
         if refusal := access.refusal(self.state.department_id):
             raise lifecycle.TransitionRefused(refusal)
+        if isinstance(command, AssignCommand):
+            assignee = permissions.StaffAccess(command.assignee_role, frozenset(command.assignee_departments))
+            if refusal := permissions.assignee_refusal(assignee, self.state.department_id):
+                raise lifecycle.TransitionRefused(refusal)
 
     def _settled_status(self) -> str:
         """A request being routed is judged as routed: the staff page already shows it in the queue."""
