@@ -6,11 +6,20 @@ import sqlite3
 from pathlib import Path
 from urllib.parse import urlparse
 
+from asyncpg.exceptions import (
+    InsufficientResourcesError,
+    OperatorInterventionError,
+    PostgresConnectionError,
+)
 from piccolo.engine.base import Engine
 from piccolo.engine.postgres import PostgresEngine
 from piccolo.engine.sqlite import SQLiteEngine
 
 from infra.settings import get_settings
+
+# The database cannot answer right now (down, restarting, out of connections), as opposed to a query that
+# is wrong: the web says "try again" (503) for these. OSError covers a refused or reset connection.
+UNAVAILABLE = (OSError, PostgresConnectionError, OperatorInterventionError, InsufficientResourcesError)
 
 
 def sqlite_path(url: str) -> Path:

@@ -13,10 +13,10 @@ from litestar.params import FromPath
 from litestar.response import Redirect, Response, Template
 
 from apps import sign_in_flow
-from apps.pages import page, scope_of, tenant_of
+from apps.pages import PathId, page, scope_of, tenant_of, town_link
 from domain import citizens, sign_in
 from domain import requests as request_service
-from domain.intake import EMAIL_PATTERN, PHONE_PATTERN
+from domain.intake import PHONE_PATTERN, valid_email
 from infra import oidc, ratelimit, sessions
 from infra.i18n import N_, SUPPORTED_LANGUAGES, current_language, gettext
 from infra.mail import Mailer, OutgoingMail
@@ -81,7 +81,7 @@ class AccountController(Controller):
 
     @get("/oidc/{provider_id:int}")
     async def oidc_start(
-        self, request: Request, provider_id: FromPath[int], settings: NamedDependency[Settings]
+        self, request: Request, provider_id: PathId, settings: NamedDependency[Settings]
     ) -> Redirect:
         row = await sign_in.provider(scope_of(request), provider_id, "citizen")
         if row is None:
@@ -111,7 +111,7 @@ class AccountController(Controller):
         tenant, scope = tenant_of(request), scope_of(request)
         email = str((await request.form()).get("email", "")).strip().lower()
         values = {"email": email}
-        if not EMAIL_PATTERN.match(email):
+        if not valid_email(email):
             errors = {"email": N_("Enter an email address like name@example.com.")}
             return await self._sign_in_page(request, values, errors, status_code=422)
         address = request.client.host if request.client else ""
@@ -122,7 +122,7 @@ class AccountController(Controller):
                 request, "account/sign_in.html", status_code=429, values=values, errors={"email": TOO_MANY}
             )
         token = await citizens.new_sign_in_link(scope, email)
-        link = settings.public_url(request.url.hostname or "", f"/account/link/{token}")
+        link = town_link(request, settings, f"/account/link/{token}")
         mail = OutgoingMail(
             to=email,
             subject=gettext("Your sign-in link for %(town)s", town=tenant.name),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 
 from litestar import Controller, Request, get, post
@@ -11,13 +12,14 @@ from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Response, Template
 
-from apps.pages import page, scope_of, tenant_of
+from apps.pages import PathId, page, scope_of, tenant_of
 from apps.portal.account import signed_in_citizen
 from domain import catalog, intake, lifecycle
 from domain import requests as request_service
 from infra import ratelimit
 from infra.i18n import N_, current_language
 from infra.ratelimit import RateLimiter
+from infra.settings import Settings
 from tenants.middleware import LANGUAGE_COOKIE
 from workflows.client import TemporalGateway, TemporalUnavailable
 from workflows.service_request.models import CitizenCommand
@@ -202,13 +204,19 @@ class PortalController(Controller):
         )
 
     @get("/status/{token:str}/photos/{photo_id:int}")
-    async def photo(self, request: Request, token: FromPath[str], photo_id: FromPath[int]) -> Response:
+    async def photo(self, request: Request, token: FromPath[str], photo_id: PathId) -> Response:
         scope = scope_of(request)
         item = await request_service.get_by_token(scope, token)
         found = item and await request_service.photo(scope, item["id"], photo_id)
         if not found:
             raise NotFoundException()
-        return Response(bytes(found["content"]), media_type=found["content_type"])
+        # Shown in the page, never run: a name of safe characters only, and nosniff on every answer.
+        filename = re.sub(r"[^A-Za-z0-9._-]", "_", found["filename"])
+        return Response(
+            bytes(found["content"]),
+            media_type=found["content_type"],
+            headers={"Content-Disposition": f'inline; filename="{filename}"'},
+        )
 
     @get("/status/{token:str}/receipt.pdf")
     async def receipt(self, request: Request, token: FromPath[str]) -> Response:
@@ -244,9 +252,22 @@ class PortalController(Controller):
         return page(request, "lookup.html", status_code=422, values=values, errors=errors)
 
     @get("/lang/{code:str}")
-    async def language(self, request: Request, code: FromPath[str], next: FromQuery[str] = "/") -> Redirect:
+    async def language(
+        self,
+        request: Request,
+        code: FromPath[str],
+        settings: NamedDependency[Settings],
+        next: FromQuery[str] = "/",
+    ) -> Redirect:
         target = next if next.startswith("/") and not next.startswith("//") else "/"
         response = Redirect(target, status_code=303)
         if code in tenant_of(request).languages:
-            response.set_cookie(LANGUAGE_COOKIE, code, max_age=365 * 24 * 3600, samesite="lax", httponly=True)
+            response.set_cookie(
+                LANGUAGE_COOKIE,
+                code,
+                max_age=365 * 24 * 3600,
+                samesite="lax",
+                httponly=True,
+                secure=not settings.development,
+            )
         return response
