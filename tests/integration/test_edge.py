@@ -170,8 +170,8 @@ async def test_the_language_cookie_is_secure_in_production():
     production = create_app(dataclasses.replace(OFFLINE, development=False))
     async with PortalClient(production, town.host) as visitor:
         answer = await visitor.get("/lang/fr")
-    cookie = answer.headers["set-cookie"]
-    assert cookie.startswith("lang=fr") and "Secure" in cookie and "HttpOnly" in cookie
+    (cookie,) = [line for line in answer.headers.get_list("set-cookie") if line.startswith("lang=")]
+    assert cookie.startswith("lang=fr;") and "Secure" in cookie and "HttpOnly" in cookie
 
 
 async def test_photos_are_served_inline_under_a_safe_name():
@@ -206,7 +206,8 @@ async def test_numbers_too_big_for_the_database_are_refused_at_the_edge():
         assert (await clerk.get(f"/account/oidc/{TOO_BIG}")).status_code == 400
         await clerk.login(town.admin_email, town.password)
         assert (await clerk.get(f"/admin/requests?before={TOO_BIG}")).status_code == 400
-        assert (await clerk.get(f"/admin/requests?department={TOO_BIG}")).status_code == 200
+        for department in (TOO_BIG, "4294967296", "²"):  # the second fits SQLite, not PostgreSQL's integer
+            assert (await clerk.get(f"/admin/requests?department={department}")).status_code == 200
         assert (await clerk.get(f"/admin/oidc/{TOO_BIG}")).status_code == 400
         assigned = await clerk.act(reference, "assign", assignee_id=TOO_BIG)
         transferred = await clerk.act(reference, "transfer", department_id=TOO_BIG)
