@@ -39,12 +39,16 @@ def header_text(text: str) -> str:
     return HEADER_BREAKERS.sub(" ", text).strip()
 
 
+class BadRecipient(ValueError):
+    """The address cannot be mailed as it is; sending it again will not help."""
+
+
 def single_recipient(to: str) -> str:
     """Exactly one address: `a@x,b@y` or `Name <a@x>, b@y` would be mailed to both. Addresses are checked
     where people type them; this is the last line, for one that got past."""
     found = getaddresses([to])
     if len(found) != 1 or not found[0][1] or "@" not in found[0][1] or HEADER_BREAKERS.search(to):
-        raise ValueError("a message goes to exactly one valid address")
+        raise BadRecipient("a message goes to exactly one valid address")
     return to
 
 

@@ -14,7 +14,7 @@ from domain import requests as request_service
 from domain.intake import valid_email
 from domain.tables import Citizen, ServiceRequest, SignInProvider
 from infra import oidc
-from infra.mail import Mailer, OutgoingMail
+from infra.mail import BadRecipient, Mailer, OutgoingMail
 from infra.settings import get_settings
 from tenants.resolve import TenantInfo, town_url
 from tenants.tables import Tenant, TenantDomain
@@ -277,7 +277,7 @@ def test_mail_goes_to_exactly_one_address_and_carries_its_date_and_id():
     assert message["Date"] and message["Message-ID"].endswith("@portal.example>")
     assert message["Subject"] == "Hi Bcc: b@y.example" and message["Bcc"] is None
     for to in ("a@x.example,b@y.example", "a@x.example\r\nBcc: b@y.example", "nobody"):
-        with pytest.raises(ValueError):
+        with pytest.raises(BadRecipient):
             mailer.build(OutgoingMail(to=to, subject="x", text="."))
 
 
