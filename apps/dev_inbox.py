@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from email import policy
 from email.parser import BytesParser
 from html import escape
@@ -15,6 +16,8 @@ from litestar.response import Response
 
 from infra.settings import Settings
 
+# The names infra/dev_smtp.py gives messages ("<time>-<hex>"); anything else names no message.
+MESSAGE_NAME = re.compile(r"[0-9]{1,12}\.[0-9]{6}-[0-9a-f]{8}")
 PAGE = (
     '<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Development inbox</title>'
     '<link rel="stylesheet" href="/static/portal.css"></head>'
@@ -41,8 +44,8 @@ class DevInboxController(Controller):
 
     @get("/{name:str}", sync_to_thread=True)
     def show(self, settings: NamedDependency[Settings], name: FromPath[str]) -> Response:
-        path = Path(settings.dev_inbox_dir) / f"{Path(name).name}.eml"
-        if not path.exists():
+        path = Path(settings.dev_inbox_dir) / f"{name}.eml"
+        if not MESSAGE_NAME.fullmatch(name) or not path.exists():
             raise NotFoundException()
         message = BytesParser(policy=policy.default).parsebytes(path.read_bytes())
         text = message.get_body(preferencelist=("plain",))

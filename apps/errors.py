@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import logging
+from html import escape
 
-from litestar import Request, Response
+from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException, NotAuthorizedException, PermissionDeniedException
 from litestar.response import Redirect
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
@@ -12,6 +13,8 @@ from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 from apps.admin.auth import LoginRequired
 from apps.pages import page
 from apps.portal.account import SignInRequired
+from infra import oidc
+from infra.database import UNAVAILABLE
 from infra.i18n import gettext
 
 log = logging.getLogger(__name__)
@@ -23,10 +26,18 @@ def _wants_json(request: Request) -> bool:
     )
 
 
-def _error(request: Request, status_code: int, title: str, message: str) -> Response:
-    if _wants_json(request) or getattr(request.state, "tenant", None) is None:
-        return Response({"status_code": status_code, "detail": title}, status_code=status_code)
-    return page(request, "error.html", status_code=status_code, title=title, message=message)
+def _error(
+    request: Request, status_code: int, title: str, message: str, headers: dict | None = None
+) -> Response:
+    if _wants_json(request):
+        detail = {"status_code": status_code, "detail": title}
+        return Response(detail, status_code=status_code, headers=headers)
+    if getattr(request.state, "tenant", None) is None:
+        # No town to dress the page in (an unknown address, or the database that names towns is down).
+        body = f"<!doctype html><html><meta charset=utf-8><title>{escape(title)}</title>"
+        body += f"<h1>{escape(title)}</h1><p>{escape(message)}</p>"
+        return Response(body, status_code=status_code, media_type=MediaType.HTML, headers=headers)
+    return page(request, "error.html", status_code=status_code, headers=headers, title=title, message=message)
 
 
 def login_required(request: Request, _: LoginRequired) -> Response:
@@ -66,6 +77,28 @@ def http_error(request: Request, error: HTTPException) -> Response:
     return _error(request, error.status_code, gettext("Something is not right"), str(error.detail))
 
 
+def database_unavailable(request: Request, error: Exception) -> Response:
+    log.warning("database unavailable on %s %s: %r", request.method, request.url.path, error)
+    return _error(
+        request,
+        503,
+        gettext("Please try again in a minute"),
+        gettext("We cannot record or show anything just now, and nothing you sent was changed."),
+        headers={"Retry-After": "30"},
+    )
+
+
+def sign_in_provider_failed(request: Request, error: oidc.OidcError) -> Response:
+    """A town's sign-in provider that cannot be reached or is misconfigured: its problem, not a crash."""
+    log.info("sign-in provider failed: %s", error)
+    return _error(
+        request,
+        502,
+        gettext("This sign-in service is not answering"),
+        gettext("Try again in a few minutes, or go back and choose another way to sign in."),
+    )
+
+
 def server_error(request: Request, error: Exception) -> Response:
     log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=error)
     return _error(
@@ -80,5 +113,7 @@ HANDLERS = {
     LoginRequired: login_required,
     SignInRequired: sign_in_required,
     HTTPException: http_error,
+    oidc.OidcError: sign_in_provider_failed,
+    **dict.fromkeys(UNAVAILABLE, database_unavailable),
     Exception: server_error,
 }

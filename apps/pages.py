@@ -3,16 +3,29 @@
 from __future__ import annotations
 
 from collections.abc import AsyncGenerator
-from typing import Any
+from typing import Annotated, Any
 
 from litestar import Request
+from litestar.params import PathParameter, QueryParameter
 from litestar.response import Template
 
 from domain import lifecycle, sla
 from domain.scope import MissingTenantError, TenantScope
-from tenants.resolve import TenantInfo
+from infra.settings import Settings
+from tenants.resolve import TenantInfo, town_url
 
 LANGUAGE_NAMES = {"en": "English", "fr": "Français"}
+# The largest id a table's serial column holds (PostgreSQL `integer`). A bigger number names no row, and
+# handed to the database it is an error, not an empty answer: ids are checked here, at the edge.
+MAX_ROW_ID = 2**31 - 1
+PathId = Annotated[int, PathParameter(ge=1, le=MAX_ROW_ID)]
+QueryId = Annotated[int | None, QueryParameter(ge=1, le=MAX_ROW_ID)]
+
+
+def row_id(text: str) -> int | None:
+    """An id typed in a form or a query string, if it can name a row."""
+    number = int(text) if text.isascii() and text.isdigit() and len(text) <= 10 else 0
+    return number if 0 < number <= MAX_ROW_ID else None
 
 
 def tenant_of(request: Request) -> TenantInfo:
@@ -39,6 +52,11 @@ def scope_of(request: Request) -> TenantScope:
     if scope is None:
         raise MissingTenantError("this handler does not take the `tenant_scope` dependency")
     return scope
+
+
+def town_link(request: Request, settings: Settings, path: str) -> str:
+    """An absolute link to one of this town's pages, for mail and sign-in redirects (see `town_url`)."""
+    return town_url(tenant_of(request), settings, path, via=request.url.hostname)
 
 
 def page(

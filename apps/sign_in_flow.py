@@ -7,7 +7,7 @@ import dataclasses
 from litestar import Request
 from litestar.response import Redirect
 
-from apps.pages import scope_of
+from apps.pages import scope_of, town_link
 from domain import sign_in
 from infra import oidc
 from infra.settings import Settings
@@ -16,7 +16,7 @@ PENDING = "oidc_pending"
 
 
 async def start(request: Request, settings: Settings, row: dict, callback_path: str) -> Redirect:
-    redirect_uri = settings.public_url(request.url.hostname or "", callback_path)
+    redirect_uri = town_link(request, settings, callback_path)
     url, pending = await oidc.begin(sign_in.config_of(row), redirect_uri)
     request.set_session(
         {**(request.session or {}), PENDING: {**dataclasses.asdict(pending), "provider": row["id"]}}

@@ -28,7 +28,7 @@ from infra import templating
 from infra.database import close_pool, start_pool
 from infra.mail import Mailer
 from infra.ratelimit import RateLimiter
-from infra.security import SecurityHeadersMiddleware
+from infra.security import CheckedRequest, EdgeMiddleware, security_headers
 from infra.sessions import RotatingSessionConfig
 from infra.settings import PROJECT_ROOT, Settings, get_settings
 from tenants.middleware import TenantMiddleware
@@ -112,7 +112,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             "tenant_scope": Provide(provide_scope),
         },
         middleware=[
-            DefineMiddleware(SecurityHeadersMiddleware, development=settings.development),
+            EdgeMiddleware,
             DefineMiddleware(
                 TenantMiddleware,
                 resolver=resolver,
@@ -137,6 +137,10 @@ def create_app(settings: Settings | None = None) -> Litestar:
         ),
         template_config=TemplateConfig(engine=JinjaTemplateEngine.from_environment(environment)),
         exception_handlers=HANDLERS,
+        before_send=[security_headers(settings.development)],
+        request_class=CheckedRequest,
+        # No JSON API yet; the one to come serves its OpenAPI document with local assets, not a CDN's.
+        openapi_config=None,
         on_startup=[on_startup],
         state=State({"tenant_resolver": resolver}),
         on_shutdown=[on_shutdown],

@@ -21,6 +21,11 @@ from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 from urllib.parse import urlparse
 
+from asyncpg.exceptions import (
+    InsufficientResourcesError,
+    OperatorInterventionError,
+    PostgresConnectionError,
+)
 from piccolo.engine.base import Engine
 from piccolo.engine.postgres import PostgresEngine
 from piccolo.engine.sqlite import SQLiteEngine
@@ -32,6 +37,9 @@ TENANT_SETTING = "app.tenant_id"
 CROSS_TENANT_SETTING = "app.cross_tenant"
 # Per process; each web request holds at most one connection, released while it waits on Temporal.
 POOL_MIN_SIZE, POOL_MAX_SIZE = 2, 20
+# The database cannot answer right now (down, restarting, out of connections), as opposed to a query that
+# is wrong: the web says "try again" (503) for these. OSError covers a refused or reset connection.
+UNAVAILABLE = (OSError, PostgresConnectionError, OperatorInterventionError, InsufficientResourcesError)
 
 
 def sqlite_path(url: str) -> Path:

@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import smtplib
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from email.message import EmailMessage
-from email.utils import formataddr, make_msgid
+from email.utils import formataddr, formatdate, getaddresses, make_msgid
+
+# Line breaks and other control characters in a header would end it and start another: a town named
+# "Town<CR><LF>Bcc: ..." must not add a recipient, nor make the message impossible to build.
+HEADER_BREAKERS = re.compile(r"[\x00-\x1f\x7f]+")
 
 
 @dataclass(frozen=True)
@@ -29,15 +34,35 @@ class OutgoingMail:
     message_key: str = ""
 
 
+def header_text(text: str) -> str:
+    """One line of header text, whatever the town or the translation put in it."""
+    return HEADER_BREAKERS.sub(" ", text).strip()
+
+
+class BadRecipient(ValueError):
+    """The address cannot be mailed as it is; sending it again will not help."""
+
+
+def single_recipient(to: str) -> str:
+    """Exactly one address: `a@x,b@y` or `Name <a@x>, b@y` would be mailed to both. Addresses are checked
+    where people type them; this is the last line, for one that got past."""
+    found = getaddresses([to])
+    if len(found) != 1 or not found[0][1] or "@" not in found[0][1] or HEADER_BREAKERS.search(to):
+        raise BadRecipient("a message goes to exactly one valid address")
+    return to
+
+
 class Mailer:
     def __init__(self, host: str, port: int, sender: str, timeout: float = 15.0) -> None:
         self.host, self.port, self.sender, self.timeout = host, port, sender, timeout
 
     def build(self, mail: OutgoingMail) -> EmailMessage:
         message = EmailMessage()
-        message["From"] = formataddr((mail.sender_name, self.sender)) if mail.sender_name else self.sender
-        message["To"] = mail.to
-        message["Subject"] = mail.subject
+        sender_name = header_text(mail.sender_name)
+        message["From"] = formataddr((sender_name, self.sender)) if sender_name else self.sender
+        message["To"] = single_recipient(mail.to)
+        message["Subject"] = header_text(mail.subject)
+        message["Date"] = formatdate(localtime=False, usegmt=True)
         domain = self.sender.rsplit("@", 1)[-1]
         message["Message-ID"] = (
             f"<{mail.message_key.replace(':', '.')}@{domain}>"

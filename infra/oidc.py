@@ -9,16 +9,21 @@ no database here: the caller keeps the `PendingLogin` in the server-side session
 
 from __future__ import annotations
 
+import asyncio
 import hmac
+import ipaddress
+import json
 import re
+import socket
 import time
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx2
-from authlib.common.security import generate_token, is_secure_transport
+from authlib.common.security import generate_token
 from authlib.integrations.httpx_client import AsyncOAuth2Client, OAuthError
 from authlib.oidc.core import CodeIDToken
 from joserfc import jwt
@@ -26,12 +31,16 @@ from joserfc.errors import BadSignatureError, ClaimError, InvalidKeyIdError, Jos
 from joserfc.jwk import KeySet
 from joserfc.jws import JWSRegistry
 
+from infra.settings import Settings, get_settings
+
 # Every call to a provider is bounded: a slow provider must not hold a worker for long.
 TIMEOUT = httpx2.Timeout(10.0, connect=5.0)
 # Loading the CA bundle reads files and takes ~50 ms: done once at import, not on the event loop per client.
 TLS = httpx2.create_ssl_context()
 # Discovery documents and key sets change rarely; a token the cached keys cannot verify refetches them early.
 CACHE_SECONDS = 3600
+# A discovery document or key set is a few kilobytes; a provider that sends more is not one.
+MAX_DOCUMENT_BYTES = 512 * 1024
 # Clock skew tolerated between this server and the provider for `exp` and `iat`.
 LEEWAY_SECONDS = 60
 # Signature algorithms accepted for ID tokens: asymmetric only, so the client secret can never sign one.
@@ -79,35 +88,91 @@ class OidcError(Exception):
     """A failed sign-in. The message is safe to show a person: no token, secret or provider-sent text."""
 
 
+@dataclass(frozen=True)
+class Reach:
+    """Where this server may send its requests for a town's provider. A town administrator types the
+    issuer, so without these rules the server would fetch any address for them, its own loopback and
+    the cloud's metadata service included."""
+
+    require_https: bool = True
+    # Private, loopback or link-local networks the operator allows anyway (a provider on the intranet).
+    allowed_networks: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = ()
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Reach:
+        return cls(
+            require_https=not settings.development,
+            allowed_networks=tuple(
+                ipaddress.ip_network(network.strip(), strict=False)
+                for network in settings.oidc_allowed_networks.split(",")
+                if network.strip()
+            ),
+        )
+
+
+async def check_reach(url: str, reach: Reach) -> None:
+    """Raises OidcError unless `url` is https (or http in development) and every address its host name
+    resolves to is public or in a network the operator allows. The name is resolved again when the request
+    is made; a provider's DNS that changes its answer in between is outside what this check covers."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+    except ValueError as error:
+        raise OidcError("The sign-in provider's address is not valid.") from error
+    if parts.scheme != "https" and (reach.require_https or parts.scheme != "http"):
+        raise OidcError("The sign-in provider's address must use https.")
+    if not parts.hostname:
+        raise OidcError("The sign-in provider's address is not valid.")
+    try:
+        found = await asyncio.get_running_loop().getaddrinfo(parts.hostname, port, type=socket.SOCK_STREAM)
+    except (OSError, UnicodeError) as error:
+        raise OidcError("The sign-in provider's address cannot be found.") from error
+    for *_, sockaddr in found:
+        address = ipaddress.ip_address(str(sockaddr[0]).split("%")[0])
+        if not address.is_global and not any(address in network for network in reach.allowed_networks):
+            raise OidcError("The sign-in provider's address is on a private or local network.")
+
+
 def clear_caches() -> None:
     """Forget discovered metadata and keys, so the next sign-in asks the providers again (tests use it)."""
     _discovered.clear()
     _key_sets.clear()
 
 
-async def discover(config: ProviderConfig, http: httpx2.AsyncClient) -> dict[str, Any]:
+async def discover(
+    config: ProviderConfig, http: httpx2.AsyncClient, reach: Reach | None = None
+) -> dict[str, Any]:
     """The provider's `.well-known/openid-configuration`, cached per issuer for `CACHE_SECONDS`.
 
     The document must name the configured issuer exactly (OIDC Discovery §4.3): otherwise another provider's
     tokens could pass as this tenant's.
     """
+    reach = reach or Reach.from_settings(get_settings())
+    await check_reach(config.issuer, reach)
     cached = _discovered.get(config.issuer)
     if cached and cached[0] > time.monotonic():
         return cached[1]
-    if not is_secure_transport(config.issuer):
-        raise OidcError("The sign-in provider's address must use https.")
     document = await _get_json(http, config.issuer.rstrip("/") + "/.well-known/openid-configuration")
     if document.get("issuer") != config.issuer:
         raise OidcError("The sign-in provider does not identify itself with the configured issuer.")
     for endpoint in ("authorization_endpoint", "token_endpoint", "jwks_uri"):
-        if not isinstance(document.get(endpoint), str) or not is_secure_transport(document[endpoint]):
+        if not isinstance(document.get(endpoint), str):
             raise OidcError("The sign-in provider's configuration is incomplete.")
+    if reach.require_https and urlsplit(document["authorization_endpoint"]).scheme != "https":
+        raise OidcError("The sign-in provider's address must use https.")
+    # The server itself calls these two; only the browser goes to the authorization endpoint.
+    for endpoint in ("token_endpoint", "jwks_uri"):
+        await check_reach(document[endpoint], reach)
     _discovered[config.issuer] = (time.monotonic() + CACHE_SECONDS, document)
     return document
 
 
 async def begin(
-    config: ProviderConfig, redirect_uri: str, *, http: httpx2.AsyncClient | None = None
+    config: ProviderConfig,
+    redirect_uri: str,
+    *,
+    http: httpx2.AsyncClient | None = None,
+    reach: Reach | None = None,
 ) -> tuple[str, PendingLogin]:
     """The URL to send the browser to, and what to keep in the session until it comes back.
 
@@ -115,7 +180,7 @@ async def begin(
     ties the code to this server even if the code leaks on its way back.
     """
     async with _http(http) as client:
-        metadata = await discover(config, client)
+        metadata = await discover(config, client, reach)
     pending = PendingLogin(
         state=generate_token(43),
         nonce=generate_token(43),
@@ -139,6 +204,7 @@ async def complete(
     callback_params: Mapping[str, str],
     *,
     http: httpx2.AsyncClient | None = None,
+    reach: Reach | None = None,
 ) -> Identity:
     """Checks the callback, exchanges the code and validates the ID token; raises `OidcError` on any doubt."""
     # An error never signs anyone in, so it is reported whatever its state; only its known code is used.
@@ -155,7 +221,7 @@ async def complete(
         raise OidcError("The sign-in provider sent no authorization code.")
 
     async with _http(http) as client:
-        metadata = await discover(config, client)
+        metadata = await discover(config, client, reach)
         async with _oauth_client(config, metadata) as oauth:
             try:
                 token = await oauth.fetch_token(
@@ -251,10 +317,16 @@ async def _jwks(uri: str, http: httpx2.AsyncClient, *, refresh: bool = False) ->
 
 
 async def _get_json(http: httpx2.AsyncClient, url: str) -> dict[str, Any]:
+    """Redirects are not followed (they could lead anywhere) and the answer is read up to a cap."""
+    body = bytearray()
     try:
-        response = await http.get(url, timeout=TIMEOUT, headers={"Accept": "application/json"})
-        response.raise_for_status()
-        document = response.json()
+        async with http.stream("GET", url, timeout=TIMEOUT, headers={"Accept": "application/json"}) as answer:
+            answer.raise_for_status()
+            async for chunk in answer.aiter_bytes():
+                body += chunk
+                if len(body) > MAX_DOCUMENT_BYTES:
+                    raise OidcError("The sign-in provider sent an unexpected answer.")
+        document = json.loads(body)
     except (httpx2.HTTPError, ValueError) as error:
         raise OidcError("The sign-in provider could not be reached; please try again.") from error
     if not isinstance(document, dict):

@@ -58,6 +58,9 @@ class Settings:
     rate_limits: str = field(default_factory=lambda: _env("RATE_LIMITS", "on"))
     # The most photos a citizen may add to one request.
     photos_per_request: int = field(default_factory=lambda: int(_env("PHOTOS_PER_REQUEST", "10")))
+    # Comma-separated networks (e.g. 10.0.0.0/8) where a town's OpenID provider may be although they are
+    # private, loopback or link-local; by default the server calls only public addresses for providers.
+    oidc_allowed_networks: str = field(default_factory=lambda: _env("OIDC_ALLOWED_NETWORKS", ""))
     development: bool = field(default_factory=lambda: _env_bool("DEVELOPMENT", True))
     # Directory the development SMTP sink writes to; the web shows it at /dev/inbox when set.
     dev_inbox_dir: str = field(default_factory=lambda: _env("DEV_INBOX_DIR", ""))
@@ -75,7 +78,8 @@ class Settings:
         return self.resolved_database_url.startswith(("postgres://", "postgresql://"))
 
     def public_url(self, host: str, path: str = "/") -> str:
-        """An absolute link for mail and PDFs: the request's own host, which is the tenant's."""
+        """An absolute link on `host`; a town's links come from `tenants.resolve.town_url`, which picks
+        the host from the town's configuration."""
         default_port = {"http": "80", "https": "443"}[self.public_scheme]
         port = "" if self.public_port in ("", default_port) else f":{self.public_port}"
         return f"{self.public_scheme}://{host}{port}{path}"

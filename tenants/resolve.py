@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from infra.database import cross_tenant, tenant_transaction
 from tenants.tables import Tenant, TenantDomain
+
+if TYPE_CHECKING:
+    from infra.settings import Settings
 
 CACHE_SECONDS = 30.0
 
@@ -28,9 +32,11 @@ class TenantInfo:
     embed_origins: str = ""
     require_two_factor: bool = False
     show_staff_names: bool = False
+    # The town's own host names (TenantDomain), oldest first; the first is where its links point.
+    domains: tuple[str, ...] = ()
 
     @classmethod
-    def from_row(cls, row: dict) -> TenantInfo:
+    def from_row(cls, row: dict, domains: tuple[str, ...] = ()) -> TenantInfo:
         languages = tuple(code.strip() for code in row["languages"].split(",") if code.strip()) or ("en",)
         return cls(
             id=row["id"],
@@ -48,6 +54,7 @@ class TenantInfo:
             embed_origins=row["embed_origins"],
             require_two_factor=row["require_two_factor"],
             show_staff_names=row["show_staff_names"],
+            domains=domains,
         )
 
 
@@ -96,7 +103,16 @@ class TenantResolver:
                 .first()
             )
             row = await query.where(Tenant.id == domain["tenant_id"]).first() if domain else None
-        return TenantInfo.from_row(row) if row else None
+        return await _with_domains(row) if row else None
+
+
+async def _with_domains(row: dict) -> TenantInfo:
+    hosts = (
+        await TenantDomain.select(TenantDomain.host)
+        .where(TenantDomain.tenant == row["id"])
+        .order_by(TenantDomain.id)
+    )
+    return TenantInfo.from_row(row, tuple(host["host"] for host in hosts))
 
 
 _by_id: dict[int, tuple[float, TenantInfo]] = {}
@@ -111,7 +127,7 @@ async def tenant_by_id(tenant_id: int) -> TenantInfo | None:
         row = await Tenant.select().where(Tenant.id == tenant_id).output(load_json=True).first()
     if row is None:
         return None
-    tenant = TenantInfo.from_row(row)
+    tenant = await _with_domains(row)
     _by_id[tenant_id] = (time.monotonic() + CACHE_SECONDS, tenant)
     return tenant
 
@@ -122,5 +138,13 @@ async def all_tenant_ids(reason: str) -> list[int]:
         return [row["id"] for row in await Tenant.select(Tenant.id).where(Tenant.active.eq(True))]
 
 
-def tenant_host(tenant: TenantInfo, base_domain: str) -> str:
-    return f"{tenant.slug}.{base_domain}"
+def town_url(tenant: TenantInfo, settings: Settings, path: str = "/", via: str | None = None) -> str:
+    """The absolute address of one of the town's pages, for mail, PDFs, QR codes and sign-in redirects.
+
+    Built from the town's configured host names, never from a request's Host header, which the client
+    writes: `via` (the host a request came in on) is used only when it is one of the town's own, so a person
+    who came through the town's custom domain comes back to it (their session cookie lives there).
+    """
+    own = (*tenant.domains, f"{tenant.slug}.{settings.base_domain}".lower())
+    wanted = (via or "").lower()
+    return settings.public_url(wanted if wanted in own else own[0], path)

@@ -14,7 +14,7 @@ from litestar.response import Redirect, Template
 from apps import sign_in_flow
 from apps.admin.auth import current_staff
 from apps.admin.auth import sign_in as sign_in_staff
-from apps.pages import page, scope_of, tenant_of
+from apps.pages import PathId, QueryId, page, row_id, scope_of, tenant_of
 from domain import catalog, lifecycle, permissions, sign_in
 from domain import requests as request_service
 from domain import staff as staff_service
@@ -96,7 +96,7 @@ class AuthController(Controller):
     async def oidc_start(
         self,
         request: Request,
-        provider_id: FromPath[int],
+        provider_id: PathId,
         settings: NamedDependency[Settings],
         tenant_scope: NamedDependency[TenantScope],
     ) -> Redirect:
@@ -244,10 +244,10 @@ class QueueController(Controller):
         tenant_scope: NamedDependency[TenantScope],
         status: FromQuery[str] = "open",
         department: FromQuery[str] = "",
-        before: FromQuery[int | None] = None,
+        before: QueryId = None,
     ) -> Template:
         language = current_language.get()
-        department_id = int(department) if department.isdigit() else None
+        department_id = row_id(department)
         access = member["access"]
         wanted = request_service.QueueFilter(
             status=status,
@@ -330,7 +330,7 @@ class QueueController(Controller):
         }
         actor = member["id"]
         if action == "assign":
-            assignee_id = int(form["assignee_id"]) if form.get("assignee_id", "").isdigit() else actor
+            assignee_id = row_id(form.get("assignee_id", "")) or actor
             eligible = {
                 person["id"]: person for person in await staff_service.assignees(scope, item["department"])
             }
@@ -352,7 +352,7 @@ class QueueController(Controller):
                 return None, {"wait": N_("Write the question the citizen should answer.")}
             return NoteCommand(body=form["body"][:5000], **me), {}
         if action == "transfer":
-            department_id = int(form["department_id"]) if form.get("department_id", "").isdigit() else 0
+            department_id = row_id(form.get("department_id", "")) or 0
             known = {d["id"] for d in await catalog.departments(scope, current_language.get())}
             if department_id not in known or department_id == item["department"]:
                 return None, {"transfer": N_("Choose another department of this municipality.")}

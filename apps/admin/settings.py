@@ -8,15 +8,16 @@ from urllib.parse import urlparse
 from litestar import Controller, Request, get, post
 from litestar.di import NamedDependency, Provide
 from litestar.exceptions import NotFoundException, PermissionDeniedException
-from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
 from apps.admin.auth import current_staff
-from apps.pages import page, scope_of, tenant_of
+from apps.pages import PathId, page, scope_of, tenant_of
 from domain.permissions import ROLES, TENANT_ADMIN
 from domain.scope import TenantScope
 from domain.tables import SignInProvider
+from infra import oidc
 from infra.i18n import N_
+from infra.settings import Settings
 from tenants.tables import Tenant
 
 FIELDS = (
@@ -92,7 +93,11 @@ class SignInSettingsController(Controller):
 
     @post("/providers")
     async def add_provider(
-        self, request: Request, admin: NamedDependency[dict], tenant_scope: NamedDependency[TenantScope]
+        self,
+        request: Request,
+        admin: NamedDependency[dict],
+        settings: NamedDependency[Settings],
+        tenant_scope: NamedDependency[TenantScope],
     ) -> Template | Redirect:
         form = await request.form()
         values = {name: str(form.get(name, "")).strip() for name in FIELDS}
@@ -104,6 +109,14 @@ class SignInSettingsController(Controller):
         issuer = urlparse(values["issuer"])
         if issuer.scheme not in ("https", "http") or not issuer.netloc:
             errors["issuer"] = N_("Enter the provider's issuer address, e.g. https://login.example.org.")
+        else:
+            try:
+                await oidc.check_reach(values["issuer"], oidc.Reach.from_settings(settings))
+            except oidc.OidcError:
+                errors["issuer"] = N_(
+                    "The portal only calls providers at an https address on the internet; this address "
+                    "is not one, or cannot be found."
+                )
         if not values["client_id"] or not values["client_secret"]:
             errors["client_id"] = N_("Enter the client id and secret the provider gave the portal.")
         group_roles, problem = parse_group_roles(values["group_roles"])
@@ -131,7 +144,7 @@ class SignInSettingsController(Controller):
         self,
         request: Request,
         admin: NamedDependency[dict],
-        provider_id: FromPath[int],
+        provider_id: PathId,
         tenant_scope: NamedDependency[TenantScope],
     ) -> Redirect:
         if not await tenant_scope.exists(SignInProvider).where(SignInProvider.id == provider_id):

@@ -15,7 +15,7 @@ from litestar.exceptions import NotFoundException
 from litestar.response import Redirect, Template
 
 from apps.demo import seed_catalog
-from domain.intake import EMAIL_PATTERN
+from domain.intake import valid_email
 from domain.scope import TenantScope
 from domain.staff import hash_password, password_matches
 from domain.tables import StaffUser
@@ -170,10 +170,10 @@ async def _problems(values: dict) -> dict:
         ZoneInfo(values["timezone"])
     except (ZoneInfoNotFoundError, ValueError):
         errors["timezone"] = N_("Enter a time zone such as America/Toronto.")
-    if values["contact_email"] and not EMAIL_PATTERN.match(values["contact_email"]):
+    if values["contact_email"] and not valid_email(values["contact_email"]):
         errors["contact_email"] = N_("Enter an email address like name@example.com.")
     if not values["admin_name"]:
         errors["admin_name"] = N_("Enter the name of the town's first administrator.")
-    if not EMAIL_PATTERN.match(values["admin_email"]):
+    if not valid_email(values["admin_email"]):
         errors["admin_email"] = N_("Enter an email address like name@example.com.")
     return errors

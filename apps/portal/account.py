@@ -13,10 +13,10 @@ from litestar.params import FromPath
 from litestar.response import Redirect, Response, Template
 
 from apps import sign_in_flow
-from apps.pages import page, scope_of, tenant_of
+from apps.pages import PathId, page, scope_of, tenant_of, town_link
 from domain import citizens, sign_in
 from domain import requests as request_service
-from domain.intake import EMAIL_PATTERN, PHONE_PATTERN
+from domain.intake import PHONE_PATTERN, valid_email
 from domain.scope import TenantScope
 from infra import oidc, ratelimit, sessions
 from infra.i18n import N_, SUPPORTED_LANGUAGES, current_language, gettext
@@ -86,7 +86,7 @@ class AccountController(Controller):
     async def oidc_start(
         self,
         request: Request,
-        provider_id: FromPath[int],
+        provider_id: PathId,
         settings: NamedDependency[Settings],
         tenant_scope: NamedDependency[TenantScope],
     ) -> Redirect:
@@ -121,7 +121,7 @@ class AccountController(Controller):
         tenant = tenant_of(request)
         email = str((await request.form()).get("email", "")).strip().lower()
         values = {"email": email}
-        if not EMAIL_PATTERN.match(email):
+        if not valid_email(email):
             errors = {"email": N_("Enter an email address like name@example.com.")}
             return await self._sign_in_page(request, values, errors, status_code=422)
         address = request.client.host if request.client else ""
@@ -132,7 +132,7 @@ class AccountController(Controller):
                 request, "account/sign_in.html", status_code=429, values=values, errors={"email": TOO_MANY}
             )
         token = await citizens.new_sign_in_link(tenant_scope, email)
-        link = settings.public_url(request.url.hostname or "", f"/account/link/{token}")
+        link = town_link(request, settings, f"/account/link/{token}")
         mail = OutgoingMail(
             to=email,
             subject=gettext("Your sign-in link for %(town)s", town=tenant.name),

@@ -11,7 +11,7 @@ from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Response, Template
 
-from apps.pages import page, scope_of, tenant_of
+from apps.pages import PathId, page, scope_of, tenant_of
 from apps.portal.account import signed_in_citizen
 from domain import catalog, intake, lifecycle
 from domain import requests as request_service
@@ -227,17 +227,19 @@ class PortalController(Controller):
         self,
         request: Request,
         token: FromPath[str],
-        photo_id: FromPath[int],
+        photo_id: PathId,
         tenant_scope: NamedDependency[TenantScope],
     ) -> Response:
         item = await request_service.get_by_token(tenant_scope, token)
         found = item and await request_service.photo(tenant_scope, item["id"], photo_id)
         if not found:
             raise NotFoundException()
+        # Shown in the page, never run (and nosniff on every answer); a name made here, not the upload's.
+        filename = f"photo-{photo_id}.{request_service.PHOTO_TYPES.get(found['content_type'], 'bin')}"
         return Response(
             bytes(found["content"]),
             media_type=found["content_type"],
-            headers={"Content-Disposition": f'inline; filename="{found["filename"]}"'},
+            headers={"Content-Disposition": f'inline; filename="{filename}"'},
         )
 
     @get("/status/{token:str}/receipt.pdf")
@@ -291,9 +293,22 @@ class PortalController(Controller):
         return page(request, "lookup.html", status_code=422, values=values, errors=errors)
 
     @get("/lang/{code:str}")
-    async def language(self, request: Request, code: FromPath[str], next: FromQuery[str] = "/") -> Redirect:
+    async def language(
+        self,
+        request: Request,
+        code: FromPath[str],
+        settings: NamedDependency[Settings],
+        next: FromQuery[str] = "/",
+    ) -> Redirect:
         target = next if next.startswith("/") and not next.startswith("//") else "/"
         response = Redirect(target, status_code=303)
         if code in tenant_of(request).languages:
-            response.set_cookie(LANGUAGE_COOKIE, code, max_age=365 * 24 * 3600, samesite="lax", httponly=True)
+            response.set_cookie(
+                LANGUAGE_COOKIE,
+                code,
+                max_age=365 * 24 * 3600,
+                samesite="lax",
+                httponly=True,
+                secure=not settings.development,
+            )
         return response

@@ -4,6 +4,7 @@ Dockerfile are parsed and held against the code that runs inside them (settings,
 from __future__ import annotations
 
 import ast
+import ipaddress
 import json
 import re
 import shlex
@@ -320,6 +321,16 @@ def test_web_and_worker_scale_out_and_web_replicas_sit_behind_one_published_port
     caddyfile = COMPOSE["configs"][SERVICES["lb"]["configs"][0]["source"]]["content"]
     assert re.search(r"name\s+web\b", caddyfile) and re.search(r"port\s+8000\b", caddyfile), caddyfile
     assert "header_up Host" not in caddyfile  # the Host header chooses the tenant: pass it through untouched
+
+
+def test_the_web_believes_forwarded_addresses_only_from_its_proxies():
+    """uvicorn takes the client's address from X-Forwarded-For only when the connection comes from one of
+    these; with "*" it takes the header's first address, which the client writes itself."""
+    trusted = environment("web")["FORWARDED_ALLOW_IPS"].split(",")
+    assert "*" not in trusted
+    for entry in trusted:
+        network = ipaddress.ip_network(entry.strip(), strict=False)
+        assert network.is_private, f"{entry}: a public network is not the load balancer's"
 
 
 def test_published_ports_listen_on_localhost_by_default():

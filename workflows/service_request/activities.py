@@ -23,7 +23,7 @@ from infra.mail import Attachment, Mailer, OutgoingMail
 from infra.pdf import pdf_process_pool, qr_png_data_uri, render_pdf
 from infra.settings import Settings
 from infra.templating import document_environment
-from tenants.resolve import tenant_by_id, tenant_host
+from tenants.resolve import tenant_by_id, town_url
 from workflows.service_request.models import (
     MoveInput,
     NoticeInput,
@@ -178,8 +178,7 @@ class RequestActivities:
             people = await staff_service.notice_recipients(
                 scope, notice.kind, request["department"], request["assignee"]
             )
-        host = tenant_host(context["tenant"], self.settings.base_domain)
-        admin_url = self.settings.public_url(host, f"/admin/requests/{request['reference']}")
+        admin_url = town_url(context["tenant"], self.settings, f"/admin/requests/{request['reference']}")
         sent = 0
         for person in people:
             with i18n.use_language(person["language"]):
@@ -215,7 +214,6 @@ class RequestActivities:
         if tenant is None or request is None:
             raise ApplicationError("request or tenant no longer exists", non_retryable=True)
         request = request_service.localise(request, request["language"])
-        host = tenant_host(tenant, self.settings.base_domain)
         return {
             "tenant": tenant,
             "request": request,
@@ -224,7 +222,7 @@ class RequestActivities:
             "auto_closed": lifecycle.AUTO_CLOSED,
             "close_reason_label": lifecycle.CLOSE_REASONS.get(request["close_reason"], ""),
             "timeline": await request_service.timeline(scope, request_id, public_only=True),
-            "status_url": self.settings.public_url(host, f"/status/{request['public_token']}"),
+            "status_url": town_url(tenant, self.settings, f"/status/{request['public_token']}"),
         }
 
     def all(self) -> list:
