@@ -60,7 +60,7 @@ async def towns():
         (
             "assign",
             lambda ids: {"assignee_id": ids["staff"]},
-            "Choose a member of staff of this municipality.",
+            "This person does not work for this request",
         ),
         ("transfer", lambda ids: {"department_id": ids["department"]}, "Choose another department of this"),
         (
