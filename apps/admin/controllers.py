@@ -159,13 +159,17 @@ class AuthController(Controller):
         return Redirect("/admin/requests", status_code=303)
 
     @get("/login/password")
-    async def password_form(self, request: Request) -> Template | Redirect:
+    async def password_form(
+        self, request: Request, tenant_scope: NamedDependency[TenantScope]
+    ) -> Template | Redirect:
         if await self._pending(request, PENDING_PASSWORD) is None:
             return Redirect("/admin/login", status_code=303)
         return page(request, "pages/new_password.html")
 
     @post("/login/password")
-    async def change_password(self, request: Request) -> Template | Redirect:
+    async def change_password(
+        self, request: Request, tenant_scope: NamedDependency[TenantScope]
+    ) -> Template | Redirect:
         member = await self._pending(request, PENDING_PASSWORD)
         if member is None:
             return Redirect("/admin/login", status_code=303)
@@ -173,8 +177,8 @@ class AuthController(Controller):
         password, confirmation = str(form.get("password", "")), str(form.get("confirmation", ""))
         if problem := staff_service.new_password_problem(member, password, confirmation):
             return page(request, "pages/new_password.html", status_code=422, errors={"password": problem})
-        await staff_service.change_password(scope_of(request), member["id"], password)
-        return self._after_password(request, await staff_service.get_active(scope_of(request), member["id"]))
+        await staff_service.change_password(tenant_scope, member["id"], password)
+        return self._after_password(request, await staff_service.get_active(tenant_scope, member["id"]))
 
     @get("/login/code")
     async def code_form(
