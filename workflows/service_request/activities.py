@@ -7,11 +7,14 @@ through an outbox row so a retried send never reaches the citizen twice.
 from __future__ import annotations
 
 import asyncio
+import functools
+import sqlite3
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict
 from multiprocessing import get_context
 from pathlib import Path
 
+import asyncpg
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
@@ -64,6 +67,39 @@ STAFF_HEADLINES = {
 TIMELINE_NOTICES = frozenset(
     {"assign_reminder", "assign_escalation", "due_reminder", "overdue", "overdue_escalation"}
 )
+# What the database refuses for the data itself (text it cannot hold, such as NUL on PostgreSQL; a broken
+# constraint): a retry fails the same way, so the step stops at once and the request shows it to staff.
+BAD_DATA = (
+    asyncpg.DataError,
+    asyncpg.IntegrityConstraintViolationError,
+    sqlite3.DataError,
+    sqlite3.IntegrityError,
+)
+STEP_FAILED = "step_failed"
+
+
+def bad_data_is_final(method):
+    """Makes a refusal of the data a final failure, noted on the request's internal timeline."""
+
+    @functools.wraps(method)
+    async def run(self, job):
+        try:
+            return await method(self, job)
+        except BAD_DATA as error:
+            info = activity.info()
+            await request_service.note(
+                TenantScope(job.tenant_id),
+                job.request_id,
+                STEP_FAILED,
+                f"{STEP_FAILED}:{info.workflow_run_id}:{info.activity_id}",
+                f"{getattr(job, 'action', None) or getattr(job, 'kind', None) or info.activity_type}: "
+                f"{type(error).__name__}",
+            )
+            raise ApplicationError(
+                f"the database refused the data: {type(error).__name__}", type=STEP_FAILED, non_retryable=True
+            ) from None
+
+    return run
 
 
 class RequestActivities:
@@ -76,6 +112,7 @@ class RequestActivities:
         self._pdf_pool = ProcessPoolExecutor(max_workers=pdf_processes, mp_context=get_context("spawn"))
 
     @activity.defn
+    @bad_data_is_final
     async def route(self, move: MoveInput) -> RouteResult:
         """Sends the request to its department (by rule or by type) and, when the type says so, a person."""
         routed = await routing.route(TenantScope(move.tenant_id), move.request_id, move.action_key)
@@ -88,6 +125,7 @@ class RequestActivities:
         )
 
     @activity.defn
+    @bad_data_is_final
     async def persist_move(self, move: MoveInput) -> str:
         return await self._persist(TenantScope(move.tenant_id), move)
 
@@ -100,6 +138,7 @@ class RequestActivities:
             raise ApplicationError(str(refused), type="TransitionRefused", non_retryable=True) from None
 
     @activity.defn
+    @bad_data_is_final
     async def render_receipt(self, receipt: ReceiptInput) -> int:
         """The acknowledgement (on intake) or closure receipt, branded, in the citizen's language."""
         scope = TenantScope(receipt.tenant_id)
@@ -114,6 +153,7 @@ class RequestActivities:
         return await request_service.store_document(scope, receipt.request_id, receipt.kind, filename, pdf)
 
     @activity.defn
+    @bad_data_is_final
     async def notify_citizen(self, notice: NoticeInput) -> int:
         """Mails the citizen (and followers, for public progress); returns how many messages went out now."""
         scope = TenantScope(notice.tenant_id)
@@ -162,6 +202,7 @@ class RequestActivities:
         return wanted
 
     @activity.defn
+    @bad_data_is_final
     async def notify_staff(self, notice: StaffNoticeInput) -> int:
         """Mails the staff concerned and notes it on the internal timeline; never twice for one key."""
         scope = TenantScope(notice.tenant_id)
