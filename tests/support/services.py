@@ -43,7 +43,9 @@ class Inbox:
     def matching(self, predicate: Callable[[EmailMessage], bool]) -> list[EmailMessage]:
         return [message for message in self.messages if predicate(message)]
 
-    async def wait_for(self, predicate: Callable[[EmailMessage], bool], within: float = PATIENCE) -> EmailMessage:
+    async def wait_for(
+        self, predicate: Callable[[EmailMessage], bool], within: float = PATIENCE
+    ) -> EmailMessage:
         deadline = time.monotonic() + within
         while time.monotonic() < deadline:
             if found := self.matching(predicate):

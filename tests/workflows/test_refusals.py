@@ -1,5 +1,5 @@
-"""A refused Update is refused by its validator: the caller gets the typed error and the workflow's history
-does not change (no Update accepted, no activity scheduled), so a refusal costs nothing and replays cleanly."""
+"""A refused Update is refused by its validator: the caller gets the typed error and the workflow's
+history does not change (no Update accepted, no activity scheduled), so a refusal costs nothing."""
 
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import WorkflowUpdateFailedError
