@@ -21,10 +21,10 @@ from workflows.client import TemporalGateway
 from workflows.reconciler import reconcile_once
 from workflows.worker import build_worker
 
-# Requests held back by a Temporal outage, and how soon after its return all their workflows are started:
-# on SQLite at load 12, 20 s in batches against 68 s one at a time.
+# Requests held back by a Temporal outage, and how soon after its return all their workflows are started.
+# Measured on SQLite at load 12: 20 s in batches (44 s under coverage), 68 s one at a time.
 BACKLOG = 150
-BACKLOG_DRAINED_WITHIN = 45
+BACKLOG_DRAINED_WITHIN = 60
 
 
 async def test_a_request_made_while_temporal_is_down_is_started_when_it_returns(tmp_path, inbox):
