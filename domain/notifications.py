@@ -1,18 +1,29 @@
 """The outbox that makes mail exactly-once from the citizen's point of view.
 
 A row is written before sending and stamped the moment the SMTP server accepts the message; a retry that
-finds the stamp does not send again. Only a crash inside that moment (between the server's "250 OK" and the
-database write) can still resend; the stable Message-ID lets a relay or mail client drop such a copy.
+finds the stamp does not send again. The stamp is retried while the database is away (a restart, a dropped
+connection): failing the activity there would make its retry send a second copy. Only a crash of the
+worker inside that moment (between the server's "250 OK" and the database write) can still resend: the
+sender cannot learn of the acceptance any other way. The stable Message-ID lets a relay or mail client drop
+such a copy.
 """
 
 from __future__ import annotations
 
+import asyncio
+import logging
+import time
 from datetime import UTC, datetime
 
 from domain.requests import short_key
 from domain.scope import TenantScope
 from domain.tables import Notification
 from infra.mail import Mailer, OutgoingMail
+
+log = logging.getLogger(__name__)
+# How long a stamp is retried after the server took the message: longer than a database restart, shorter
+# than the mail activity's time limit (after which Temporal would start a second attempt).
+STAMP_PATIENCE = 20.0
 
 
 async def send_once(scope: TenantScope, key: str, mail: OutgoingMail, mailer: Mailer) -> bool:
@@ -38,8 +49,18 @@ async def send_once(scope: TenantScope, key: str, mail: OutgoingMail, mailer: Ma
 
     async def stamp() -> None:
         sent = {Notification.sent_at: datetime.now(UTC)}
-        async with scope.transaction():
-            await scope.update(Notification, sent).where(Notification.key == key)
+        deadline, pause = time.monotonic() + STAMP_PATIENCE, 0.1
+        while True:
+            try:
+                async with scope.transaction():
+                    await scope.update(Notification, sent).where(Notification.key == key)
+                return
+            except Exception as error:  # whatever the database says, the message is already out
+                if time.monotonic() + pause > deadline:
+                    raise
+                log.warning("mail %s sent; recording it failed (%r), trying again", key, error)
+                await asyncio.sleep(pause)
+                pause = min(pause * 2, 2.0)
 
     await mailer.send(mail, accepted=stamp)
     return True

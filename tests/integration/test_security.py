@@ -2,6 +2,7 @@
 
 import asyncio
 import dataclasses
+import time
 
 from apps.web import create_app
 from domain.tables import StaffUser
@@ -84,8 +85,11 @@ async def test_an_idle_session_ends():
     town = await make_town()
     app = create_app(dataclasses.replace(OFFLINE, session_idle_seconds=1))
     async with PortalClient(app, town.host) as clerk:
+        signing_in = time.monotonic()
         await clerk.login(town.admin_email, town.password)
-        assert (await clerk.get("/admin/requests")).status_code == 200
+        answer = await clerk.get("/admin/requests")
+        if time.monotonic() - signing_in < 1:  # a busy machine may already be past the idle limit
+            assert answer.status_code == 200
         await asyncio.sleep(2.2)
         assert (await clerk.get("/admin/requests")).headers.get("location") == "/admin/login"
 
@@ -94,11 +98,15 @@ async def test_a_session_ends_at_its_absolute_limit_even_when_busy():
     town = await make_town()
     app = create_app(dataclasses.replace(OFFLINE, session_absolute_seconds=2))
     async with PortalClient(app, town.host) as clerk:
+        signing_in = time.monotonic()
         await clerk.login(town.admin_email, town.password)
+        signed_in = time.monotonic()
         for _ in range(3):
-            assert (await clerk.get("/admin/requests")).status_code == 200
+            answer = await clerk.get("/admin/requests")
+            if time.monotonic() - signing_in < 2:  # judged only while surely inside the limit
+                assert answer.status_code == 200
             await asyncio.sleep(0.5)
-        await asyncio.sleep(1.2)
+        await asyncio.sleep(max(0.0, 2.2 - (time.monotonic() - signed_in)))
         assert (await clerk.get("/admin/requests")).status_code == 303
 
 

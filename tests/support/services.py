@@ -23,6 +23,11 @@ def offline_settings() -> Settings:
     return dataclasses.replace(get_settings(), temporal_address="127.0.0.1:9")
 
 
+# Deadlines are generous: a busy machine (a test suite beside another, a cold worker importing) is slow, and
+# a test that waits on an event costs only what the event takes.
+PATIENCE = 90.0
+
+
 class Inbox:
     """Collects every message the SMTP server receives; tests wait on it."""
 
@@ -38,7 +43,9 @@ class Inbox:
     def matching(self, predicate: Callable[[EmailMessage], bool]) -> list[EmailMessage]:
         return [message for message in self.messages if predicate(message)]
 
-    async def wait_for(self, predicate: Callable[[EmailMessage], bool], within: float = 30) -> EmailMessage:
+    async def wait_for(
+        self, predicate: Callable[[EmailMessage], bool], within: float = PATIENCE
+    ) -> EmailMessage:
         deadline = time.monotonic() + within
         while time.monotonic() < deadline:
             if found := self.matching(predicate):
@@ -48,7 +55,7 @@ class Inbox:
         raise AssertionError(f"no such mail within {within}s; received: {subjects}")
 
 
-async def eventually(check: Callable, within: float = 30, interval: float = 0.1):
+async def eventually(check: Callable, within: float = PATIENCE, interval: float = 0.1):
     """Awaits `check()` until it returns something truthy; returns it, or fails after `within`."""
     deadline = time.monotonic() + within
     last = None

@@ -2,10 +2,20 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+
+from temporalio.api.enums.v1 import EventType
+from temporalio.client import Client
+
 from domain import requests as request_service
+from infra.settings import PROJECT_ROOT
 from tests.support.factories import TestTown, valid_form
 from tests.support.portal import PortalClient, status_path
-from tests.support.services import eventually
+from tests.support.services import PATIENCE, eventually
 
 # Only what a lifecycle test needs: everything else stays off (None).
 QUIET = {
@@ -32,7 +42,7 @@ async def row_of(town: TestTown, path: str) -> dict:
         return await request_service.get_by_token(town.scope, path.rsplit("/", 1)[1])
 
 
-async def wait_status(town: TestTown, path: str, status: str, within: float = 30) -> dict:
+async def wait_status(town: TestTown, path: str, status: str, within: float = PATIENCE) -> dict:
     async def check():
         row = await row_of(town, path)
         return row if row["status"] == status else None
@@ -47,3 +57,52 @@ def about(address: str, words: str):
 def text_of(message) -> str:
     """The plain-text body, whether or not the message carries attachments."""
     return message.get_body(preferencelist=("plain",)).get_content()
+
+
+def start_worker_process(task_queue: str, **environment: str) -> subprocess.Popen:
+    """The worker as production runs it, in its own process group with its PDF process."""
+    environment = {
+        **os.environ,
+        "TEMPORAL_TASK_QUEUE": task_queue,
+        "RECONCILE_INTERVAL": "3600",
+        **environment,
+    }
+    return subprocess.Popen(
+        [sys.executable, "-m", "workflows.worker"],
+        cwd=PROJECT_ROOT,
+        env=environment,
+        start_new_session=True,
+    )
+
+
+def kill_worker(worker: subprocess.Popen, sig: signal.Signals = signal.SIGKILL) -> None:
+    """Signals the whole group, so the PDF process and the resource tracker go with the worker."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(worker.pid, sig)
+    try:
+        worker.wait(30)
+    except subprocess.TimeoutExpired:
+        worker.kill()
+        worker.wait()
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(worker.pid, signal.SIGKILL)  # whatever outlived its parent
+
+
+async def acknowledged(client: Client, workflow: str) -> bool:
+    """True once the history records route, acknowledgement PDF and acknowledgement mail as completed."""
+    completed = 0
+    async for event in client.get_workflow_handle(workflow).fetch_history_events():
+        completed += event.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_COMPLETED
+    return completed >= 3
+
+
+async def activity_completions(client: Client, workflow: str, name: str) -> int:
+    history = client.get_workflow_handle(workflow).fetch_history_events()
+    scheduled, completed = set(), 0
+    async for event in history:
+        if event.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
+            if event.activity_task_scheduled_event_attributes.activity_type.name == name:
+                scheduled.add(event.event_id)
+        elif event.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_COMPLETED:
+            completed += event.activity_task_completed_event_attributes.scheduled_event_id in scheduled
+    return completed

@@ -7,9 +7,12 @@ through an outbox row so a retried send never reaches the citizen twice.
 from __future__ import annotations
 
 import asyncio
+import functools
+import sqlite3
 from dataclasses import asdict
 from pathlib import Path
 
+import asyncpg
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
@@ -62,6 +65,39 @@ STAFF_HEADLINES = {
 TIMELINE_NOTICES = frozenset(
     {"assign_reminder", "assign_escalation", "due_reminder", "overdue", "overdue_escalation"}
 )
+# What the database refuses for the data itself (text it cannot hold, such as NUL on PostgreSQL; a broken
+# constraint): a retry fails the same way, so the step stops at once and the request shows it to staff.
+BAD_DATA = (
+    asyncpg.DataError,
+    asyncpg.IntegrityConstraintViolationError,
+    sqlite3.DataError,
+    sqlite3.IntegrityError,
+)
+STEP_FAILED = "step_failed"
+
+
+def bad_data_is_final(method):
+    """Makes a refusal of the data a final failure, noted on the request's internal timeline."""
+
+    @functools.wraps(method)
+    async def run(self, job):
+        try:
+            return await method(self, job)
+        except BAD_DATA as error:
+            info = activity.info()
+            await request_service.note(
+                TenantScope(job.tenant_id),
+                job.request_id,
+                STEP_FAILED,
+                f"{STEP_FAILED}:{info.workflow_run_id}:{info.activity_id}",
+                f"{getattr(job, 'action', None) or getattr(job, 'kind', None) or info.activity_type}: "
+                f"{type(error).__name__}",
+            )
+            raise ApplicationError(
+                f"the database refused the data: {type(error).__name__}", type=STEP_FAILED, non_retryable=True
+            ) from None
+
+    return run
 
 
 class RequestActivities:
@@ -74,6 +110,7 @@ class RequestActivities:
         self._pdf_pool = pdf_process_pool(pdf_processes)
 
     @activity.defn
+    @bad_data_is_final
     async def route(self, move: MoveInput) -> RouteResult:
         """Sends the request to its department (by rule or by type) and, when the type says so, a person."""
         scope = TenantScope(move.tenant_id)
@@ -88,6 +125,7 @@ class RequestActivities:
         )
 
     @activity.defn
+    @bad_data_is_final
     async def persist_move(self, move: MoveInput) -> str:
         return await self._persist(TenantScope(move.tenant_id), move)
 
@@ -101,6 +139,7 @@ class RequestActivities:
             raise ApplicationError(str(refused), type="TransitionRefused", non_retryable=True) from None
 
     @activity.defn
+    @bad_data_is_final
     async def render_receipt(self, receipt: ReceiptInput) -> int:
         """The acknowledgement (on intake) or closure receipt, branded, in the citizen's language."""
         scope = TenantScope(receipt.tenant_id)
@@ -119,6 +158,7 @@ class RequestActivities:
             )
 
     @activity.defn
+    @bad_data_is_final
     async def notify_citizen(self, notice: NoticeInput) -> int:
         """Mails the citizen (and followers, for public progress); returns how many messages went out now."""
         scope = TenantScope(notice.tenant_id)
@@ -169,6 +209,7 @@ class RequestActivities:
         return wanted
 
     @activity.defn
+    @bad_data_is_final
     async def notify_staff(self, notice: StaffNoticeInput) -> int:
         """Mails the staff concerned and notes it on the internal timeline; never twice for one key."""
         scope = TenantScope(notice.tenant_id)

@@ -13,11 +13,12 @@ from datetime import datetime, timedelta
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
-from temporalio.exceptions import ApplicationError
+from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from domain import lifecycle, permissions, sla
-    from workflows.service_request.activities import RequestActivities
+    from infra.i18n import N_
+    from workflows.service_request.activities import STEP_FAILED, RequestActivities
     from workflows.service_request.models import (
         AssignCommand,
         CitizenCommand,
@@ -41,6 +42,8 @@ MAIL_RETRY = RetryPolicy(initial_interval=timedelta(seconds=2), maximum_interval
 # Changes to running workflows: each new step is taken only by runs that reach it after the change.
 ACKNOWLEDGEMENT_RECEIPT = "acknowledgement-receipt"
 SERVICE_LEVELS = "service-levels"
+# The database refused a step's data (the activity noted it on the internal timeline): said to whoever acted.
+STEP_NOT_SAVED = N_("This could not be saved. The request is marked for the staff to look at.")
 
 STAFF_AUDIENCE_NOTICES = {
     sla.ASSIGN_REMINDER: "assign_reminder",
@@ -440,11 +443,16 @@ class ServiceRequestWorkflow:
         reopen_until = None
         if status == lifecycle.CLOSED:
             reopen_until = now + timedelta(seconds=self.level.reopen_window)
-        self.state.status = await workflow.execute_activity_method(
-            RequestActivities.persist_move,
-            self._move(action, key=key, due_at=due, reopen_until=reopen_until, **details),
-            start_to_close_timeout=DB_TIMEOUT,
-        )
+        try:
+            self.state.status = await workflow.execute_activity_method(
+                RequestActivities.persist_move,
+                self._move(action, key=key, due_at=due, reopen_until=reopen_until, **details),
+                start_to_close_timeout=DB_TIMEOUT,
+            )
+        except ActivityError as failed:
+            if _refused_data(failed):
+                raise ApplicationError(STEP_NOT_SAVED, type=STEP_FAILED, non_retryable=True) from None
+            raise
         self.state.clock, self.state.assignee_id, self.state.due_at = clock, assignee_id, due
         if action == lifecycle.TRANSFER:
             self.state.department_id = details["department_id"]
@@ -469,14 +477,14 @@ class ServiceRequestWorkflow:
     # Side effects ------------------------------------------------------------------------------------
 
     async def _render(self, kind: str) -> None:
-        await workflow.execute_activity_method(
+        await self._side_effect(
             RequestActivities.render_receipt,
             ReceiptInput(self.params.tenant_id, self.params.request_id, kind=kind),
             start_to_close_timeout=RENDER_TIMEOUT,
         )
 
     async def _notify(self, kind: str, key: str, body: str = "", attach: str = "") -> None:
-        await workflow.execute_activity_method(
+        await self._side_effect(
             RequestActivities.notify_citizen,
             NoticeInput(
                 tenant_id=self.params.tenant_id,
@@ -491,7 +499,7 @@ class ServiceRequestWorkflow:
         )
 
     async def _notify_staff(self, kind: str, key: str, body: str = "") -> None:
-        await workflow.execute_activity_method(
+        await self._side_effect(
             RequestActivities.notify_staff,
             StaffNoticeInput(
                 tenant_id=self.params.tenant_id,
@@ -503,3 +511,16 @@ class ServiceRequestWorkflow:
             start_to_close_timeout=DB_TIMEOUT,
             retry_policy=MAIL_RETRY,
         )
+
+    @staticmethod
+    async def _side_effect(activity, argument, **options) -> None:
+        """A receipt or mail whose data the database refused is noted for staff; the request goes on."""
+        try:
+            await workflow.execute_activity_method(activity, argument, **options)
+        except ActivityError as failed:
+            if not _refused_data(failed):
+                raise
+
+
+def _refused_data(failed: ActivityError) -> bool:
+    return isinstance(failed.cause, ApplicationError) and failed.cause.type == STEP_FAILED
