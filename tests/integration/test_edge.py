@@ -205,7 +205,8 @@ async def test_numbers_too_big_for_the_database_are_refused_at_the_edge():
     async with PortalClient(create_app(OFFLINE), town.host) as clerk:
         status = status_path(await clerk.submit(valid_form()))
         async with town.scope.transaction():
-            reference = (await request_service.get_by_token(town.scope, status.rsplit("/", 1)[1]))["reference"]
+            item = await request_service.get_by_token(town.scope, status.rsplit("/", 1)[1])
+        reference = item["reference"]
         assert (await clerk.get(f"{status}/photos/{TOO_BIG}")).status_code == 400
         assert (await clerk.get(f"/account/oidc/{TOO_BIG}")).status_code == 400
         await clerk.login(town.admin_email, town.password)
@@ -249,7 +250,8 @@ async def test_a_provider_whose_discovery_fails_gives_a_clear_page():
 async def test_a_town_name_with_line_breaks_still_gets_its_sign_in_mail_with_one_line_headers(inbox):
     town = await make_town()
     async with town.scope.transaction():
-        await Tenant.update({Tenant.name: "Testville\r\nBcc: everyone@evil.example"}).where(Tenant.id == town.id)
+        broken = "Testville\r\nBcc: everyone@evil.example"
+        await Tenant.update({Tenant.name: broken}).where(Tenant.id == town.id)
     async with PortalClient(create_app(OFFLINE), town.host) as citizen:
         await citizen.get("/account/sign-in")
         answer = await citizen.post("/account/sign-in", {"email": "crlf@example.com"})

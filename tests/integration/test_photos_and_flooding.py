@@ -121,7 +121,9 @@ async def test_a_request_takes_a_bounded_number_of_photos_and_none_once_closed(a
     assert full.status_code == 409 and "as many photos as it can take" in full.text
     for status in ("closed", "cancelled"):
         async with town.scope.transaction():
-            await ServiceRequest.update({ServiceRequest.status: status}).where(ServiceRequest.tenant == town.id)
+            await ServiceRequest.update({ServiceRequest.status: status}).where(
+                ServiceRequest.tenant == town.id
+            )
         refused = await _upload(citizen, path, photo)
         assert refused.status_code == 409 and "closed or cancelled request" in refused.text
     assert len(await _photos(town, path)) == 2
