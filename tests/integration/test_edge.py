@@ -49,7 +49,8 @@ async def test_control_characters_in_a_form_field_are_refused_clearly_and_nothin
     assert refused.status_code == also.status_code == 400
     assert "control characters" in refused.text
     assert fine.status_code == 303
-    assert await town.scope.count(ServiceRequest) == 1
+    async with town.scope.transaction():
+        assert await town.scope.count(ServiceRequest) == 1
 
 
 @pytest.mark.parametrize("address", ["/status/%00", "/status/abc%01def", "/?next=%00", "/status?q=a%0Ab"])
@@ -123,7 +124,8 @@ def _tenant() -> TenantInfo:
 
 async def test_a_town_with_its_own_domain_is_resolved_with_it():
     town = await make_town()
-    await TenantDomain(tenant=town.id, host="311.edge-town.example").save()
+    async with town.scope.transaction():
+        await TenantDomain(tenant=town.id, host="311.edge-town.example").save()
     resolver = create_app(OFFLINE).state.tenant_resolver
     tenant = await resolver.resolve(town.host)
     assert tenant.domains == ("311.edge-town.example",)
@@ -178,8 +180,9 @@ async def test_photos_are_served_inline_under_a_safe_name():
     town = await make_town()
     async with PortalClient(create_app(OFFLINE), town.host) as citizen:
         status = status_path(await citizen.submit(valid_form()))
-        item = await request_service.get_by_token(town.scope, status.rsplit("/", 1)[1])
-        photo_id = await request_service.add_photo(town.scope, item["id"], PNG, most=10)
+        async with town.scope.transaction():
+            item = await request_service.get_by_token(town.scope, status.rsplit("/", 1)[1])
+            photo_id = await request_service.add_photo(town.scope, item["id"], PNG, most=10)
         answer = await citizen.get(f"{status}/photos/{photo_id}")
     assert answer.status_code == 200 and answer.headers["content-type"] == "image/png"
     assert answer.headers["content-disposition"] == f'inline; filename="photo-{photo_id}.png"'
@@ -201,7 +204,9 @@ async def test_numbers_too_big_for_the_database_are_refused_at_the_edge():
     town = await make_town()
     async with PortalClient(create_app(OFFLINE), town.host) as clerk:
         status = status_path(await clerk.submit(valid_form()))
-        reference = (await request_service.get_by_token(town.scope, status.rsplit("/", 1)[1]))["reference"]
+        async with town.scope.transaction():
+            item = await request_service.get_by_token(town.scope, status.rsplit("/", 1)[1])
+        reference = item["reference"]
         assert (await clerk.get(f"{status}/photos/{TOO_BIG}")).status_code == 400
         assert (await clerk.get(f"/account/oidc/{TOO_BIG}")).status_code == 400
         await clerk.login(town.admin_email, town.password)
@@ -235,7 +240,8 @@ async def test_a_provider_whose_discovery_fails_gives_a_clear_page():
         client_id="portal",
         client_secret="secret",
     )
-    await row.save()
+    async with town.scope.transaction():
+        await row.save()
     async with PortalClient(create_app(OFFLINE), town.host) as citizen:
         answer = await citizen.get(f"/account/oidc/{row.id}")
     assert answer.status_code == 502 and "sign-in service is not answering" in answer.text
@@ -243,7 +249,9 @@ async def test_a_provider_whose_discovery_fails_gives_a_clear_page():
 
 async def test_a_town_name_with_line_breaks_still_gets_its_sign_in_mail_with_one_line_headers(inbox):
     town = await make_town()
-    await Tenant.update({Tenant.name: "Testville\r\nBcc: everyone@evil.example"}).where(Tenant.id == town.id)
+    async with town.scope.transaction():
+        broken = "Testville\r\nBcc: everyone@evil.example"
+        await Tenant.update({Tenant.name: broken}).where(Tenant.id == town.id)
     async with PortalClient(create_app(OFFLINE), town.host) as citizen:
         await citizen.get("/account/sign-in")
         answer = await citizen.post("/account/sign-in", {"email": "crlf@example.com"})

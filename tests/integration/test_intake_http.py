@@ -152,7 +152,8 @@ async def test_the_same_idempotency_key_in_two_towns_makes_a_request_in_each(app
         second = status_path(await portal.submit(form))
     assert first != second
     for town in (springfield, shelbyville):
-        rows = await ServiceRequest.select(ServiceRequest.idempotency_key).where(
-            ServiceRequest.tenant == town.id
-        )
+        async with town.scope.transaction():
+            rows = await ServiceRequest.select(ServiceRequest.idempotency_key).where(
+                ServiceRequest.tenant == town.id
+            )
         assert rows == [{"idempotency_key": form["idempotency_key"]}]

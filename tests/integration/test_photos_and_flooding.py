@@ -66,13 +66,25 @@ async def _upload(citizen: PortalClient, path: str, content: bytes, name: str = 
     )
 
 
-async def _request_id(path: str) -> int:
-    row = (
-        await ServiceRequest.select(ServiceRequest.id)
-        .where(ServiceRequest.public_token == path.rsplit("/", 1)[1])
-        .first()
-    )
-    return row["id"]
+async def _photos(town, path: str, *columns) -> list[dict]:
+    """The photos stored for the request at `path`, read as the town."""
+    async with town.scope.transaction():
+        row = (
+            await ServiceRequest.select(ServiceRequest.id)
+            .where(ServiceRequest.public_token == path.rsplit("/", 1)[1])
+            .first()
+        )
+        return await Document.select(Document.id, *columns).where(Document.request == row["id"])
+
+
+async def _reference(town, path: str) -> str:
+    async with town.scope.transaction():
+        row = (
+            await ServiceRequest.select(ServiceRequest.reference)
+            .where(ServiceRequest.public_token == path.rsplit("/", 1)[1])
+            .first()
+        )
+    return row["reference"]
 
 
 async def test_a_photo_is_stored_and_served_without_its_gps_position(author):
@@ -84,9 +96,7 @@ async def test_a_photo_is_stored_and_served_without_its_gps_position(author):
     served = await citizen.get(re.search(r'<img src="([^"]+)"', page).group(1))
     assert served.status_code == 200 and served.headers["content-type"] == "image/jpeg"
     assert served.headers["content-disposition"].startswith('inline; filename="photo-')
-    stored = (
-        await Document.select(Document.content).where(Document.request == await _request_id(path)).first()
-    )
+    (stored,) = await _photos(town, path, Document.content)
     for content in (served.content, bytes(stored["content"])):
         image = Image.open(io.BytesIO(content))
         assert image.format == "JPEG" and image.size == (64, 48)
@@ -100,7 +110,7 @@ async def test_an_image_too_large_to_decode_is_refused_from_its_header(author):
     assert len(bomb) < 5 * 1024 * 1024
     refused = await _upload(citizen, path, bomb, "bomb.png")
     assert refused.status_code == 409 and "JPEG, PNG or WebP" in refused.text
-    assert await Document.count().where(Document.request == await _request_id(path)) == 0
+    assert await _photos(town, path) == []
 
 
 async def test_a_request_takes_a_bounded_number_of_photos_and_none_once_closed(author):
@@ -110,10 +120,13 @@ async def test_a_request_takes_a_bounded_number_of_photos_and_none_once_closed(a
     full = await _upload(citizen, path, photo)
     assert full.status_code == 409 and "as many photos as it can take" in full.text
     for status in ("closed", "cancelled"):
-        await ServiceRequest.update({ServiceRequest.status: status}).where(ServiceRequest.tenant == town.id)
+        async with town.scope.transaction():
+            await ServiceRequest.update({ServiceRequest.status: status}).where(
+                ServiceRequest.tenant == town.id
+            )
         refused = await _upload(citizen, path, photo)
         assert refused.status_code == 409 and "closed or cancelled request" in refused.text
-    assert await Document.count().where(Document.request == await _request_id(path)) == 2
+    assert len(await _photos(town, path)) == 2
 
 
 async def test_comments_and_photos_are_limited_per_author_and_request(author):
@@ -130,11 +143,7 @@ async def test_the_lookup_says_the_same_for_an_unknown_reference_and_another_add
     town = await make_town()
     async with PortalClient(create_app(OFFLINE), town.host) as visitor:
         path = status_path(await visitor.submit(valid_form(contact_email="ned@example.com")))
-        reference = (
-            await ServiceRequest.select(ServiceRequest.reference)
-            .where(ServiceRequest.public_token == path.rsplit("/", 1)[1])
-            .first()
-        )["reference"]
+        reference = await _reference(town, path)
         await visitor.get("/status")
 
         async def answer(ref: str, email: str):
@@ -151,10 +160,6 @@ async def test_the_lookup_says_the_same_for_an_unknown_reference_and_another_add
             await visitor.post("/status", {"reference": reference, "email": "ned@example.com"})
         ).status_code == 429
         other = status_path(await visitor.submit(valid_form(contact_email="rod@example.com")))
-        other_reference = (
-            await ServiceRequest.select(ServiceRequest.reference)
-            .where(ServiceRequest.public_token == other.rsplit("/", 1)[1])
-            .first()
-        )["reference"]
+        other_reference = await _reference(town, other)
         found = await visitor.post("/status", {"reference": other_reference, "email": "rod@example.com"})
         assert found.status_code == 303 and found.headers["location"] == other

@@ -42,27 +42,30 @@ class Forms(HTMLParser):
 async def request_page():
     """A signed-in administrator and the reference of one request whose status a test sets directly."""
     town = await make_town()
-    works = (
-        await Department.select(Department.id)
-        .where((Department.tenant == town.id) & (Department.slug == "public-works"))
-        .first()
-    )
-    async with PortalClient(create_app(offline_settings()), town.host) as client:
-        path = status_path(await client.submit(valid_form()))
-        row = (
-            await ServiceRequest.select(ServiceRequest.reference)
-            .where(ServiceRequest.public_token == path.rsplit("/", 1)[1])
+    async with town.scope.transaction():
+        works = (
+            await Department.select(Department.id)
+            .where((Department.tenant == town.id) & (Department.slug == "public-works"))
             .first()
         )
-        await ServiceRequest.update({ServiceRequest.department: works["id"]}).where(
-            ServiceRequest.tenant == town.id
-        )
+    async with PortalClient(create_app(offline_settings()), town.host) as client:
+        path = status_path(await client.submit(valid_form()))
+        async with town.scope.transaction():
+            row = (
+                await ServiceRequest.select(ServiceRequest.reference)
+                .where(ServiceRequest.public_token == path.rsplit("/", 1)[1])
+                .first()
+            )
+            await ServiceRequest.update({ServiceRequest.department: works["id"]}).where(
+                ServiceRequest.tenant == town.id
+            )
         assert (await client.login(town.admin_email, DEMO_PASSWORD)).status_code == 303
         yield town, client, row["reference"]
 
 
 async def _set_status(town, status: str) -> None:
-    await ServiceRequest.update({ServiceRequest.status: status}).where(ServiceRequest.tenant == town.id)
+    async with town.scope.transaction():
+        await ServiceRequest.update({ServiceRequest.status: status}).where(ServiceRequest.tenant == town.id)
 
 
 @pytest.mark.parametrize("status", list(lifecycle.STATUS_LABELS))

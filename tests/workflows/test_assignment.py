@@ -13,7 +13,7 @@ from domain.staff import hash_password
 from domain.tables import Department, RequestType, StaffDepartment, StaffUser
 from tests.support.factories import make_town
 from tests.support.portal import PortalClient
-from tests.workflows.lifecycle_helpers import about, submit, wait_status
+from tests.workflows.lifecycle_helpers import about, row_of, submit, wait_status
 from workflows.client import workflow_id
 from workflows.service_request.models import AssignCommand
 from workflows.service_request.workflow import ServiceRequestWorkflow
@@ -23,20 +23,22 @@ NOT_ASSIGNABLE = "This person does not work for this request"
 
 
 async def _department(town, slug: str) -> int:
-    row = (
-        await Department.select(Department.id)
-        .where((Department.tenant == town.id) & (Department.slug == slug))
-        .first()
-    )
+    async with town.scope.transaction():
+        row = (
+            await Department.select(Department.id)
+            .where((Department.tenant == town.id) & (Department.slug == slug))
+            .first()
+        )
     return row["id"]
 
 
 async def _staff_id(town, email: str) -> int:
-    row = (
-        await StaffUser.select(StaffUser.id)
-        .where((StaffUser.tenant == town.id) & (StaffUser.email == email))
-        .first()
-    )
+    async with town.scope.transaction():
+        row = (
+            await StaffUser.select(StaffUser.id)
+            .where((StaffUser.tenant == town.id) & (StaffUser.email == email))
+            .first()
+        )
     return row["id"]
 
 
@@ -50,12 +52,10 @@ async def setting(app):
         role="agent",
         password_hash=hash_password(DEMO_PASSWORD),
     )
-    await clerk.save()
-    await (
-        TenantScope(town.id)
-        .new(StaffDepartment, staff=clerk.id, department=await _department(town, "clerk"))
-        .save()
-    )
+    clerk_department = await _department(town, "clerk")
+    async with town.scope.transaction():
+        await clerk.save()
+        await TenantScope(town.id).new(StaffDepartment, staff=clerk.id, department=clerk_department).save()
     async with PortalClient(app, town.host) as citizen:
         path = await submit(citizen)
     reference = (await wait_status(town, path, "routed"))["reference"]
@@ -83,11 +83,13 @@ async def test_assigning_someone_who_cannot_open_the_request_is_refused_and_mail
             refused = await admin.act(reference, "assign", assignee_id=str(someone))
             assert refused.status_code == 409
             assert NOT_ASSIGNABLE in refused.text
-        row = await request_service.get_by_reference(town.scope, reference)
+        async with town.scope.transaction():
+            row = await request_service.get_by_reference(town.scope, reference)
         assert row["assignee"] is None and row["status"] == "routed"
         roads2 = await _staff_id(town, town.roads2_email)
         assert (await admin.act(reference, "assign", assignee_id=str(roads2))).status_code == 303
-    assert (await request_service.get_by_reference(town.scope, reference))["assignee"] == roads2
+    async with town.scope.transaction():
+        assert (await request_service.get_by_reference(town.scope, reference))["assignee"] == roads2
     assert not inbox.matching(lambda message: message["to"] == f"clerk@{town.slug}.test")
 
 
@@ -112,13 +114,14 @@ async def test_routing_leaves_a_request_in_the_queue_rather_than_give_it_to_some
     app, setting, inbox
 ):
     town, clerk_id, _ = setting
-    await RequestType.update(
-        {RequestType.assignment_mode: "default", RequestType.default_assignee: clerk_id}
-    ).where((RequestType.tenant == town.id) & (RequestType.code == "pothole"))
+    async with town.scope.transaction():
+        await RequestType.update(
+            {RequestType.assignment_mode: "default", RequestType.default_assignee: clerk_id}
+        ).where((RequestType.tenant == town.id) & (RequestType.code == "pothole"))
     email = f"routing@{town.slug}.example"
     async with PortalClient(app, town.host) as citizen:
         path = await submit(citizen, description="Another hole", contact_email=email)
     await inbox.wait_for(about(email, "We received"))  # mailed once routing is over
-    row = await request_service.get_by_token(town.scope, path.rsplit("/", 1)[1])
+    row = await row_of(town, path)
     assert row["status"] == "routed" and row["assignee"] is None
     assert not inbox.matching(lambda message: message["to"] == f"clerk@{town.slug}.test")
