@@ -68,14 +68,15 @@ async def test_a_request_made_while_temporal_is_down_is_started_when_it_returns(
 
 async def submit_without_workflow(town) -> str:
     """A request committed by a web process that could not start its workflow (or died first)."""
-    submitted = await request_service.submit(
-        town.scope,
-        town.prefix,
-        Submission(
-            "pothole", "Nobody started this", "Ned", "ned@example.com", uuid.uuid4().hex, address="1 Main"
-        ),
-        "en",
-    )
+    async with town.scope.transaction():
+        submitted = await request_service.submit(
+            town.scope,
+            town.prefix,
+            Submission(
+                "pothole", "Nobody started this", "Ned", "ned@example.com", uuid.uuid4().hex, address="1 Main"
+            ),
+            "en",
+        )
     return f"/status/{submitted.public_token}"
 
 
