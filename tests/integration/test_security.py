@@ -2,9 +2,16 @@
 
 import asyncio
 import dataclasses
+import os
+import subprocess
+import sys
+
+import pytest
 
 from apps.web import create_app
 from domain.tables import StaffUser
+from infra.settings import DEVELOPMENT_SECRET_KEY, PROJECT_ROOT, SettingsError
+from infra.temporal_dev import free_port
 from tenants.tables import Tenant
 from tests.support.factories import make_town, valid_form
 from tests.support.portal import PortalClient
@@ -19,7 +26,7 @@ async def test_every_page_carries_the_security_headers_with_the_towns_embedding_
         await Tenant.update(
             {Tenant.embed_origins: "https://www.testville.example javascript:alert(1)"}
         ).where(Tenant.id == town.id)
-    production = create_app(dataclasses.replace(OFFLINE, development=False))
+    production = create_app(dataclasses.replace(OFFLINE, development=False, secret_key="k" * 40))
     async with PortalClient(production, town.host) as portal:
         headers = (await portal.get("/")).headers
     policy = headers["content-security-policy"]
@@ -130,3 +137,31 @@ async def test_visitors_who_never_sign_in_get_no_session():
         for path in ("/", "/status", "/healthz", "/static/portal.css"):
             response = await visitor.get(path)
             assert "portal_session" not in response.headers.get("set-cookie", ""), path
+
+
+async def test_the_session_cookie_lasts_as_long_as_the_longest_session_the_settings_allow():
+    town = await make_town()
+    for citizen_seconds, staff_seconds in ((40 * 24 * 3600, 8 * 3600), (3600, 7200)):
+        settings = dataclasses.replace(
+            OFFLINE, citizen_session_seconds=citizen_seconds, session_absolute_seconds=staff_seconds
+        )
+        async with PortalClient(create_app(settings), town.host) as clerk:
+            cookie = (await clerk.login(town.admin_email, town.password)).headers["set-cookie"]
+        assert f"Max-Age={max(citizen_seconds, staff_seconds)};" in cookie, cookie
+
+
+def test_production_refuses_the_development_secret_key_or_a_short_one():
+    for key in (DEVELOPMENT_SECRET_KEY, "too-short"):
+        with pytest.raises(SettingsError, match="SECRET_KEY must be a random value of at least 32"):
+            dataclasses.replace(OFFLINE, development=False, secret_key=key)
+    assert dataclasses.replace(OFFLINE, development=False, secret_key="k" * 32).secret_key == "k" * 32
+    assert dataclasses.replace(OFFLINE, secret_key=DEVELOPMENT_SECRET_KEY).development  # fine on a laptop
+
+
+def test_the_web_process_does_not_start_in_production_with_the_development_secret_key():
+    env = {**os.environ, "DEVELOPMENT": "false", "PYTHONPATH": str(PROJECT_ROOT)}
+    env.pop("SECRET_KEY", None)
+    command = [sys.executable, "-m", "uvicorn", "apps.web:create_app", "--factory", "--port", str(free_port())]
+    started = subprocess.run(command, env=env, cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=120)
+    assert started.returncode != 0
+    assert "SECRET_KEY must be a random value" in started.stderr, started.stderr[-2000:]
