@@ -38,7 +38,9 @@ class CsrfMiddleware:
 
     def token(self, request: Request, browser: str) -> str:
         session_id = request.cookies.get(self.session_cookie)
-        anchor = f"session:{session_id}" if request.scope.get("session") and session_id else f"browser:{browser}"
+        anchor = (
+            f"session:{session_id}" if request.scope.get("session") and session_id else f"browser:{browser}"
+        )
         message = f"{(request.url.hostname or '').lower()}\n{anchor}".encode()
         return hmac.new(self.secret, message, hashlib.sha256).hexdigest()
 
@@ -64,7 +66,9 @@ class CsrfMiddleware:
             if message["type"] == "http.response.start":
                 headers = MutableScopeHeaders.from_message(message)
                 if (headers.get("content-type") or "").startswith("text/html"):
-                    cookie = Cookie(key=COOKIE, value=value, secure=self.secure, httponly=True, samesite="lax")
+                    cookie = Cookie(
+                        key=COOKIE, value=value, secure=self.secure, httponly=True, samesite="lax"
+                    )
                     headers.add("set-cookie", cookie.to_header(header=""))
             await send(message)
 

@@ -129,10 +129,7 @@ class AuthController(Controller):
         form = await request.form()
         email, password = str(form.get("email", "")).strip(), str(form.get("password", ""))
         tenant_id = tenant_of(request).id
-        address = request.client.host if request.client else ""
-        if not await limiter.allow(ratelimit.SIGN_IN_PER_ADDRESS, f"{tenant_id}:{address}") or not (
-            await limiter.allow(ratelimit.SIGN_IN_PER_EMAIL, f"{tenant_id}:{email}")
-        ):
+        if not await sign_in_flow.may_try_password(limiter, request, str(tenant_id), email):
             errors = {"email": TOO_MANY_SIGN_INS}
             return await self._login_page(request, {"email": email}, errors, status_code=429)
         member = (
@@ -143,6 +140,7 @@ class AuthController(Controller):
                 "email": N_("This email and password do not match an active account of this municipality.")
             }
             return await self._login_page(request, {"email": email}, errors, status_code=422)
+        await sign_in_flow.password_was_right(limiter, request, str(tenant_id), email)
         return self._after_password(request, member)
 
     def _after_password(self, request: Request, member: dict) -> Redirect:
@@ -196,11 +194,12 @@ class AuthController(Controller):
         if member is None:
             return Redirect("/admin/login", status_code=303)
         code = str((await request.form()).get("code", ""))
-        who = f"{tenant_of(request).id}:code:{member['email']}"
-        if not await limiter.allow(ratelimit.SIGN_IN_PER_EMAIL, who):
+        who = f"{tenant_of(request).id}:{member['id']}"
+        if not await limiter.allow(ratelimit.CODE_PER_ACCOUNT, who):
             return await self._code_page(request, member, TOO_MANY_SIGN_INS, status_code=429)
         if not staff_service.code_is_valid(member["totp_secret"], code):
             return await self._code_page(request, member, WRONG_CODE, status_code=422)
+        await limiter.forgive(ratelimit.CODE_PER_ACCOUNT, who)
         if not member["totp_enabled"]:
             await staff_service.enable_two_factor(tenant_scope, member["id"])
         sign_in_staff(request, member)

@@ -14,12 +14,13 @@ from litestar.di import NamedDependency
 from litestar.exceptions import NotFoundException
 from litestar.response import Redirect, Template
 
+from apps import sign_in_flow
 from apps.demo import seed_catalog
 from domain.intake import EMAIL_PATTERN
 from domain.scope import TenantScope
 from domain.staff import hash_password, password_matches
 from domain.tables import StaffUser
-from infra import ratelimit, sessions
+from infra import sessions
 from infra.database import cross_tenant
 from infra.i18n import N_
 from infra.ratelimit import TOO_MANY_SIGN_INS, RateLimiter
@@ -71,10 +72,7 @@ class PlatformController(Controller):
         _on_base_host(request, settings)
         form = await request.form()
         email, password = str(form.get("email", "")).strip().lower(), str(form.get("password", ""))
-        address = request.client.host if request.client else ""
-        if not await limiter.allow(ratelimit.SIGN_IN_PER_ADDRESS, f"platform:{address}") or not (
-            await limiter.allow(ratelimit.SIGN_IN_PER_EMAIL, f"platform:{email}")
-        ):
+        if not await sign_in_flow.may_try_password(limiter, request, "platform", email):
             errors = {"email": TOO_MANY_SIGN_INS}
             return _page("login.html", status_code=429, values={"email": email}, errors=errors)
         async with cross_tenant("platform pages: sign in"):
@@ -86,6 +84,7 @@ class PlatformController(Controller):
         if not password_matches(admin["password_hash"] if admin else None, password):
             errors = {"email": N_("This email and password do not match a platform administrator.")}
             return _page("login.html", status_code=422, values={"email": email}, errors=errors)
+        await sign_in_flow.password_was_right(limiter, request, "platform", email)
         sessions.begin(request, {SESSION_PLATFORM: admin["id"]})
         return Redirect("/platform/", status_code=303)
 

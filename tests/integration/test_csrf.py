@@ -46,7 +46,9 @@ def test_the_walk_finds_the_citizens_the_staffs_and_the_platforms_forms():
 @pytest.fixture(scope="module")
 async def towns():
     if not await PlatformAdmin.exists().where(PlatformAdmin.email == PLATFORM_EMAIL):
-        await PlatformAdmin(email=PLATFORM_EMAIL, name="Root", password_hash=hash_password(DEMO_PASSWORD)).save()
+        await PlatformAdmin(
+            email=PLATFORM_EMAIL, name="Root", password_hash=hash_password(DEMO_PASSWORD)
+        ).save()
     return await make_town(), await make_town("Shelbyville")
 
 
@@ -71,7 +73,7 @@ def host_of(path: str, town) -> str:
 
 
 async def browser(host: str, signed_in_as: str) -> PortalClient:
-    """A browser at `host` that has loaded a form, signed in (staff or platform) when `signed_in_as` is set."""
+    """A browser at `host` that has loaded a form; signed in (staff, or platform) if `signed_in_as` is set."""
     client = PortalClient(APP, host)
     platform = host == PLATFORM_HOST
     login = "/platform/login" if platform else "/admin/login"
@@ -101,7 +103,9 @@ async def send(client: PortalClient, method: str, path: str, token: str | None, 
 
 @pytest.mark.parametrize("signed_in", [False, True], ids=["visitor", "signed-in"])
 @pytest.mark.parametrize(("method", "path"), ROUTES, ids=[f"{m} {p}" for m, p in ROUTES])
-async def test_a_state_changing_route_takes_only_its_own_sessions_token(towns, browsers, method, path, signed_in):
+async def test_a_state_changing_route_takes_only_its_own_sessions_token(
+    towns, browsers, method, path, signed_in
+):
     town, other_town = towns
     host = host_of(path, town)
     me, someone_else = (town.admin_email, town.roads_email) if signed_in else ("", "")

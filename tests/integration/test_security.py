@@ -161,7 +161,59 @@ def test_production_refuses_the_development_secret_key_or_a_short_one():
 def test_the_web_process_does_not_start_in_production_with_the_development_secret_key():
     env = {**os.environ, "DEVELOPMENT": "false", "PYTHONPATH": str(PROJECT_ROOT)}
     env.pop("SECRET_KEY", None)
-    command = [sys.executable, "-m", "uvicorn", "apps.web:create_app", "--factory", "--port", str(free_port())]
+    command = [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        "apps.web:create_app",
+        "--factory",
+        "--port",
+        str(free_port()),
+    ]
     started = subprocess.run(command, env=env, cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=120)
     assert started.returncode != 0
     assert "SECRET_KEY must be a random value" in started.stderr, started.stderr[-2000:]
+
+
+async def test_signing_in_correctly_again_and_again_never_locks_the_account():
+    town = await make_town()
+    app = create_app(OFFLINE)
+    for _ in range(8):
+        async with PortalClient(app, town.host) as clerk:
+            assert (await clerk.login(town.roads_email, town.password)).status_code == 303
+    async with PortalClient(app, town.host) as clerk:  # a slip of the finger between them counts, alone
+        answers = [await clerk.login(town.roads_email, password) for password in ("typo", town.password) * 3]
+    assert [answer.status_code for answer in answers] == [422, 303] * 3
+
+
+async def test_a_stranger_guessing_a_clerks_password_cannot_lock_the_clerk_out():
+    town = await make_town()
+    app = create_app(OFFLINE)
+    async with PortalClient(app, town.host, address="203.0.113.66") as stranger:
+        guesses = [await stranger.login(town.roads_email, f"guess-{n}") for n in range(7)]
+        assert [guess.status_code for guess in guesses] == [422] * 5 + [429] * 2
+        assert (await stranger.login(town.roads_email, town.password)).status_code == 429
+    async with PortalClient(app, town.host, address="198.51.100.7") as clerk:
+        assert (await clerk.login(town.roads_email, town.password)).status_code == 303
+        assert (await clerk.get("/admin/requests")).status_code == 200
+
+
+async def test_one_address_guessing_across_many_accounts_is_stopped():
+    town = await make_town()
+    async with PortalClient(create_app(OFFLINE), town.host, address="203.0.113.67") as sprayer:
+        answers = [await sprayer.login(f"person{n}@{town.slug}.test", "Winter2026!") for n in range(21)]
+    assert [answer.status_code for answer in answers] == [422] * 20 + [429]
+
+
+async def test_simultaneous_guesses_are_counted_before_the_password_is_checked():
+    town = await make_town()
+    app = create_app(OFFLINE)
+    clients = [PortalClient(app, town.host, address="203.0.113.68") for _ in range(10)]
+    for client in clients:
+        await client.get("/admin/login")
+    answers = await asyncio.gather(
+        *(client.post("/admin/login", {"email": town.roads_email, "password": "guess"}) for client in clients)
+    )
+    assert sorted(answer.status_code for answer in answers) == [422] * 5 + [429] * 5
+    for client in clients:
+        await client.__aexit__()

@@ -29,7 +29,9 @@ class PortalClient:
         await self.http.aclose()
 
     def session_id(self) -> str | None:
-        return next((cookie.value for cookie in self.http.cookies.jar if cookie.name == "portal_session"), None)
+        return next(
+            (cookie.value for cookie in self.http.cookies.jar if cookie.name == "portal_session"), None
+        )
 
     async def get(self, path: str, **kwargs) -> httpx.Response:
         session = self.session_id()
