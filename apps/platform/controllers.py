@@ -39,9 +39,13 @@ def _on_base_host(request: Request, settings: Settings) -> None:
         raise NotFoundException()
 
 
-async def _platform_admin(request: Request) -> dict | None:
+async def _platform_admin(request: Request, settings: Settings) -> dict | None:
+    """The signed-in platform administrator; their session ends on the same timeouts as staff sessions."""
     admin_id = (request.session or {}).get(SESSION_PLATFORM)
     if not admin_id:
+        return None
+    if sessions.expired(request, settings.session_idle_seconds, settings.session_absolute_seconds):
+        request.clear_session()
         return None
     async with cross_tenant("platform pages: who is signed in"):
         return (
@@ -96,7 +100,7 @@ class PlatformController(Controller):
     @get("/")
     async def home(self, request: Request, settings: NamedDependency[Settings]) -> Template | Redirect:
         _on_base_host(request, settings)
-        if await _platform_admin(request) is None:
+        if await _platform_admin(request, settings) is None:
             return Redirect("/platform/login", status_code=303)
         async with cross_tenant("platform pages: list the towns"):
             towns = await Tenant.select(Tenant.name, Tenant.slug, Tenant.created_at).order_by(Tenant.name)
@@ -105,14 +109,14 @@ class PlatformController(Controller):
     @get("/towns/new")
     async def new_town(self, request: Request, settings: NamedDependency[Settings]) -> Template | Redirect:
         _on_base_host(request, settings)
-        if await _platform_admin(request) is None:
+        if await _platform_admin(request, settings) is None:
             return Redirect("/platform/login", status_code=303)
         return _page("new_town.html", values={**dict.fromkeys(FIELDS, ""), "timezone": "America/Toronto"})
 
     @post("/towns/new")
     async def create_town(self, request: Request, settings: NamedDependency[Settings]) -> Template | Redirect:
         _on_base_host(request, settings)
-        if await _platform_admin(request) is None:
+        if await _platform_admin(request, settings) is None:
             return Redirect("/platform/login", status_code=303)
         form = await request.form()
         values = {name: str(form.get(name, "")).strip() for name in FIELDS}
