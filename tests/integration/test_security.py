@@ -13,6 +13,7 @@ from apps.demo import DEMO_PASSWORD
 from apps.web import create_app
 from domain.staff import hash_password
 from domain.tables import StaffUser
+from infra.database import cross_tenant
 from infra.settings import DEVELOPMENT_SECRET_KEY, PROJECT_ROOT, SettingsError
 from infra.temporal_dev import free_port
 from tenants.tables import PlatformAdmin, Tenant
@@ -26,8 +27,9 @@ OFFLINE = offline_settings()
 @pytest.fixture(scope="module")
 async def platform_admin() -> str:
     email = "timeouts@platform.test"
-    if not await PlatformAdmin.exists().where(PlatformAdmin.email == email):
-        await PlatformAdmin(email=email, name="Root", password_hash=hash_password(DEMO_PASSWORD)).save()
+    async with cross_tenant("test: a platform administrator"):
+        if not await PlatformAdmin.exists().where(PlatformAdmin.email == email):
+            await PlatformAdmin(email=email, name="Root", password_hash=hash_password(DEMO_PASSWORD)).save()
     return email
 
 
