@@ -189,6 +189,21 @@ async def test_a_stranger_guessing_a_clerks_password_cannot_lock_the_clerk_out()
         assert (await clerk.get("/admin/requests")).status_code == 200
 
 
+async def test_a_stranger_guessing_a_platform_administrators_password_cannot_lock_them_out(platform_admin):
+    app = create_app(OFFLINE)
+
+    async def attempt(address: str, password: str) -> int:
+        async with PortalClient(app, "localhost", address=address) as client:
+            await client.get("/platform/login")
+            answer = await client.post("/platform/login", {"email": platform_admin, "password": password})
+            return answer.status_code
+
+    guesses = [await attempt("203.0.113.70", f"guess-{n}") for n in range(6)]
+    assert guesses == [422] * 5 + [429]
+    assert await attempt("203.0.113.70", DEMO_PASSWORD) == 429
+    assert [await attempt("198.51.100.8", DEMO_PASSWORD) for _ in range(7)] == [303] * 7
+
+
 async def test_one_address_guessing_across_many_accounts_is_stopped():
     town = await make_town()
     async with PortalClient(create_app(OFFLINE), town.host, address="203.0.113.67") as sprayer:
