@@ -40,6 +40,8 @@ SIGN_IN_ROUTES = {
     ("GET", "/admin/login/code"),
     ("POST", "/admin/login/code"),
     ("GET", "/admin/login/enrol/{token:str}"),
+    ("GET", "/admin/login/password"),
+    ("POST", "/admin/login/password"),
     ("POST", "/admin/logout"),
     ("GET", "/admin/oidc/{provider_id:int}"),
     ("GET", "/admin/oidc/callback"),
