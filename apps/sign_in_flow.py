@@ -1,4 +1,5 @@
-"""The two legs of an OpenID Connect sign-in, shared by the citizens' and the staff's pages."""
+"""What the sign-in pages share: the two legs of an OpenID Connect sign-in (citizens and staff), and the
+limit on password attempts (staff and platform administrators)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from litestar.response import Redirect
 from apps.pages import scope_of, town_link
 from domain import sign_in
 from infra import oidc
+from infra.ratelimit import SIGN_IN_PER_ACCOUNT, SIGN_IN_PER_ADDRESS, RateLimiter
 from infra.settings import Settings
 
 PENDING = "oidc_pending"
@@ -37,3 +39,26 @@ async def finish(request: Request, audience: str) -> tuple[dict, oidc.Identity]:
         sign_in.config_of(row), oidc.PendingLogin(**saved), dict(request.query_params)
     )
     return row, identity
+
+
+def _password_counters(request: Request, realm: str, email: str) -> tuple[tuple, tuple]:
+    address = request.client.host if request.client else ""
+    return (
+        (SIGN_IN_PER_ADDRESS, f"{realm}:{address}"),
+        (SIGN_IN_PER_ACCOUNT, f"{realm}:{email.strip().lower()}:{address}"),
+    )
+
+
+async def may_try_password(limiter: RateLimiter, request: Request, realm: str, email: str) -> bool:
+    """Counts the attempt; False once this address has failed too often, on any account or on this one.
+    `realm` keeps towns (and the platform) apart."""
+    for limit, who in _password_counters(request, realm, email):
+        if not await limiter.allow(limit, who):
+            return False
+    return True
+
+
+async def password_was_right(limiter: RateLimiter, request: Request, realm: str, email: str) -> None:
+    """A right password is no failure: it gives back what `may_try_password` counted."""
+    for limit, who in _password_counters(request, realm, email):
+        await limiter.forgive(limit, who)

@@ -6,7 +6,6 @@ from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from litestar import Litestar, get
-from litestar.config.csrf import CSRFConfig
 from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.middleware import DefineMiddleware
@@ -25,11 +24,12 @@ from apps.platform.controllers import PlatformController
 from apps.portal.account import AccountController
 from apps.portal.controllers import PortalController
 from infra import templating
+from infra.csrf import CsrfMiddleware
 from infra.database import close_pool, start_pool
 from infra.mail import Mailer
 from infra.ratelimit import RateLimiter
 from infra.security import CheckedRequest, EdgeMiddleware, security_headers
-from infra.sessions import RotatingSessionConfig
+from infra.sessions import SESSION_COOKIE, RotatingSessionConfig
 from infra.settings import PROJECT_ROOT, Settings, get_settings
 from tenants.middleware import TenantMiddleware
 from tenants.resolve import TenantResolver
@@ -119,22 +119,23 @@ def create_app(settings: Settings | None = None) -> Litestar:
                 exempt_prefixes=EXEMPT_FROM_TENANT,
             ),
             RotatingSessionConfig(
-                key="portal_session",
+                key=SESSION_COOKIE,
                 exclude=["/static", "/healthz"],
                 store="sessions",
-                max_age=8 * 3600,
+                # The longest session there is; each kind ends sooner by its own timeouts (infra.sessions).
+                max_age=max(settings.citizen_session_seconds, settings.session_absolute_seconds),
                 httponly=True,
                 samesite="lax",
                 secure=not settings.development,
             ).middleware,
+            DefineMiddleware(
+                CsrfMiddleware,
+                secret=settings.secret_key,
+                session_cookie=SESSION_COOKIE,
+                secure=not settings.development,
+            ),
         ],
         stores={"sessions": session_store, "limits": limit_store},
-        csrf_config=CSRFConfig(
-            secret=settings.secret_key,
-            cookie_secure=not settings.development,
-            cookie_httponly=True,
-            exclude=["/healthz"],
-        ),
         template_config=TemplateConfig(engine=JinjaTemplateEngine.from_environment(environment)),
         exception_handlers=HANDLERS,
         before_send=[security_headers(settings.development)],

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import hmac
+import time
+
 import pyotp
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -107,16 +110,40 @@ async def notice_recipients(
     )
 
 
+WRONG_CODE = N_("This code is not right. Enter the six digits your authenticator app shows now.")
+USED_CODE = N_("This code was already used. Wait for the next one your authenticator app shows.")
+
+
 def new_totp_secret() -> str:
     return pyotp.random_base32()
 
 
-def code_is_valid(secret: str, code: str) -> bool:
-    """A six-digit code from the member's authenticator app; one step of clock drift either way is fine."""
+def code_step(secret: str, code: str, at: float | None = None) -> int | None:
+    """The time step whose code this is, one step of clock drift either way allowed; None if it is none."""
     code = code.replace(" ", "")
-    return (
-        bool(secret) and code.isdigit() and len(code) == 6 and pyotp.TOTP(secret).verify(code, valid_window=1)
+    if not secret or not code.isdigit() or len(code) != 6:
+        return None
+    totp = pyotp.TOTP(secret)
+    now = totp.timecode(time.time() if at is None else at)
+    for step in (now - 1, now, now + 1):
+        if hmac.compare_digest(totp.generate_otp(step), code):
+            return step
+    return None
+
+
+async def accept_code(scope: TenantScope, member: dict, code: str) -> str | None:
+    """None when the code is right and new; else why not. A code is good once: its time step must come
+    after the last one accepted, recorded in the same statement that checks it (two simultaneous posts of
+    one code cannot both pass)."""
+    step = code_step(member["totp_secret"], code)
+    if step is None:
+        return WRONG_CODE
+    taken = (
+        await scope.update(StaffUser, {StaffUser.totp_last_step: step})
+        .where((StaffUser.id == member["id"]) & (StaffUser.totp_last_step < step))
+        .returning(StaffUser.id)
     )
+    return None if taken else USED_CODE
 
 
 def enrolment_uri(secret: str, email: str, issuer: str) -> str:

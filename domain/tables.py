@@ -47,6 +47,8 @@ class StaffUser(Table, tablename="staff_user"):
     totp_enabled = Boolean(default=False)
     # Set with a one-time password: the next sign-in asks for a password of the member's own.
     must_change_password = Boolean(default=False)
+    # The time step of the last code accepted: a code is good once, even within its validity window.
+    totp_last_step = Integer(default=0)
     # Round-robin assignment picks the agent who has waited longest for a request.
     last_assigned_at = Timestamptz(null=True, default=None)
     created_at = Timestamptz(default=TimestamptzNow())

@@ -26,8 +26,12 @@ TOO_MANY_SIGN_INS = N_("Too many attempts to sign in. Wait fifteen minutes, then
 # What a person needs, with room to spare; what a script hammering the town's portal does not get.
 SUBMIT_PER_ADDRESS = Limit("submit-ip", 30, 600)
 SUBMIT_PER_EMAIL = Limit("submit-email", 10, 3600)
+# Sign-ins count failures only (a right password or code gives its attempt back, see `forgive`). Passwords
+# are counted per address, and per account from that address, so nobody elsewhere can lock a member of
+# staff out by guessing; codes (asked once the password is right) per account.
 SIGN_IN_PER_ADDRESS = Limit("sign-in-ip", 20, 300)
-SIGN_IN_PER_EMAIL = Limit("sign-in-email", 5, 900)
+SIGN_IN_PER_ACCOUNT = Limit("sign-in-account", 5, 900)
+CODE_PER_ACCOUNT = Limit("code-account", 5, 900)
 LINK_PER_ADDRESS = Limit("link-ip", 20, 900)
 LINK_PER_EMAIL = Limit("link-email", 3, 900)
 # A citizen adding to their own request, per request: each comment mails the staff, each photo is decoded.
@@ -55,9 +59,7 @@ class RateLimiter:
         """Counts this attempt; False once `who` has used up the window's allowance."""
         if not self.enabled or not who:
             return True
-        window = int(time.time() // limit.window_seconds)
-        digest = hashlib.sha256(f"{limit.name}:{who.lower()}".encode()).hexdigest()[:32]
-        key = f"rl:{limit.name}:{digest}:{window}"
+        key = self._key(limit, who)
         async with self._lock:
             current = await self.store.get(key)
             count = int(current or 0) + 1
@@ -66,3 +68,20 @@ class RateLimiter:
             if self._calls % self.SWEEP_EVERY == 0 and hasattr(self.store, "delete_expired"):
                 await self.store.delete_expired()
         return count <= limit.allowed
+
+    async def forgive(self, limit: Limit, who: str) -> None:
+        """Gives back an attempt `allow` counted, once it proved good. Counting first and forgiving after
+        (rather than counting failures afterwards) keeps simultaneous guesses from all slipping through."""
+        if not self.enabled or not who:
+            return
+        key = self._key(limit, who)
+        async with self._lock:
+            count = int(await self.store.get(key) or 0)
+            if count > 0:
+                await self.store.set(key, str(count - 1), expires_in=limit.window_seconds)
+
+    @staticmethod
+    def _key(limit: Limit, who: str) -> str:
+        window = int(time.time() // limit.window_seconds)
+        digest = hashlib.sha256(f"{limit.name}:{who.lower()}".encode()).hexdigest()[:32]
+        return f"rl:{limit.name}:{digest}:{window}"

@@ -15,6 +15,7 @@ from litestar.connection import ASGIConnection
 from litestar.middleware.session.server_side import ServerSideSessionBackend, ServerSideSessionConfig
 from litestar.types import Empty, Message, ScopeSession
 
+SESSION_COOKIE = "portal_session"
 ROTATE = "_rotate"
 SIGNED_IN_AT = "signed_in_at"
 SEEN_AT = "seen_at"

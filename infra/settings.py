@@ -12,6 +12,12 @@ from functools import lru_cache
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEVELOPMENT_SECRET_KEY = "dev-only-secret-change-me"
+MIN_SECRET_KEY_LENGTH = 32
+
+
+class SettingsError(ValueError):
+    """A configuration the portal refuses to run with; the message says what to change."""
 
 
 def _env(name: str, default: str) -> str:
@@ -42,7 +48,8 @@ class Settings:
     # How links in mail and PDFs reach the portal: scheme and port appended to the tenant host.
     public_scheme: str = field(default_factory=lambda: _env("PUBLIC_SCHEME", "http"))
     public_port: str = field(default_factory=lambda: _env("PUBLIC_PORT", "8000"))
-    secret_key: str = field(default_factory=lambda: _env("SECRET_KEY", "dev-only-secret-change-me"))
+    # Signs the CSRF tokens; outside development it must be a long random value of the operator's own.
+    secret_key: str = field(default_factory=lambda: _env("SECRET_KEY", DEVELOPMENT_SECRET_KEY))
     # redis://... shares sessions between web processes; empty means files under var/.
     session_store_url: str = field(default_factory=lambda: _env("SESSION_STORE_URL", ""))
     # Staff sessions end after this long without a request, and in any case after the absolute time.
@@ -68,6 +75,16 @@ class Settings:
     reconcile_interval: float = field(default_factory=lambda: float(_env("RECONCILE_INTERVAL", "15")))
     # A request younger than this is left to the web process that created it (seconds).
     reconcile_grace: float = field(default_factory=lambda: float(_env("RECONCILE_GRACE", "10")))
+
+    def __post_init__(self) -> None:
+        if not self.development and (
+            self.secret_key == DEVELOPMENT_SECRET_KEY or len(self.secret_key) < MIN_SECRET_KEY_LENGTH
+        ):
+            raise SettingsError(
+                f"SECRET_KEY must be a random value of at least {MIN_SECRET_KEY_LENGTH} characters when "
+                "DEVELOPMENT=false (it is the development value or too short). Set SECRET_KEY, e.g. to the "
+                "output of `openssl rand -hex 32`."
+            )
 
     @property
     def resolved_database_url(self) -> str:

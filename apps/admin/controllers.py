@@ -12,6 +12,7 @@ from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 
 from apps import sign_in_flow
+from apps.admin import auth
 from apps.admin.auth import current_staff
 from apps.admin.auth import sign_in as sign_in_staff
 from apps.pages import PathId, QueryId, page, row_id, scope_of, tenant_of
@@ -21,6 +22,7 @@ from domain import staff as staff_service
 from domain.scope import TenantScope
 from infra import oidc, ratelimit, sessions
 from infra.i18n import N_, current_language
+from infra.mail import Mailer
 from infra.pdf import qr_svg
 from infra.ratelimit import TOO_MANY_SIGN_INS, RateLimiter
 from infra.settings import Settings
@@ -35,11 +37,10 @@ from workflows.service_request.models import (
 )
 from workflows.service_request.workflow import ServiceRequestWorkflow
 
-WRONG_CODE = N_("This code is not right. Enter the six digits your authenticator app shows now.")
-PENDING_STAFF, SESSION_TENANT_PENDING = "pending_staff_id", "pending_tenant_id"
-# Signed in with a one-time password: nothing else until the member has chosen their own.
-PENDING_PASSWORD = "password_change_staff_id"
-PENDING_SECONDS = 300
+ENROL_LINK_ELSEWHERE = N_(
+    "This link works only in the browser where you entered your password, within ten minutes. "
+    "Sign in again to receive a new one."
+)
 PROVIDER_FAILED = N_("Signing in with your organisation's account did not work. Please try again.")
 UNAVAILABLE = N_("The workflow service is not answering, so nothing was changed. Try again in a minute.")
 SUCCESS = {
@@ -116,7 +117,7 @@ class AuthController(Controller):
         except (oidc.OidcError, sign_in.SignInRefused) as error:
             message = str(error) if isinstance(error, sign_in.SignInRefused) else PROVIDER_FAILED
             return await self._login_page(request, errors={"email": message}, status_code=403)
-        sign_in_staff(request, member)
+        sign_in_staff(request, member, auth.PROVIDER)
         return Redirect("/admin/requests", status_code=303)
 
     @post("/login")
@@ -125,14 +126,13 @@ class AuthController(Controller):
         request: Request,
         limiter: NamedDependency[RateLimiter],
         tenant_scope: NamedDependency[TenantScope],
+        settings: NamedDependency[Settings],
+        mailer: NamedDependency[Mailer],
     ) -> Template | Redirect:
         form = await request.form()
         email, password = str(form.get("email", "")).strip(), str(form.get("password", ""))
         tenant_id = tenant_of(request).id
-        address = request.client.host if request.client else ""
-        if not await limiter.allow(ratelimit.SIGN_IN_PER_ADDRESS, f"{tenant_id}:{address}") or not (
-            await limiter.allow(ratelimit.SIGN_IN_PER_EMAIL, f"{tenant_id}:{email}")
-        ):
+        if not await sign_in_flow.may_try_password(limiter, request, str(tenant_id), email):
             errors = {"email": TOO_MANY_SIGN_INS}
             return await self._login_page(request, {"email": email}, errors, status_code=429)
         member = (
@@ -143,34 +143,46 @@ class AuthController(Controller):
                 "email": N_("This email and password do not match an active account of this municipality.")
             }
             return await self._login_page(request, {"email": email}, errors, status_code=422)
-        return self._after_password(request, member)
+        await sign_in_flow.password_was_right(limiter, request, str(tenant_id), email)
+        return await self._after_password(request, member, settings, mailer, limiter)
 
-    def _after_password(self, request: Request, member: dict) -> Redirect:
+    async def _after_password(
+        self, request: Request, member: dict, settings: Settings, mailer: Mailer, limiter: RateLimiter
+    ) -> Template | Redirect:
         """The password is right; the session holds only "half signed in" until the member has chosen
         their own password (if theirs was one-time) and given the code (if two-step sign-in applies)."""
-        tenant_id = tenant_of(request).id
         if member["must_change_password"]:
-            sessions.begin(request, {PENDING_PASSWORD: member["id"], SESSION_TENANT_PENDING: tenant_id})
+            pending = {auth.PENDING_PASSWORD: member["id"], auth.PENDING_TENANT: tenant_of(request).id}
+            sessions.begin(request, pending)
             return Redirect("/admin/login/password", status_code=303)
         if member["totp_enabled"] or tenant_of(request).require_two_factor:
-            sessions.begin(request, {PENDING_STAFF: member["id"], SESSION_TENANT_PENDING: tenant_id})
+            if problem := await auth.begin_second_step(request, member, settings, mailer, limiter):
+                status_code = 429 if problem == auth.ENROL_LINK_SENT else 503
+                return await self._login_page(
+                    request, {"email": member["email"]}, {"email": problem}, status_code
+                )
             return Redirect("/admin/login/code", status_code=303)
-        sign_in_staff(request, member)
+        sign_in_staff(request, member, auth.PASSWORD)
         return Redirect("/admin/requests", status_code=303)
 
     @get("/login/password")
     async def password_form(
         self, request: Request, tenant_scope: NamedDependency[TenantScope]
     ) -> Template | Redirect:
-        if await self._pending(request, PENDING_PASSWORD) is None:
+        if await auth.pending_member(request, auth.PENDING_PASSWORD) is None:
             return Redirect("/admin/login", status_code=303)
         return page(request, "pages/new_password.html")
 
     @post("/login/password")
     async def change_password(
-        self, request: Request, tenant_scope: NamedDependency[TenantScope]
+        self,
+        request: Request,
+        tenant_scope: NamedDependency[TenantScope],
+        settings: NamedDependency[Settings],
+        mailer: NamedDependency[Mailer],
+        limiter: NamedDependency[RateLimiter],
     ) -> Template | Redirect:
-        member = await self._pending(request, PENDING_PASSWORD)
+        member = await auth.pending_member(request, auth.PENDING_PASSWORD)
         if member is None:
             return Redirect("/admin/login", status_code=303)
         form = await request.form()
@@ -178,16 +190,27 @@ class AuthController(Controller):
         if problem := staff_service.new_password_problem(member, password, confirmation):
             return page(request, "pages/new_password.html", status_code=422, errors={"password": problem})
         await staff_service.change_password(tenant_scope, member["id"], password)
-        return self._after_password(request, await staff_service.get_active(tenant_scope, member["id"]))
+        member = await staff_service.get_active(tenant_scope, member["id"])
+        return await self._after_password(request, member, settings, mailer, limiter)
 
     @get("/login/code")
     async def code_form(
         self, request: Request, tenant_scope: NamedDependency[TenantScope]
     ) -> Template | Redirect:
-        member = await self._pending(request)
+        member = await auth.pending_member(request)
         if member is None:
             return Redirect("/admin/login", status_code=303)
         return await self._code_page(request, member)
+
+    @get("/login/enrol/{token:str}")
+    async def enrolment_link(
+        self, request: Request, token: FromPath[str], tenant_scope: NamedDependency[TenantScope]
+    ) -> Template | Redirect:
+        """The link mailed to a member who has yet to set up their app: it opens the enrolment page."""
+        if await auth.pending_member(request) is None or not auth.confirm_enrolment_link(request, token):
+            errors = {"email": ENROL_LINK_ELSEWHERE}
+            return await self._login_page(request, errors=errors, status_code=403)
+        return Redirect("/admin/login/code", status_code=303)
 
     @post("/login/code")
     async def check_code(
@@ -196,34 +219,30 @@ class AuthController(Controller):
         limiter: NamedDependency[RateLimiter],
         tenant_scope: NamedDependency[TenantScope],
     ) -> Template | Redirect:
-        member = await self._pending(request)
+        member = await auth.pending_member(request)
         if member is None:
             return Redirect("/admin/login", status_code=303)
+        if not member["totp_enabled"] and not auth.may_enrol(request):
+            return Redirect("/admin/login/code", status_code=303)  # the mailed link comes first
         code = str((await request.form()).get("code", ""))
-        who = f"{tenant_of(request).id}:code:{member['email']}"
-        if not await limiter.allow(ratelimit.SIGN_IN_PER_EMAIL, who):
+        who = f"{tenant_of(request).id}:{member['id']}"
+        if not await limiter.allow(ratelimit.CODE_PER_ACCOUNT, who):
             return await self._code_page(request, member, TOO_MANY_SIGN_INS, status_code=429)
-        if not staff_service.code_is_valid(member["totp_secret"], code):
-            return await self._code_page(request, member, WRONG_CODE, status_code=422)
+        if refusal := await staff_service.accept_code(tenant_scope, member, code):
+            return await self._code_page(request, member, refusal, status_code=422)
+        await limiter.forgive(ratelimit.CODE_PER_ACCOUNT, who)
         if not member["totp_enabled"]:
             await staff_service.enable_two_factor(tenant_scope, member["id"])
-        sign_in_staff(request, member)
+        sign_in_staff(request, member, auth.PASSWORD_AND_CODE)
         return Redirect("/admin/requests", status_code=303)
-
-    async def _pending(self, request: Request, step: str = PENDING_STAFF) -> dict | None:
-        session = request.session or {}
-        if session.get(SESSION_TENANT_PENDING) != tenant_of(request).id or not session.get(step):
-            return None
-        if sessions.expired(request, PENDING_SECONDS, PENDING_SECONDS):
-            return None
-        return await staff_service.get_active(scope_of(request), session[step])
 
     async def _code_page(
         self, request: Request, member: dict, error: str = "", status_code: int = 200
     ) -> Template:
         enrolling = not member["totp_enabled"]
-        context = {"errors": {"code": error} if error else {}, "enrolling": enrolling}
-        if enrolling:
+        errors = {"code": error} if error else {}
+        context = {"errors": errors, "enrolling": enrolling, "email": member["email"]}
+        if enrolling and auth.may_enrol(request):  # the secret, only to whoever opened the mailed link
             secret = await staff_service.secret_for_enrolment(scope_of(request), member["id"])
             uri = staff_service.enrolment_uri(secret, member["email"], tenant_of(request).name)
             context |= {"secret": secret, "qr_code": qr_svg(uri)}

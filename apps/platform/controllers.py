@@ -14,12 +14,13 @@ from litestar.di import NamedDependency
 from litestar.exceptions import NotFoundException
 from litestar.response import Redirect, Template
 
+from apps import sign_in_flow
 from apps.demo import seed_catalog
 from domain.intake import valid_email
 from domain.scope import TenantScope
 from domain.staff import hash_password, password_matches
 from domain.tables import StaffUser
-from infra import ratelimit, sessions
+from infra import sessions
 from infra.database import cross_tenant
 from infra.i18n import N_
 from infra.ratelimit import TOO_MANY_SIGN_INS, RateLimiter
@@ -38,9 +39,13 @@ def _on_base_host(request: Request, settings: Settings) -> None:
         raise NotFoundException()
 
 
-async def _platform_admin(request: Request) -> dict | None:
+async def _platform_admin(request: Request, settings: Settings) -> dict | None:
+    """The signed-in platform administrator; their session ends on the same timeouts as staff sessions."""
     admin_id = (request.session or {}).get(SESSION_PLATFORM)
     if not admin_id:
+        return None
+    if sessions.expired(request, settings.session_idle_seconds, settings.session_absolute_seconds):
+        request.clear_session()
         return None
     async with cross_tenant("platform pages: who is signed in"):
         return (
@@ -71,10 +76,7 @@ class PlatformController(Controller):
         _on_base_host(request, settings)
         form = await request.form()
         email, password = str(form.get("email", "")).strip().lower(), str(form.get("password", ""))
-        address = request.client.host if request.client else ""
-        if not await limiter.allow(ratelimit.SIGN_IN_PER_ADDRESS, f"platform:{address}") or not (
-            await limiter.allow(ratelimit.SIGN_IN_PER_EMAIL, f"platform:{email}")
-        ):
+        if not await sign_in_flow.may_try_password(limiter, request, "platform", email):
             errors = {"email": TOO_MANY_SIGN_INS}
             return _page("login.html", status_code=429, values={"email": email}, errors=errors)
         async with cross_tenant("platform pages: sign in"):
@@ -86,6 +88,7 @@ class PlatformController(Controller):
         if not password_matches(admin["password_hash"] if admin else None, password):
             errors = {"email": N_("This email and password do not match a platform administrator.")}
             return _page("login.html", status_code=422, values={"email": email}, errors=errors)
+        await sign_in_flow.password_was_right(limiter, request, "platform", email)
         sessions.begin(request, {SESSION_PLATFORM: admin["id"]})
         return Redirect("/platform/", status_code=303)
 
@@ -97,7 +100,7 @@ class PlatformController(Controller):
     @get("/")
     async def home(self, request: Request, settings: NamedDependency[Settings]) -> Template | Redirect:
         _on_base_host(request, settings)
-        if await _platform_admin(request) is None:
+        if await _platform_admin(request, settings) is None:
             return Redirect("/platform/login", status_code=303)
         async with cross_tenant("platform pages: list the towns"):
             towns = await Tenant.select(Tenant.name, Tenant.slug, Tenant.created_at).order_by(Tenant.name)
@@ -106,14 +109,14 @@ class PlatformController(Controller):
     @get("/towns/new")
     async def new_town(self, request: Request, settings: NamedDependency[Settings]) -> Template | Redirect:
         _on_base_host(request, settings)
-        if await _platform_admin(request) is None:
+        if await _platform_admin(request, settings) is None:
             return Redirect("/platform/login", status_code=303)
         return _page("new_town.html", values={**dict.fromkeys(FIELDS, ""), "timezone": "America/Toronto"})
 
     @post("/towns/new")
     async def create_town(self, request: Request, settings: NamedDependency[Settings]) -> Template | Redirect:
         _on_base_host(request, settings)
-        if await _platform_admin(request) is None:
+        if await _platform_admin(request, settings) is None:
             return Redirect("/platform/login", status_code=303)
         form = await request.form()
         values = {name: str(form.get(name, "")).strip() for name in FIELDS}

@@ -135,7 +135,7 @@ async def test_a_callback_that_did_not_start_here_is_refused(provider):
     assert answer.status_code == 403 and "did not work" in answer.text
 
 
-async def test_the_town_administrator_sets_up_single_sign_on_and_two_step_sign_in(provider):
+async def test_the_town_administrator_sets_up_single_sign_on_and_two_step_sign_in(provider, inbox):
     town = await make_town()
     app = create_app(OFFLINE)
     client_id, client_secret = await provider.register_client(f"http://{town.host}:8000/admin/oidc/callback")

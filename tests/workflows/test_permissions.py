@@ -1,13 +1,15 @@
-"""The permission matrix: every admin route and every workflow Update, for every role, from the right and
-the wrong town. Guessed or tampered references never reveal anything."""
+"""The permission matrix: every admin route (read from the app, so a new route fails here until it is placed)
+and every workflow Update, for every role, from the right and the wrong town, refusals and rights alike.
+Guessed or tampered references never reveal anything, and a refused action changes nothing."""
 
 import pytest
 from temporalio.client import WorkflowUpdateFailedError
 
+from apps.admin.controllers import SUCCESS
 from apps.demo import DEMO_PASSWORD
-from domain.scope import TenantScope
 from domain.staff import hash_password
-from domain.tables import Department, StaffDepartment, StaffUser
+from domain.tables import Department, ServiceRequest, SignInProvider, StaffDepartment, StaffUser
+from tenants.tables import Tenant
 from tests.support.factories import make_town
 from tests.support.portal import PortalClient
 from tests.workflows.lifecycle_helpers import submit, wait_status
@@ -16,7 +18,7 @@ from workflows.service_request import models
 from workflows.service_request.workflow import ServiceRequestWorkflow
 
 pytestmark = pytest.mark.usefixtures("worker")
-ANONYMOUS, OUTSIDER = "anonymous", "outsider"
+ANONYMOUS, OUTSIDER, ELSEWHERE = "anonymous", "outsider", "elsewhere"
 # Who sees (GET) and who may act (POST) on a request of Public Works and one of the City Clerk.
 PEOPLE = {
     "admin": {"see": {"works", "clerk"}, "act": {"works", "clerk"}},
@@ -25,19 +27,82 @@ PEOPLE = {
     "lead": {"see": {"works"}, "act": {"works"}},
     "clerk": {"see": {"clerk"}, "act": {"clerk"}},
 }
+# OUTSIDER: signed in at the other town, carrying that session here. ELSEWHERE: the other town's
+# administrator at their own town's address, naming this town's requests and settings.
+EVERYONE = [*PEOPLE, ANONYMOUS, OUTSIDER, ELSEWHERE]
+
+# The sign-in pages are open to all by design (their own tests cover them); every other admin route is
+# guarded and listed here with what it takes.
+SIGN_IN_ROUTES = {
+    ("GET", "/admin"),
+    ("GET", "/admin/login"),
+    ("POST", "/admin/login"),
+    ("GET", "/admin/login/code"),
+    ("POST", "/admin/login/code"),
+    ("GET", "/admin/login/enrol/{token:str}"),
+    ("GET", "/admin/login/password"),
+    ("POST", "/admin/login/password"),
+    ("POST", "/admin/logout"),
+    ("GET", "/admin/oidc/{provider_id:int}"),
+    ("GET", "/admin/oidc/callback"),
+}
+QUEUE = ("GET", "/admin/requests")
+DETAIL = ("GET", "/admin/requests/{reference:str}")
+ACT = ("POST", "/admin/requests/{reference:str}/{action:str}")
+SETTINGS = ("GET", "/admin/settings/sign-in")
+TWO_FACTOR = ("POST", "/admin/settings/sign-in/two-factor")
+ADD_PROVIDER = ("POST", "/admin/settings/sign-in/providers")
+REMOVE_PROVIDER = ("POST", "/admin/settings/sign-in/providers/{provider_id:int}/remove")
+GUARDED = {QUEUE, DETAIL, ACT, SETTINGS, TWO_FACTOR, ADD_PROVIDER, REMOVE_PROVIDER}
+
+# Each staff action with a form it accepts, in an order that takes a routed request to closed; transfer
+# (which sends it to another department) is walked on a request of its own.
+WALK = ["assign", "start", "hold", "wait", "resolve", "comment", "close"]
+WALK_STATUS = ["assigned", "in_progress", "on_hold", "waiting_on_citizen", "resolved", "resolved", "closed"]
+FORMS = {
+    "assign": {},
+    "start": {},
+    "hold": {"body": "Waiting for the asphalt plant."},
+    "wait": {"body": "Which side of the street?"},
+    "resolve": {"body": "Patched."},
+    "comment": {"body": "Checked on site."},
+    "close": {"reason": "fixed"},
+    "transfer": {"body": "Not ours."},  # department_id: the other department, filled in below
+}
+
+
+def admin_routes(app) -> set[tuple[str, str]]:
+    return {
+        (method, route.path)
+        for route in app.routes
+        if route.path.startswith("/admin")
+        for method in getattr(route, "methods", ())
+        if method not in ("HEAD", "OPTIONS")
+    }
+
+
+def test_the_matrix_places_every_admin_route_and_every_action(app):
+    assert admin_routes(app) == SIGN_IN_ROUTES | GUARDED
+    assert set(FORMS) == set(SUCCESS) == {*WALK, "transfer"}
+
+
+async def department_id(town, slug: str) -> int:
+    async with town.scope.transaction():
+        row = (
+            await Department.select(Department.id)
+            .where((Department.tenant == town.id) & (Department.slug == slug))
+            .first()
+        )
+    return row["id"]
 
 
 @pytest.fixture(scope="module")
 async def setting(app):
     town = await make_town()
     other_town = await make_town("Shelbyville")
+    clerk_department = await department_id(town, "clerk")
     async with town.scope.transaction():
-        clerk_department = (
-            await Department.select(Department.id)
-            .where((Department.tenant == town.id) & (Department.slug == "clerk"))
-            .first()
-        )
-        clerk = TenantScope(town.id).new(
+        clerk = town.scope.new(
             StaffUser,
             email=f"clerk@{town.slug}.test",
             name="Cleo Clerk",
@@ -45,11 +110,16 @@ async def setting(app):
             password_hash=hash_password(DEMO_PASSWORD),
         )
         await clerk.save()
-        await (
-            TenantScope(town.id)
-            .new(StaffDepartment, staff=clerk.id, department=clerk_department["id"])
-            .save()
+        await town.scope.new(StaffDepartment, staff=clerk.id, department=clerk_department).save()
+        provider = town.scope.new(
+            SignInProvider,
+            audience="staff",
+            label="Testville ID",
+            issuer="https://id.testville.example",
+            client_id="portal",
+            client_secret="s3cret",
         )
+        await provider.save()
     async with PortalClient(app, town.host) as citizen:
         works_path = await submit(citizen)
         clerk_path = await submit(citizen, request_type="records", address="")
@@ -64,43 +134,135 @@ async def setting(app):
         "lead": town.lead_email,
         "clerk": clerk.email,
     }
-    return town, other_town, references, emails
+    departments = {"works": await department_id(town, "public-works"), "clerk": clerk_department}
+    return town, other_town, references, emails, provider.id, departments
 
 
 async def _client(app, setting, who: str) -> PortalClient:
-    town, other_town, _, emails = setting
+    town, other_town, _, emails, _, _ = setting
+    if who == ELSEWHERE:
+        client = PortalClient(app, other_town.host)
+        assert (await client.login(other_town.admin_email, DEMO_PASSWORD)).status_code == 303
+        return client
     client = PortalClient(app, town.host)
     if who in emails:
         assert (await client.login(emails[who], DEMO_PASSWORD)).status_code == 303
     elif who == OUTSIDER:
-        # Signed in at the other town, then carrying that session cookie here.
         other = PortalClient(app, other_town.host)
         await other.login(other_town.admin_email, DEMO_PASSWORD)
-        client.http.cookies.set("portal_session", other.http.cookies.get("portal_session"), domain=town.host)
+        client.http.cookies.set("portal_session", other.session_id(), domain=town.host)
         await other.__aexit__()
     return client
 
 
-@pytest.mark.parametrize("who", [*PEOPLE, ANONYMOUS, OUTSIDER])
-async def test_every_admin_route_answers_each_role_as_it_should(app, setting, who):
-    _, _, references, _ = setting
+async def _statuses(town, references: dict) -> dict:
+    async with town.scope.transaction():
+        rows = await town.scope.select(ServiceRequest, ServiceRequest.reference, ServiceRequest.status).where(
+            ServiceRequest.reference.is_in(list(references.values()))
+        )
+    return {row["reference"]: row["status"] for row in rows}
+
+
+@pytest.mark.parametrize("who", EVERYONE)
+async def test_the_request_routes_answer_each_role_as_they_should(app, setting, who):
+    """Queue, detail and every action: refused actions are refused for the right reason and change nothing
+    (those who may act are walked through every action in the test below)."""
+    town, _, references, _, _, departments = setting
     rights = PEOPLE.get(who, {"see": set(), "act": set()})
-    signed_in = who in PEOPLE
+    signed_in = who in PEOPLE or who == ELSEWHERE
+    before = await _statuses(town, references)
     async with await _client(app, setting, who) as client:
         queue = await client.get("/admin/requests?status=all")
         assert queue.status_code == (200 if signed_in else 303)
         for department, reference in references.items():
-            shown = (await client.get(f"/admin/requests/{reference}")).status_code
-            acted = (await client.act(reference, "comment", body="Checked on site.")).status_code
-            if not signed_in:
-                assert (shown, acted) == (303, 303)
-                continue
             assert (reference in queue.text) == (department in rights["see"])
-            assert shown == (200 if department in rights["see"] else 404)
-            expected = 303 if department in rights["act"] else 403 if department in rights["see"] else 404
-            assert acted == expected, (who, department)
-        tampered = await client.get("/admin/requests/SPR-2026-999999")
+            shown = (await client.get(f"/admin/requests/{reference}")).status_code
+            assert shown == (200 if department in rights["see"] else 404 if signed_in else 303)
+            other = departments["clerk" if department == "works" else "works"]
+            for action, form in FORMS.items():
+                if department in rights["act"] and action != "comment":
+                    continue
+                form = {**form, "department_id": str(other)} if action == "transfer" else form
+                acted = (await client.act(reference, action, **form)).status_code
+                if not signed_in:
+                    expected = 303
+                elif department in rights["act"]:
+                    expected = 303  # a comment: allowed, and it changes no status
+                else:
+                    expected = 403 if department in rights["see"] else 404
+                assert acted == expected, (who, department, action)
+        tampered = await client.get(f"/admin/requests/{town.prefix}-2026-999999")
         assert tampered.status_code == (404 if signed_in else 303)
+    assert await _statuses(town, references) == before
+
+
+@pytest.mark.parametrize("who", EVERYONE)
+async def test_only_the_towns_administrator_reaches_its_sign_in_settings(app, setting, who):
+    town, _, _, _, provider_id, _ = setting
+    is_admin, signed_in = who == "admin", who in PEOPLE
+    sneaky = {"audience": "staff", "label": "Sneaky ID", "issuer": "https://sneaky.example"}
+    async with await _client(app, setting, who) as client:
+        page = await client.get("/admin/settings/sign-in")
+        if who == ELSEWHERE:  # at their own town, naming this town's provider
+            removed = await client.post(f"/admin/settings/sign-in/providers/{provider_id}/remove")
+            assert page.status_code == 200 and "Testville ID" not in page.text
+            assert removed.status_code == 404
+        else:
+            added = await client.post(
+                "/admin/settings/sign-in/providers", {**sneaky, "client_id": "x", "client_secret": "y"}
+            )
+            row = await _sneaky(town)
+            removed = await client.post(
+                f"/admin/settings/sign-in/providers/{(row or {}).get('id', provider_id)}/remove"
+            )
+            two_factor = await client.post("/admin/settings/sign-in/two-factor", {"required": "on"})
+            answers = (page.status_code, added.status_code, removed.status_code, two_factor.status_code)
+            expected = 200 if is_admin else 403 if signed_in else 303
+            assert answers == (expected, *((303 if is_admin else expected),) * 3), who
+            assert row is not None if is_admin else row is None
+    assert await _sneaky(town) is None
+    async with town.scope.transaction():
+        assert await town.scope.exists(SignInProvider).where(SignInProvider.id == provider_id)
+        tenant = await Tenant.select(Tenant.require_two_factor).where(Tenant.id == town.id).first()
+        assert tenant["require_two_factor"] is is_admin
+        if is_admin:  # as it was, for the other roles
+            await Tenant.update({Tenant.require_two_factor: False}).where(Tenant.id == town.id)
+    app.state.tenant_resolver.forget()
+
+
+async def _sneaky(town) -> dict | None:
+    async with town.scope.transaction():
+        return (
+            await town.scope.select(SignInProvider, SignInProvider.id)
+            .where(SignInProvider.label == "Sneaky ID")
+            .first()
+        )
+
+
+ACTING = [(who, department) for who, rights in PEOPLE.items() for department in sorted(rights["act"])]
+
+
+@pytest.mark.parametrize(("who", "department"), ACTING, ids=[f"{w}-{d}" for w, d in ACTING])
+async def test_each_member_who_may_act_takes_a_request_through_every_action(app, setting, who, department):
+    town, _, _, _, _, departments = setting
+    form = {"request_type": "records", "address": ""} if department == "clerk" else {}
+    form["contact_email"] = f"{who}-{department}@example.com"  # each address may submit only so many
+    async with PortalClient(app, town.host) as citizen:
+        walked, transferred = await submit(citizen, **form), await submit(citizen, **form)
+    reference = {
+        path: (await wait_status(town, path, "routed"))["reference"] for path in (walked, transferred)
+    }
+    elsewhere = departments["clerk" if department == "works" else "works"]
+    steps = [
+        (walked, action, FORMS[action], status) for action, status in zip(WALK, WALK_STATUS, strict=True)
+    ]
+    steps.append((transferred, "transfer", {**FORMS["transfer"], "department_id": str(elsewhere)}, "routed"))
+    async with await _client(app, setting, who) as client:
+        for path, action, form, status in steps:
+            answer = await client.act(reference[path], action, **form)
+            assert answer.status_code == 303, (who, action, answer.text[:300])
+            row = await wait_status(town, path, status)
+    assert row["department"] == elsewhere  # the transfer moved it
 
 
 STAFF_UPDATES = [
@@ -122,14 +284,8 @@ STAFF_UPDATES = [
 async def test_the_workflow_refuses_every_update_from_someone_without_the_right(
     setting, temporal_client, update, command, role, departments
 ):
-    town, _, references, _ = setting
-    async with town.scope.transaction():
-        works = (
-            await Department.select(Department.id)
-            .where((Department.tenant == town.id) & (Department.slug == "public-works"))
-            .first()
-        )
-    others = [works["id"] + 1000] if departments == "other" else departments
+    town, _, references, _, _, ids = setting
+    others = [ids["works"] + 1000] if departments == "other" else departments
     me = {"actor_id": 1, "actor_role": role, "actor_departments": others}
     handle = temporal_client.get_workflow_handle(workflow_id(town.slug, references["works"]))
     with pytest.raises(WorkflowUpdateFailedError) as refused:
