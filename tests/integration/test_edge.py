@@ -169,7 +169,7 @@ async def test_pages_with_personal_data_are_not_stored_and_error_pages_carry_the
 
 async def test_the_language_cookie_is_secure_in_production():
     town = await make_town()
-    production = create_app(dataclasses.replace(OFFLINE, development=False))
+    production = create_app(dataclasses.replace(OFFLINE, development=False, secret_key="k" * 40))
     async with PortalClient(production, town.host) as visitor:
         answer = await visitor.get("/lang/fr")
     (cookie,) = [line for line in answer.headers.get_list("set-cookie") if line.startswith("lang=")]

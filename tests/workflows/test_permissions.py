@@ -200,7 +200,7 @@ async def test_the_request_routes_answer_each_role_as_they_should(app, setting, 
 async def test_only_the_towns_administrator_reaches_its_sign_in_settings(app, setting, who):
     town, _, _, _, provider_id, _ = setting
     is_admin, signed_in = who == "admin", who in PEOPLE
-    sneaky = {"audience": "staff", "label": "Sneaky ID", "issuer": "https://sneaky.example"}
+    sneaky = {"audience": "staff", "label": "Sneaky ID", "issuer": "http://127.0.0.1:9/sneaky"}
     async with await _client(app, setting, who) as client:
         page = await client.get("/admin/settings/sign-in")
         if who == ELSEWHERE:  # at their own town, naming this town's provider
