@@ -7,11 +7,13 @@ import io
 
 import qrcode
 import qrcode.image.svg
-from weasyprint import HTML
 
 
 def render_pdf(html: str) -> bytes:
     """CPU-bound and blocking: call it from a thread, never on the event loop."""
+    # Imported here: the web uses the QR helpers only and must not load WeasyPrint (about a second of CPU).
+    from weasyprint import HTML
+
     return HTML(string=html, base_url=None).write_pdf()
 
 

@@ -23,8 +23,9 @@ from infra.i18n import N_, current_language
 from infra.pdf import qr_svg
 from infra.ratelimit import TOO_MANY_SIGN_INS, RateLimiter
 from infra.settings import Settings
-from workflows.client import TemporalGateway, TemporalUnavailable
-from workflows.service_request.models import (
+from workflows.client import ActionPending, TemporalGateway, TemporalUnavailable
+from workflows.service_request import contract
+from workflows.service_request.contract import (
     AssignCommand,
     CloseCommand,
     CommentCommand,
@@ -32,7 +33,6 @@ from workflows.service_request.models import (
     StartCommand,
     TransferCommand,
 )
-from workflows.service_request.workflow import ServiceRequestWorkflow
 
 WRONG_CODE = N_("This code is not right. Enter the six digits your authenticator app shows now.")
 PENDING_STAFF, SESSION_TENANT_PENDING = "pending_staff_id", "pending_tenant_id"
@@ -50,14 +50,14 @@ SUCCESS = {
     "close": N_("The request is closed. The citizen will receive the receipt by email."),
 }
 UPDATES = {
-    "assign": ServiceRequestWorkflow.assign,
-    "start": ServiceRequestWorkflow.start_work,
-    "hold": ServiceRequestWorkflow.hold,
-    "wait": ServiceRequestWorkflow.wait_on_citizen,
-    "resolve": ServiceRequestWorkflow.resolve,
-    "transfer": ServiceRequestWorkflow.transfer,
-    "comment": ServiceRequestWorkflow.comment,
-    "close": ServiceRequestWorkflow.close,
+    "assign": contract.ASSIGN,
+    "start": contract.START_WORK,
+    "hold": contract.HOLD,
+    "wait": contract.WAIT_ON_CITIZEN,
+    "resolve": contract.RESOLVE,
+    "transfer": contract.TRANSFER,
+    "comment": contract.COMMENT,
+    "close": contract.CLOSE,
 }
 
 
@@ -258,7 +258,7 @@ class QueueController(Controller):
         if not errors:
             try:
                 await temporal.act(tenant.slug, item["reference"], UPDATES[action], command)
-            except lifecycle.TransitionRefused as refused:
+            except (lifecycle.TransitionRefused, ActionPending) as refused:
                 errors = {action: str(refused)}
             except TemporalUnavailable:
                 errors = {action: UNAVAILABLE}

@@ -19,16 +19,15 @@ from infra import ratelimit
 from infra.i18n import N_, current_language
 from infra.ratelimit import RateLimiter
 from tenants.middleware import LANGUAGE_COOKIE
-from workflows.client import TemporalGateway, TemporalUnavailable
-from workflows.service_request.models import CitizenCommand
-from workflows.service_request.workflow import ServiceRequestWorkflow
+from workflows.client import ActionPending, TemporalGateway, TemporalUnavailable
+from workflows.service_request import contract
 
 FORM_ORDER = ["form", *intake.FIELDS]  # "form": problems with the whole submission
 CITIZEN_UPDATES = {
-    "cancel": ServiceRequestWorkflow.cancel,
-    "reply": ServiceRequestWorkflow.reply,
-    "reopen": ServiceRequestWorkflow.reopen,
-    "comment": ServiceRequestWorkflow.citizen_comment,
+    "cancel": contract.CANCEL,
+    "reply": contract.REPLY,
+    "reopen": contract.REOPEN,
+    "comment": contract.CITIZEN_COMMENT,
 }
 # Adding to a request takes its author, signed in; following takes any signed-in citizen.
 AUTHOR_ONLY = frozenset({"comment", "photo"})
@@ -155,9 +154,12 @@ class PortalController(Controller):
                 return Redirect(f"/status/{token}?done={action}", status_code=303)
         try:
             await temporal.act(
-                tenant_of(request).slug, item["reference"], CITIZEN_UPDATES[action], CitizenCommand(body=body)
+                tenant_of(request).slug,
+                item["reference"],
+                CITIZEN_UPDATES[action],
+                contract.CitizenCommand(body=body),
             )
-        except lifecycle.TransitionRefused as refused:
+        except (lifecycle.TransitionRefused, ActionPending) as refused:
             return await self._status_page(request, token, error=(action, str(refused)), body=body)
         except TemporalUnavailable:
             return await self._status_page(request, token, error=(action, UNAVAILABLE), body=body)

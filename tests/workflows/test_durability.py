@@ -20,8 +20,7 @@ from tests.support.factories import make_town
 from tests.support.portal import PortalClient
 from tests.support.services import eventually
 from tests.workflows.lifecycle_helpers import about, level, row_of, submit, text_of, wait_status
-from workflows.client import workflow_id
-from workflows.service_request.models import RequestParams
+from workflows.service_request.contract import RequestParams, workflow_id
 from workflows.service_request.workflow import ServiceRequestWorkflow
 
 

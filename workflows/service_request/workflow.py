@@ -17,22 +17,27 @@ from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from domain import lifecycle, permissions, sla
+    from workflows.service_request import contract
     from workflows.service_request.activities import RequestActivities
-    from workflows.service_request.models import (
+    from workflows.service_request.contract import (
         AssignCommand,
         CitizenCommand,
         CloseCommand,
+        Command,
         CommentCommand,
-        MoveInput,
         NoteCommand,
-        NoticeInput,
-        ReceiptInput,
         RequestParams,
-        RequestState,
         Schedule,
-        StaffNoticeInput,
+        StaffCommand,
         StartCommand,
         TransferCommand,
+    )
+    from workflows.service_request.models import (
+        MoveInput,
+        NoticeInput,
+        ReceiptInput,
+        RequestState,
+        StaffNoticeInput,
     )
 
 DB_TIMEOUT = timedelta(seconds=30)
@@ -226,6 +231,7 @@ class ServiceRequestWorkflow:
 
     @cancel.validator
     def _check_cancel(self, command: CitizenCommand) -> None:
+        self._check_fresh(command)
         lifecycle.next_status(self._settled_status(), lifecycle.CANCEL)
 
     @workflow.update
@@ -238,6 +244,7 @@ class ServiceRequestWorkflow:
 
     @reopen.validator
     def _check_reopen(self, command: CitizenCommand) -> None:
+        self._check_fresh(command)
         lifecycle.next_status(self._settled_status(), lifecycle.REOPEN)
         if self.state.reopen_until is None or workflow.now() > self.state.reopen_until:
             raise lifecycle.TransitionRefused(lifecycle.REOPEN_WINDOW_PASSED)
@@ -251,11 +258,18 @@ class ServiceRequestWorkflow:
 
     @reply.validator
     def _check_reply(self, command: CitizenCommand) -> None:
+        self._check_fresh(command)
         lifecycle.next_status(self._settled_status(), lifecycle.REPLY)
         if not command.body.strip():
             raise lifecycle.TransitionRefused(lifecycle.EMPTY_UPDATE)
 
-    def _check_actor(self, command) -> None:
+    def _check_fresh(self, command: Command) -> None:
+        """The web stops waiting at `expires_at` and says nothing was done: a late command must not apply."""
+        if command.expires_at is not None and workflow.now() > command.expires_at:
+            raise ApplicationError("arrived after its sender stopped waiting", type=contract.EXPIRED)
+
+    def _check_actor(self, command: StaffCommand) -> None:
+        self._check_fresh(command)
         access = permissions.StaffAccess(command.actor_role, frozenset(command.actor_departments))
         if self.state.status == lifecycle.SUBMITTED:
             # Routing is under way and the department not known yet: the handler checks again after it.
@@ -280,7 +294,7 @@ class ServiceRequestWorkflow:
             try:
                 self._check_actor(command)
             except lifecycle.TransitionRefused as refused:
-                raise ApplicationError(str(refused), type="TransitionRefused", non_retryable=True) from None
+                raise ApplicationError(str(refused), type=contract.REFUSED, non_retryable=True) from None
 
     @workflow.update
     async def citizen_comment(self, command: CitizenCommand) -> str:
@@ -291,6 +305,7 @@ class ServiceRequestWorkflow:
 
     @citizen_comment.validator
     def _check_citizen_comment(self, command: CitizenCommand) -> None:
+        self._check_fresh(command)
         lifecycle.next_status(self._settled_status(), lifecycle.COMMENT)
         if not command.body.strip():
             raise lifecycle.TransitionRefused(lifecycle.EMPTY_UPDATE)
@@ -414,7 +429,7 @@ class ServiceRequestWorkflow:
         try:
             status = lifecycle.next_status(self.state.status, action)
         except lifecycle.TransitionRefused as refused:
-            raise ApplicationError(str(refused), type="TransitionRefused", non_retryable=True) from None
+            raise ApplicationError(str(refused), type=contract.REFUSED, non_retryable=True) from None
         now = workflow.now()
         clock = copy.deepcopy(self.state.clock)
         if action == lifecycle.REOPEN:
