@@ -7,11 +7,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from domain import catalog, platform, staff
 from domain.scope import TenantScope
-from domain.staff import hash_password
-from domain.tables import Department, RequestType, StaffDepartment, StaffUser
 from tenants.onboarding import create_tenant, tenant_id_by_slug
-from tenants.tables import PlatformAdmin
 
 DEMO_PASSWORD = "demo-password-2026"
 
@@ -137,10 +135,7 @@ PLATFORM_ADMIN = "platform@citizen-portal.test"
 async def seed_demo() -> list[str]:
     """Returns the slugs it created (empty when everything was there already)."""
     created = []
-    if not await PlatformAdmin.exists().where(PlatformAdmin.email == PLATFORM_ADMIN):
-        await PlatformAdmin(
-            email=PLATFORM_ADMIN, name="Platform", password_hash=hash_password(DEMO_PASSWORD)
-        ).save()
+    await platform.add_administrator(PLATFORM_ADMIN, "Platform", DEMO_PASSWORD)
     for town in TOWNS:
         if await tenant_id_by_slug(town.slug):
             continue
@@ -159,32 +154,29 @@ async def seed_demo() -> list[str]:
 
 
 async def seed_catalog(
-    scope: TenantScope, staff: tuple = (), levels: dict[str, dict] | None = None
+    scope: TenantScope, members: tuple = (), levels: dict[str, dict] | None = None
 ) -> dict[str, int]:
     """Departments, request types and staff for one tenant; returns department ids by slug."""
     department_ids = {}
     for slug, name, name_fr in DEPARTMENTS:
-        department = scope.new(
-            Department, slug=slug, name=name, email=f"{slug}@example.test", translations={"fr": name_fr}
+        department_ids[slug] = await catalog.add_department(
+            scope, slug, name, f"{slug}@example.test", {"fr": name_fr}
         )
-        await department.save()
-        department_ids[slug] = department.id
     for order, (code, category, name, department, location, category_fr, name_fr) in enumerate(REQUEST_TYPES):
-        await scope.new(
-            RequestType,
-            code=code,
+        await catalog.add_request_type(
+            scope,
+            code,
+            department_ids[department],
             category=category,
             name=name,
-            department=department_ids[department],
             needs_location=location,
             sort_order=order,
             translations={"fr": {"category": category_fr, "name": name_fr}},
             **(SERVICE_LEVELS if levels is None else levels).get(code, {}),
-        ).save()
-    password_hash = hash_password(DEMO_PASSWORD)
-    for email, name, role, department in staff:
-        member = scope.new(StaffUser, email=email, name=name, role=role, password_hash=password_hash)
-        await member.save()
-        if department:
-            await scope.new(StaffDepartment, staff=member.id, department=department_ids[department]).save()
+        )
+    password_hash = staff.hash_password(DEMO_PASSWORD)
+    for email, name, role, department in members:
+        await staff.add_member(
+            scope, email, name, role, password_hash, department_ids[department] if department else None
+        )
     return department_ids

@@ -29,6 +29,24 @@ async def departments_of(scope: TenantScope, staff_id: int) -> list[int]:
     return [row["department"] for row in rows]
 
 
+async def add_member(
+    scope: TenantScope,
+    email: str,
+    name: str,
+    role: str,
+    password_hash: str = "",
+    department_id: int | None = None,
+) -> int:
+    """A new member of staff, working for `department_id` when given; returns their id."""
+    member = scope.new(
+        StaffUser, email=email.strip().lower(), name=name, role=role, password_hash=password_hash
+    )
+    await member.save()
+    if department_id is not None:
+        await scope.new(StaffDepartment, staff=member.id, department=department_id).save()
+    return member.id
+
+
 def hash_password(password: str) -> str:
     return _hasher.hash(password)
 

@@ -12,11 +12,10 @@ from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
 from apps.admin.auth import current_staff
-from apps.pages import page, scope_of, tenant_of
+from apps.pages import page, scope_of
+from domain import sign_in
 from domain.permissions import ROLES, TENANT_ADMIN
-from domain.tables import SignInProvider
 from infra.i18n import N_
-from tenants.tables import Tenant
 
 FIELDS = (
     "audience",
@@ -69,7 +68,7 @@ class SignInSettingsController(Controller):
         status_code: int = 200,
         done: str = "",
     ) -> Template:
-        providers = await scope_of(request).select(SignInProvider).order_by(SignInProvider.label)
+        providers = await sign_in.all_providers(scope_of(request))
         return page(
             request,
             "pages/sign_in_settings.html",
@@ -85,7 +84,7 @@ class SignInSettingsController(Controller):
     @post("/two-factor")
     async def two_factor(self, request: Request, admin: NamedDependency[dict]) -> Redirect:
         required = (await request.form()).get("required") == "on"
-        await Tenant.update({Tenant.require_two_factor: required}).where(Tenant.id == tenant_of(request).id)
+        await sign_in.require_two_factor(scope_of(request), required)
         request.app.state.tenant_resolver.forget()
         return Redirect("/admin/settings/sign-in?done=saved", status_code=303)
 
@@ -110,20 +109,16 @@ class SignInSettingsController(Controller):
             errors["default_role"] = N_("Choose a role, or none.")
         if errors:
             return await self._page(request, admin, values=values, errors=errors, status_code=422)
-        await (
-            scope_of(request)
-            .new(
-                SignInProvider,
-                audience=values["audience"],
-                label=values["label"],
-                issuer=values["issuer"].rstrip("/"),
-                client_id=values["client_id"],
-                client_secret=values["client_secret"],
-                group_roles=group_roles,
-                email_domains=values["email_domains"].lower(),
-                default_role=values["default_role"],
-            )
-            .save()
+        await sign_in.add_provider(
+            scope_of(request),
+            audience=values["audience"],
+            label=values["label"],
+            issuer=values["issuer"].rstrip("/"),
+            client_id=values["client_id"],
+            client_secret=values["client_secret"],
+            group_roles=group_roles,
+            email_domains=values["email_domains"].lower(),
+            default_role=values["default_role"],
         )
         return Redirect("/admin/settings/sign-in?done=added", status_code=303)
 
@@ -131,8 +126,6 @@ class SignInSettingsController(Controller):
     async def remove_provider(
         self, request: Request, admin: NamedDependency[dict], provider_id: FromPath[int]
     ) -> Redirect:
-        scope = scope_of(request)
-        if not await scope.exists(SignInProvider).where(SignInProvider.id == provider_id):
+        if not await sign_in.remove_provider(scope_of(request), provider_id):
             raise NotFoundException()
-        await scope.delete(SignInProvider).where(SignInProvider.id == provider_id)
         return Redirect("/admin/settings/sign-in?done=removed", status_code=303)
