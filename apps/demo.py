@@ -6,6 +6,7 @@ Seeding is idempotent: a tenant that exists is left as it is, so a second run ke
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from domain import catalog, platform, staff
 from domain.scope import TenantScope
@@ -53,7 +54,7 @@ REQUEST_TYPES = [
 BUSINESS_DAY = 8 * 3600  # Monday to Friday, 08:30 to 16:30
 DAY = 24 * 3600
 # What a municipality typically promises; every duration is data the town can change.
-SERVICE_LEVELS = {
+SERVICE_LEVELS: dict[str, dict[str, Any]] = {
     "pothole": {
         "target_seconds": 2 * BUSINESS_DAY,
         "assign_within_seconds": 4 * 3600,

@@ -79,9 +79,16 @@ async def department_name(scope: TenantScope, department_id: int | None, languag
     return ""
 
 
-async def staff_members(scope: TenantScope) -> list[dict]:
-    return (
+@dataclass(frozen=True)
+class StaffName:
+    id: int
+    name: str
+
+
+async def staff_members(scope: TenantScope) -> list[StaffName]:
+    rows = (
         await scope.select(StaffUser, StaffUser.id, StaffUser.name)
         .where(StaffUser.active.eq(True))
         .order_by(StaffUser.name)
     )
+    return [StaffName(**row) for row in rows]

@@ -114,6 +114,8 @@ async def next_in_rotation(scope: TenantScope, department_id: int, now: datetime
 
 async def service_level(scope: TenantScope, request_type: dict) -> ServiceLevel:
     tenant = await tenant_by_id(scope.tenant_id)
+    if tenant is None:
+        raise LookupError(f"tenant {scope.tenant_id} no longer exists")
     calendar = tenant.business_calendar
     return ServiceLevel(
         timezone=tenant.timezone,

@@ -10,8 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from domain import staff
 from domain.permissions import ROLES
 from domain.scope import TenantScope
+from domain.staff import StaffMember
 from domain.tables import Citizen, SignInProvider, StaffUser
 from infra.i18n import N_
 from infra.oidc import Identity, ProviderConfig
@@ -130,19 +132,27 @@ def _verified_email(identity: Identity) -> str:
     return identity.email.strip().lower()
 
 
-async def staff_member(scope: TenantScope, row: dict, identity: Identity) -> dict:
+async def staff_member(scope: TenantScope, row: dict, identity: Identity) -> StaffMember:
     email = _verified_email(identity)
     role = role_for(row, identity)
-    member = await scope.select(StaffUser).where(StaffUser.email == email).first()
+    member = (
+        await scope.select(StaffUser, StaffUser.id, StaffUser.active, StaffUser.role)
+        .where(StaffUser.email == email)
+        .first()
+    )
     if member is not None and not member["active"]:
         raise SignInRefused(DEACTIVATED)
     if role is None:
         raise SignInRefused(NOT_STAFF)
     if member is None:
-        await scope.new(StaffUser, email=email, name=identity.name or email, role=role).save()
-    elif member["role"] != role:
-        await scope.update(StaffUser, {StaffUser.role: role}).where(StaffUser.id == member["id"])
-    return await scope.select(StaffUser).where(StaffUser.email == email).first()
+        staff_id = await staff.add_member(scope, email, identity.name or email, role)
+    else:
+        staff_id = member["id"]
+        if member["role"] != role:
+            await scope.update(StaffUser, {StaffUser.role: role}).where(StaffUser.id == staff_id)
+    signed_in = await staff.get_active(scope, staff_id)
+    assert signed_in is not None  # active, checked above
+    return signed_in
 
 
 async def citizen(scope: TenantScope, identity: Identity) -> dict:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Any
+
 import pyotp
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -59,21 +62,75 @@ def password_matches(password_hash: str | None, password: str) -> bool:
         return False
 
 
-async def authenticate(scope: TenantScope, email: str, password: str) -> dict | None:
+@dataclass(frozen=True)
+class StaffMember:
+    """An active member of staff and what they may see and do."""
+
+    id: int
+    email: str
+    name: str
+    role: str
+    language: str
+    totp_secret: str
+    totp_enabled: bool
+    access: StaffAccess
+
+
+@dataclass(frozen=True)
+class Recipient:
+    email: str
+    name: str
+    language: str
+
+
+MEMBER_COLUMNS = (
+    StaffUser.id,
+    StaffUser.email,
+    StaffUser.name,
+    StaffUser.role,
+    StaffUser.language,
+    StaffUser.totp_secret,
+    StaffUser.totp_enabled,
+)
+
+
+async def _member(scope: TenantScope, row: dict[str, Any] | None) -> StaffMember | None:
+    if row is None:
+        return None
+    access = StaffAccess(row["role"], frozenset(await departments_of(scope, row["id"])))
+    return StaffMember(
+        id=row["id"],
+        email=row["email"],
+        name=row["name"],
+        role=row["role"],
+        language=row["language"],
+        totp_secret=row["totp_secret"],
+        totp_enabled=row["totp_enabled"],
+        access=access,
+    )
+
+
+async def authenticate(scope: TenantScope, email: str, password: str) -> StaffMember | None:
     row = (
-        await scope.select(StaffUser)
+        await scope.select(StaffUser, *MEMBER_COLUMNS, StaffUser.password_hash)
         .where((StaffUser.email == email.strip().lower()) & StaffUser.active.eq(True))
         .first()
     )
-    return row if password_matches(row["password_hash"] if row else None, password) else None
+    return (
+        await _member(scope, row)
+        if password_matches(row["password_hash"] if row else None, password)
+        else None
+    )
 
 
-async def get_active(scope: TenantScope, staff_id: int) -> dict | None:
-    return await scope.select(StaffUser).where((StaffUser.id == staff_id) & StaffUser.active.eq(True)).first()
-
-
-async def access_of(scope: TenantScope, staff: dict) -> StaffAccess:
-    return StaffAccess(staff["role"], frozenset(await departments_of(scope, staff["id"])))
+async def get_active(scope: TenantScope, staff_id: int) -> StaffMember | None:
+    """With their access: deactivating someone ends their sessions at the next page."""
+    return await _member(
+        scope,
+        await scope.select(StaffUser, *MEMBER_COLUMNS)
+        .where((StaffUser.id == staff_id) & StaffUser.active.eq(True))
+        .first(),
+    )
 
 
 # Who hears of what: the assignee about their own work, the department while nobody has the request,
@@ -86,23 +143,27 @@ SUPERVISOR_NOTICES = frozenset({"assign_escalation", "overdue_escalation"})
 
 async def notice_recipients(
     scope: TenantScope, kind: str, department_id: int | None, assignee_id: int | None
-):
-    columns = (StaffUser.email, StaffUser.name, StaffUser.language)
+) -> list[Recipient]:
     active = StaffUser.active.eq(True)
     if kind in ASSIGNEE_NOTICES and assignee_id is not None:
-        return await scope.select(StaffUser, *columns).where(active & (StaffUser.id == assignee_id))
+        return await _recipients(scope, active & (StaffUser.id == assignee_id))
     if kind in SUPERVISOR_NOTICES:
-        supervisors = await scope.select(StaffUser, *columns).where(
-            active & (StaffUser.role == "supervisor") & StaffUser.id.is_in(members_of(scope, department_id))
+        supervisors = await _recipients(
+            scope,
+            active & (StaffUser.role == "supervisor") & StaffUser.id.is_in(members_of(scope, department_id)),
         )
-        return supervisors or await scope.select(StaffUser, *columns).where(
-            active & (StaffUser.role == "tenant_admin")
-        )
-    return await scope.select(StaffUser, *columns).where(
+        return supervisors or await _recipients(scope, active & (StaffUser.role == "tenant_admin"))
+    return await _recipients(
+        scope,
         active
         & StaffUser.id.is_in(members_of(scope, department_id))
-        & StaffUser.role.is_in(["agent", "supervisor"])
+        & StaffUser.role.is_in(["agent", "supervisor"]),
     )
+
+
+async def _recipients(scope: TenantScope, where: Any) -> list[Recipient]:
+    rows = await scope.select(StaffUser, StaffUser.email, StaffUser.name, StaffUser.language).where(where)
+    return [Recipient(**row) for row in rows]
 
 
 def new_totp_secret() -> str:

@@ -15,7 +15,7 @@ import time
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import httpx2
 from authlib.common.security import generate_token, is_secure_transport
@@ -23,7 +23,7 @@ from authlib.integrations.httpx_client import AsyncOAuth2Client, OAuthError
 from authlib.oidc.core import CodeIDToken
 from joserfc import jwt
 from joserfc.errors import BadSignatureError, ClaimError, InvalidKeyIdError, JoseError, MissingClaimError
-from joserfc.jwk import KeySet
+from joserfc.jwk import KeySet, KeySetSerialization
 from joserfc.jws import JWSRegistry
 
 # Every call to a provider is bounded: a slow provider must not hold a worker for long.
@@ -194,10 +194,12 @@ async def _validate_id_token(
     registry = JWSRegistry(algorithms=algorithms, strict_check_header=False)
     try:
         try:
-            keys = KeySet.import_key_set(await _jwks(metadata["jwks_uri"], http))
+            keys = KeySet.import_key_set(cast(KeySetSerialization, await _jwks(metadata["jwks_uri"], http)))
             decoded = jwt.decode(token["id_token"], keys, registry=registry)
         except (InvalidKeyIdError, BadSignatureError):
-            keys = KeySet.import_key_set(await _jwks(metadata["jwks_uri"], http, refresh=True))
+            keys = KeySet.import_key_set(
+                cast(KeySetSerialization, await _jwks(metadata["jwks_uri"], http, refresh=True))
+            )
             decoded = jwt.decode(token["id_token"], keys, registry=registry)
     except JoseError as error:
         raise OidcError("The ID token's signature could not be verified.") from error

@@ -150,9 +150,9 @@ class TemporalGateway:
 
 def _refusal(failure: WorkflowUpdateFailedError) -> Exception:
     """What a failed Update means to the person, by the type of its ApplicationError."""
-    cause = failure.cause
+    cause: BaseException | None = failure.cause
     while cause is not None and not isinstance(cause, ApplicationError):
-        cause = cause.cause  # an activity's failure arrives wrapped in an ActivityError
+        cause = cause.__cause__  # an activity's failure arrives wrapped in an ActivityError
     if cause is not None and cause.type == contract.REFUSED:
         return lifecycle.TransitionRefused(cause.message)
     if cause is not None and cause.type == contract.EXPIRED:

@@ -26,6 +26,8 @@ async def reconcile_once(
     cutoff = datetime.now(UTC) - timedelta(seconds=grace_seconds)
     for tenant_id in tenant_ids or await all_tenant_ids():
         tenant = await tenant_by_id(tenant_id)
+        if tenant is None:
+            continue  # removed since the list was read
         for row in await awaiting_workflow(TenantScope(tenant_id), cutoff):
             if not await gateway.start_request(
                 tenant_id, tenant.slug, row["id"], row["reference"], ignore_backoff=True

@@ -9,6 +9,7 @@ from litestar.exceptions import NotAuthorizedException
 
 from apps.pages import scope_of, tenant_of
 from domain import staff as staff_service
+from domain.staff import StaffMember
 from infra import sessions
 from infra.settings import Settings
 
@@ -20,7 +21,7 @@ class LoginRequired(NotAuthorizedException):
     """Turned into a redirect to the sign-in page."""
 
 
-async def current_staff(request: Request, settings: NamedDependency[Settings]) -> dict:
+async def current_staff(request: Request, settings: NamedDependency[Settings]) -> StaffMember:
     """A dependency: the signed-in, active staff member of *this* tenant, with their access."""
     session = request.session or {}
     if session.get(SESSION_TENANT) != tenant_of(request).id or not session.get(SESSION_STAFF):
@@ -28,14 +29,12 @@ async def current_staff(request: Request, settings: NamedDependency[Settings]) -
     if sessions.expired(request, settings.session_idle_seconds, settings.session_absolute_seconds):
         request.clear_session()
         raise LoginRequired()
-    scope = scope_of(request)
-    member = await staff_service.get_active(scope, session[SESSION_STAFF])
+    member = await staff_service.get_active(scope_of(request), session[SESSION_STAFF])
     if member is None:
         request.clear_session()
         raise LoginRequired()
-    member["access"] = await staff_service.access_of(scope, member)
     return member
 
 
-def sign_in(request: Request, member: dict) -> None:
-    sessions.begin(request, {SESSION_STAFF: member["id"], SESSION_TENANT: tenant_of(request).id})
+def sign_in(request: Request, member: StaffMember) -> None:
+    sessions.begin(request, {SESSION_STAFF: member.id, SESSION_TENANT: tenant_of(request).id})

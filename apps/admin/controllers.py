@@ -5,6 +5,8 @@ Every action goes to the request's workflow as a Temporal Update; this code neve
 
 from __future__ import annotations
 
+from typing import Any
+
 from litestar import Controller, Request, get, post
 from litestar.di import NamedDependency, Provide
 from litestar.exceptions import NotFoundException, PermissionDeniedException
@@ -18,6 +20,9 @@ from apps.pages import page, scope_of, tenant_of
 from domain import catalog, lifecycle, sign_in
 from domain import requests as request_service
 from domain import staff as staff_service
+from domain.requests import RequestRecord
+from domain.scope import TenantScope
+from domain.staff import StaffMember
 from infra import oidc, ratelimit, sessions
 from infra.i18n import N_, current_language
 from infra.pdf import qr_svg
@@ -131,9 +136,9 @@ class AuthController(Controller):
                 "email": N_("This email and password do not match an active account of this municipality.")
             }
             return await self._login_page(request, {"email": email}, errors, status_code=422)
-        if member["totp_enabled"] or tenant_of(request).require_two_factor:
+        if member.totp_enabled or tenant_of(request).require_two_factor:
             # The password is right; the session holds only "half signed in" until the code is right too.
-            sessions.begin(request, {PENDING_STAFF: member["id"], SESSION_TENANT_PENDING: tenant_id})
+            sessions.begin(request, {PENDING_STAFF: member.id, SESSION_TENANT_PENDING: tenant_id})
             return Redirect("/admin/login/code", status_code=303)
         sign_in_staff(request, member)
         return Redirect("/admin/requests", status_code=303)
@@ -153,17 +158,17 @@ class AuthController(Controller):
         if member is None:
             return Redirect("/admin/login", status_code=303)
         code = str((await request.form()).get("code", ""))
-        who = f"{tenant_of(request).id}:code:{member['email']}"
+        who = f"{tenant_of(request).id}:code:{member.email}"
         if not await limiter.allow(ratelimit.SIGN_IN_PER_EMAIL, who):
             return await self._code_page(request, member, TOO_MANY_SIGN_INS, status_code=429)
-        if not staff_service.code_is_valid(member["totp_secret"], code):
+        if not staff_service.code_is_valid(member.totp_secret, code):
             return await self._code_page(request, member, WRONG_CODE, status_code=422)
-        if not member["totp_enabled"]:
-            await staff_service.enable_two_factor(scope_of(request), member["id"])
+        if not member.totp_enabled:
+            await staff_service.enable_two_factor(scope_of(request), member.id)
         sign_in_staff(request, member)
         return Redirect("/admin/requests", status_code=303)
 
-    async def _pending(self, request: Request) -> dict | None:
+    async def _pending(self, request: Request) -> StaffMember | None:
         session = request.session or {}
         if session.get(SESSION_TENANT_PENDING) != tenant_of(request).id or not session.get(PENDING_STAFF):
             return None
@@ -172,13 +177,13 @@ class AuthController(Controller):
         return await staff_service.get_active(scope_of(request), session[PENDING_STAFF])
 
     async def _code_page(
-        self, request: Request, member: dict, error: str = "", status_code: int = 200
+        self, request: Request, member: StaffMember, error: str = "", status_code: int = 200
     ) -> Template:
-        enrolling = not member["totp_enabled"]
-        context = {"errors": {"code": error} if error else {}, "enrolling": enrolling}
+        enrolling = not member.totp_enabled
+        context: dict[str, Any] = {"errors": {"code": error} if error else {}, "enrolling": enrolling}
         if enrolling:
-            secret = await staff_service.secret_for_enrolment(scope_of(request), member["id"])
-            uri = staff_service.enrolment_uri(secret, member["email"], tenant_of(request).name)
+            secret = await staff_service.secret_for_enrolment(scope_of(request), member.id)
+            uri = staff_service.enrolment_uri(secret, member.email, tenant_of(request).name)
             context |= {"secret": secret, "qr_code": qr_svg(uri)}
         return page(request, "pages/code.html", status_code=status_code, **context)
 
@@ -197,14 +202,14 @@ class QueueController(Controller):
     async def queue(
         self,
         request: Request,
-        member: NamedDependency[dict],
+        member: NamedDependency[StaffMember],
         status: FromQuery[str] = "open",
         department: FromQuery[str] = "",
         before: FromQuery[int | None] = None,
     ) -> Template:
         scope, language = scope_of(request), current_language.get()
         department_id = int(department) if department.isdigit() else None
-        access = member["access"]
+        access = member.access
         wanted = request_service.QueueFilter(
             status=status,
             department_id=department_id,
@@ -215,10 +220,10 @@ class QueueController(Controller):
             request_service.localise(row, language)
             for row in await request_service.queue(scope, wanted, limit=request_service.QUEUE_PAGE_SIZE + 1)
         ]
-        context = {
+        context: dict[str, Any] = {
             "member": member,
             "rows": rows[: request_service.QUEUE_PAGE_SIZE],
-            "next_before": rows[request_service.QUEUE_PAGE_SIZE - 1]["id"]
+            "next_before": rows[request_service.QUEUE_PAGE_SIZE - 1].id
             if len(rows) > request_service.QUEUE_PAGE_SIZE
             else None,
             "filters": {"status": status, "department": department},
@@ -232,7 +237,7 @@ class QueueController(Controller):
     async def detail(
         self,
         request: Request,
-        member: NamedDependency[dict],
+        member: NamedDependency[StaffMember],
         reference: FromPath[str],
         temporal: NamedDependency[TemporalGateway],
     ) -> Template:
@@ -242,22 +247,22 @@ class QueueController(Controller):
     async def act(
         self,
         request: Request,
-        member: NamedDependency[dict],
+        member: NamedDependency[StaffMember],
         reference: FromPath[str],
         action: FromPath[str],
         temporal: NamedDependency[TemporalGateway],
     ) -> Template | Redirect:
         scope, tenant = scope_of(request), tenant_of(request)
         item = await request_service.get_by_reference(scope, reference)
-        if item is None or action not in SUCCESS or not member["access"].may_see(item["department"]):
+        if item is None or action not in SUCCESS or not member.access.may_see(item.department):
             raise NotFoundException()
-        if refusal := member["access"].refusal(item["department"]):
+        if refusal := member.access.refusal(item.department):
             raise PermissionDeniedException(refusal)
         form = {key: str(value).strip() for key, value in (await request.form()).items()}
         command, errors = await self._command(scope, member, item, action, form)
-        if not errors:
+        if command is not None:
             try:
-                await temporal.act(tenant.slug, item["reference"], UPDATES[action], command)
+                await temporal.act(tenant.slug, item.reference, UPDATES[action], command)
             except (lifecycle.TransitionRefused, ActionPending) as refused:
                 errors = {action: str(refused)}
             except TemporalUnavailable:
@@ -268,16 +273,18 @@ class QueueController(Controller):
             )
         if is_htmx(request):
             return await self._detail(request, member, reference, temporal, flash=SUCCESS[action])
-        return Redirect(f"/admin/requests/{item['reference']}?done={action}", status_code=303)
+        return Redirect(f"/admin/requests/{item.reference}?done={action}", status_code=303)
 
-    async def _command(self, scope, member: dict, item: dict, action: str, form: dict):
-        access = member["access"]
-        me = {
-            "actor_id": member["id"],
+    async def _command(
+        self, scope: TenantScope, member: StaffMember, item: RequestRecord, action: str, form: dict[str, str]
+    ) -> tuple[contract.StaffCommand | None, dict[str, str]]:
+        access = member.access
+        me: dict[str, Any] = {
+            "actor_id": member.id,
             "actor_role": access.role,
             "actor_departments": sorted(access.departments),
         }
-        actor = member["id"]
+        actor = member.id
         if action == "assign":
             assignee_id = int(form["assignee_id"]) if form.get("assignee_id", "").isdigit() else actor
             if await staff_service.get_active(scope, assignee_id) is None:
@@ -294,7 +301,7 @@ class QueueController(Controller):
         if action == "transfer":
             department_id = int(form["department_id"]) if form.get("department_id", "").isdigit() else 0
             known = {d["id"] for d in await catalog.departments(scope, current_language.get())}
-            if department_id not in known or department_id == item["department"]:
+            if department_id not in known or department_id == item.department:
                 return None, {"transfer": N_("Choose another department of this municipality.")}
             return TransferCommand(**me, department_id=department_id, body=form.get("body", "")[:5000]), {}
         if action == "comment":
@@ -306,7 +313,7 @@ class QueueController(Controller):
             return None, {"close": problem}
         if details.reason == "duplicate":
             original = details.duplicate_of.strip().upper()
-            if original == item["reference"] or not await request_service.reference_exists(scope, original):
+            if original == item.reference or not await request_service.reference_exists(scope, original):
                 return None, {"close": N_("There is no other request with that reference.")}
         else:
             details = lifecycle.CloseDetails(details.reason)
@@ -320,7 +327,7 @@ class QueueController(Controller):
     async def _detail(
         self,
         request: Request,
-        member: dict,
+        member: StaffMember,
         reference: str,
         temporal: TemporalGateway,
         errors: dict | None = None,
@@ -330,23 +337,23 @@ class QueueController(Controller):
     ) -> Template:
         scope, language = scope_of(request), current_language.get()
         item = await request_service.get_by_reference(scope, reference)
-        if item is None or not member["access"].may_see(item["department"]):
+        if item is None or not member.access.may_see(item.department):
             raise NotFoundException()
         done = request.query_params.get("done", "")
-        context = {
+        context: dict[str, Any] = {
             "member": member,
-            "can_act": member["access"].may_act(item["department"]),
+            "can_act": member.access.may_act(item.department),
             "item": request_service.localise(item, language),
-            "timeline": await request_service.timeline(scope, item["id"], public_only=False),
+            "timeline": await request_service.timeline(scope, item.id, public_only=False),
             "staff": await catalog.staff_members(scope),
-            "has_receipt": await request_service.has_document(scope, item["id"], "receipt"),
+            "has_receipt": await request_service.has_document(scope, item.id, "receipt"),
             "errors": errors or {},
             "values": values or {},
             "flash": flash or SUCCESS.get(done, ""),
-            "terminal": item["status"] in lifecycle.TERMINAL,
+            "terminal": item.status in lifecycle.TERMINAL,
             "departments": await catalog.departments(scope, language),
-            "schedule": await temporal.schedule(tenant_of(request).slug, item["reference"]),
-            "allowed": lifecycle.allowed_actions(item["status"]),
+            "schedule": await temporal.schedule(tenant_of(request).slug, item.reference),
+            "allowed": lifecycle.allowed_actions(item.status),
         }
         template = "partials/request_panel.html" if is_htmx(request) else "pages/request.html"
         return page(request, template, status_code=status_code, **context)

@@ -15,6 +15,7 @@ from apps.admin.auth import current_staff
 from apps.pages import page, scope_of
 from domain import sign_in
 from domain.permissions import ROLES, TENANT_ADMIN
+from domain.staff import StaffMember
 from infra.i18n import N_
 
 FIELDS = (
@@ -33,8 +34,8 @@ GROUP_FORMAT = N_(
 ONLY_ADMINS = N_("Only the municipality's administrators can change its sign-in settings.")
 
 
-async def town_admin(request: Request, member: NamedDependency[dict]) -> dict:
-    if member["role"] != TENANT_ADMIN:
+async def town_admin(request: Request, member: NamedDependency[StaffMember]) -> StaffMember:
+    if member.role != TENANT_ADMIN:
         raise PermissionDeniedException(ONLY_ADMINS)
     return member
 
@@ -56,13 +57,13 @@ class SignInSettingsController(Controller):
     dependencies = {"member": Provide(current_staff), "admin": Provide(town_admin)}
 
     @get("/")
-    async def show(self, request: Request, admin: NamedDependency[dict]) -> Template:
+    async def show(self, request: Request, admin: NamedDependency[StaffMember]) -> Template:
         return await self._page(request, admin)
 
     async def _page(
         self,
         request: Request,
-        admin: dict,
+        admin: StaffMember,
         values: dict | None = None,
         errors: dict | None = None,
         status_code: int = 200,
@@ -82,14 +83,16 @@ class SignInSettingsController(Controller):
         )
 
     @post("/two-factor")
-    async def two_factor(self, request: Request, admin: NamedDependency[dict]) -> Redirect:
+    async def two_factor(self, request: Request, admin: NamedDependency[StaffMember]) -> Redirect:
         required = (await request.form()).get("required") == "on"
         await sign_in.require_two_factor(scope_of(request), required)
         request.app.state.tenant_resolver.forget()
         return Redirect("/admin/settings/sign-in?done=saved", status_code=303)
 
     @post("/providers")
-    async def add_provider(self, request: Request, admin: NamedDependency[dict]) -> Template | Redirect:
+    async def add_provider(
+        self, request: Request, admin: NamedDependency[StaffMember]
+    ) -> Template | Redirect:
         form = await request.form()
         values = {name: str(form.get(name, "")).strip() for name in FIELDS}
         errors = {}
@@ -124,7 +127,7 @@ class SignInSettingsController(Controller):
 
     @post("/providers/{provider_id:int}/remove")
     async def remove_provider(
-        self, request: Request, admin: NamedDependency[dict], provider_id: FromPath[int]
+        self, request: Request, admin: NamedDependency[StaffMember], provider_id: FromPath[int]
     ) -> Redirect:
         if not await sign_in.remove_provider(scope_of(request), provider_id):
             raise NotFoundException()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import smtplib
+from typing import Any
 
 from litestar import Controller, Request, get, post
 from litestar.di import NamedDependency, Provide
@@ -189,7 +190,7 @@ class AccountController(Controller):
     @post("/")
     async def save_account(self, request: Request, citizen: NamedDependency[dict]) -> Template | Redirect:
         form = await request.form()
-        values = {
+        values: dict[str, Any] = {
             "name": str(form.get("name", "")).strip()[:200],
             "phone": str(form.get("phone", "")).strip(),
             "language": str(form.get("language", "")),

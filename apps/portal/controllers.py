@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 
 from litestar import Controller, Request, get, post
 from litestar.background_tasks import BackgroundTask
+from litestar.datastructures import UploadFile
 from litestar.di import NamedDependency
 from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, FromQuery
@@ -137,25 +138,25 @@ class PortalController(Controller):
             citizen = await signed_in_citizen(request)
             if citizen is None:
                 return Redirect("/account/sign-in", status_code=303)
-            if action in AUTHOR_ONLY and citizen["email"] != item["contact_email"]:
+            if action in AUTHOR_ONLY and citizen["email"] != item.contact_email:
                 return await self._status_page(request, token, error=(action, NOT_AUTHOR), body=body)
             if action == "follow":
-                await request_service.follow(scope, item["id"], citizen["email"], citizen["language"])
+                await request_service.follow(scope, item.id, citizen["email"], citizen["language"])
             elif action == "unfollow":
-                await request_service.unfollow(scope, item["id"], citizen["email"])
+                await request_service.unfollow(scope, item.id, citizen["email"])
             elif action == "photo":
                 upload = form.get("photo")
-                content = await upload.read() if hasattr(upload, "read") else b""
+                content = await upload.read() if isinstance(upload, UploadFile) else b""
                 kind = request_service.photo_type(content)
                 if kind is None or len(content) > request_service.PHOTO_MAX_BYTES:
                     return await self._status_page(request, token, error=(action, BAD_PHOTO))
-                await request_service.add_photo(scope, item["id"], content, kind)
+                await request_service.add_photo(scope, item.id, content, kind)
             if action != "comment":
                 return Redirect(f"/status/{token}?done={action}", status_code=303)
         try:
             await temporal.act(
                 tenant_of(request).slug,
-                item["reference"],
+                item.reference,
                 CITIZEN_UPDATES[action],
                 contract.CitizenCommand(body=body),
             )
@@ -186,28 +187,26 @@ class PortalController(Controller):
             status_code=409 if error else 200,
             item=request_service.localise(item, current_language.get()),
             just_submitted=just_submitted,
-            timeline=await request_service.timeline(scope, item["id"], public_only=True),
-            has_receipt=await request_service.has_document(scope, item["id"], "receipt"),
-            can_cancel=lifecycle.CANCEL in lifecycle.allowed_actions(item["status"]),
-            can_reply=lifecycle.REPLY in lifecycle.allowed_actions(item["status"]),
-            can_reopen=item["status"] == lifecycle.CLOSED
-            and item["reopen_until"]
-            and item["reopen_until"] > now,
+            timeline=await request_service.timeline(scope, item.id, public_only=True),
+            has_receipt=await request_service.has_document(scope, item.id, "receipt"),
+            can_cancel=lifecycle.CANCEL in lifecycle.allowed_actions(item.status),
+            can_reply=lifecycle.REPLY in lifecycle.allowed_actions(item.status),
+            can_reopen=item.status == lifecycle.CLOSED and item.reopen_until and item.reopen_until > now,
             error=error,
             body=body,
             flash=CITIZEN_DONE.get(done, ""),
             citizen=citizen,
-            own=bool(citizen) and citizen["email"] == item["contact_email"],
-            following=bool(citizen)
-            and await request_service.is_following(scope, item["id"], citizen["email"]),
-            photos=await request_service.photos(scope, item["id"]),
+            own=citizen is not None and citizen["email"] == item.contact_email,
+            following=citizen is not None
+            and await request_service.is_following(scope, item.id, citizen["email"]),
+            photos=await request_service.photos(scope, item.id),
         )
 
     @get("/status/{token:str}/photos/{photo_id:int}")
     async def photo(self, request: Request, token: FromPath[str], photo_id: FromPath[int]) -> Response:
         scope = scope_of(request)
         item = await request_service.get_by_token(scope, token)
-        found = item and await request_service.photo(scope, item["id"], photo_id)
+        found = item and await request_service.photo(scope, item.id, photo_id)
         if not found:
             raise NotFoundException()
         return Response(bytes(found["content"]), media_type=found["content_type"])
@@ -216,7 +215,7 @@ class PortalController(Controller):
     async def receipt(self, request: Request, token: FromPath[str]) -> Response:
         scope = scope_of(request)
         item = await request_service.get_by_token(scope, token)
-        document = item and await request_service.get_document(scope, item["id"], "receipt")
+        document = item and await request_service.get_document(scope, item.id, "receipt")
         if not document:
             raise NotFoundException()
         return Response(
@@ -240,8 +239,8 @@ class PortalController(Controller):
             errors["email"] = N_("Enter the email address you used.")
         if not errors:
             item = await request_service.get_by_reference(scope_of(request), values["reference"])
-            if item and item["contact_email"] == values["email"].lower():
-                return Redirect(f"/status/{item['public_token']}", status_code=303)
+            if item and item.contact_email == values["email"].lower():
+                return Redirect(f"/status/{item.public_token}", status_code=303)
             errors["reference"] = N_("No request matches this reference and email address.")
         return page(request, "lookup.html", status_code=422, values=values, errors=errors)
 

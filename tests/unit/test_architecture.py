@@ -8,7 +8,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from temporalio import workflow
 
 from workflows.service_request import contract

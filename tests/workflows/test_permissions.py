@@ -49,8 +49,8 @@ async def setting(app):
         works_path = await submit(citizen)
         clerk_path = await submit(citizen, request_type="records", address="")
     references = {
-        "works": (await wait_status(town, works_path, "routed"))["reference"],
-        "clerk": (await wait_status(town, clerk_path, "routed"))["reference"],
+        "works": (await wait_status(town, works_path, "routed")).reference,
+        "clerk": (await wait_status(town, clerk_path, "routed")).reference,
     }
     emails = {
         "admin": town.admin_email,

@@ -36,7 +36,7 @@ async def test_with_the_worker_down_a_staff_action_fails_fast_and_never_applies_
     try:
         async with PortalClient(app, town.host) as citizen:
             path = await submit(citizen, contact_email=f"stalled+{town.slug}@example.com")
-        reference = (await wait_status(town, path, lifecycle.ROUTED))["reference"]
+        reference = (await wait_status(town, path, lifecycle.ROUTED)).reference
     finally:
         await _stop(worker, running)
 
@@ -58,8 +58,8 @@ async def test_with_the_worker_down_a_staff_action_fails_fast_and_never_applies_
         finally:
             await _stop(worker, running)
     row = await wait_status(town, path, lifecycle.ROUTED)
-    assert row["assignee"] is None
-    kinds = [event["kind"] for event in await request_service.timeline(town.scope, row["id"], False)]
+    assert row.assignee is None
+    kinds = [event.kind for event in await request_service.timeline(town.scope, row.id, False)]
     assert kinds == ["submitted", "route", "comment"]
 
 

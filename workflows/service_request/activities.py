@@ -104,13 +104,13 @@ class RequestActivities:
         """The acknowledgement (on intake) or closure receipt, branded, in the citizen's language."""
         scope = TenantScope(receipt.tenant_id)
         context = await self._document_context(scope, receipt.request_id)
-        with i18n.use_language(context["request"]["language"]):
+        with i18n.use_language(context["request"].language):
             html = self.templates.get_template("receipt.html").render(
                 **context, kind=receipt.kind, qr_code=qr_png_data_uri(context["status_url"])
             )
         pdf = await asyncio.get_running_loop().run_in_executor(self._pdf_pool, render_pdf, html)
         suffix = "" if receipt.kind == RECEIPT else f"-{receipt.kind}"
-        filename = f"{context['request']['reference']}{suffix}.pdf"
+        filename = f"{context['request'].reference}{suffix}.pdf"
         return await request_service.store_document(scope, receipt.request_id, receipt.kind, filename, pdf)
 
     @activity.defn
@@ -118,13 +118,13 @@ class RequestActivities:
         """Mails the citizen (and followers, for public progress); returns how many messages went out now."""
         scope = TenantScope(notice.tenant_id)
         context = await self._document_context(scope, notice.request_id)
-        request = context["request"]
+        request: request_service.RequestRecord = context["request"]
         attachments: tuple[Attachment, ...] = ()
         if notice.attach:
             document = await request_service.get_document(scope, notice.request_id, notice.attach)
             if document:
                 attachments = (Attachment(document["filename"], bytes(document["content"])),)
-        readers = [(request["contact_email"], request["language"], notice.key)]
+        readers = [(request.contact_email, request.language, notice.key)]
         if notice.kind in FOLLOWER_NOTICES:
             readers += [
                 (follower["email"], follower["language"], f"{notice.key}:{follower['email']}")
@@ -134,12 +134,12 @@ class RequestActivities:
         sent = 0
         for email, language, key in readers:
             with i18n.use_language(language):
-                localised = {**context, "request": request_service.localise(dict(request), language)}
+                localised = {**context, "request": request_service.localise(request, language)}
                 mail = OutgoingMail(
                     to=email,
-                    subject=i18n.gettext(CITIZEN_SUBJECTS[notice.kind], reference=request["reference"]),
+                    subject=i18n.gettext(CITIZEN_SUBJECTS[notice.kind], reference=request.reference),
                     text=self.templates.get_template(f"mail_{notice.kind}.txt").render(
-                        **localised, body=notice.body, follower=email != request["contact_email"]
+                        **localised, body=notice.body, follower=email != request.contact_email
                     ),
                     sender_name=context["tenant"].name,
                     attachments=attachments,
@@ -166,37 +166,37 @@ class RequestActivities:
         """Mails the staff concerned and notes it on the internal timeline; never twice for one key."""
         scope = TenantScope(notice.tenant_id)
         context = await self._document_context(scope, notice.request_id)
-        request = context["request"]
+        request: request_service.RequestRecord = context["request"]
         people = await staff_service.notice_recipients(
-            scope, notice.kind, request["department"], request["assignee"]
+            scope, notice.kind, request.department, request.assignee
         )
         host = tenant_host(context["tenant"], self.settings.base_domain)
-        admin_url = self.settings.public_url(host, f"/admin/requests/{request['reference']}")
+        admin_url = self.settings.public_url(host, f"/admin/requests/{request.reference}")
         sent = 0
         for person in people:
-            with i18n.use_language(person["language"]):
+            with i18n.use_language(person.language):
                 localised = {
                     **context,
-                    "request": request_service.localise(dict(request), person["language"]),
+                    "request": request_service.localise(request, person.language),
                 }
-                headline = i18n.gettext(STAFF_HEADLINES[notice.kind], reference=request["reference"])
+                headline = i18n.gettext(STAFF_HEADLINES[notice.kind], reference=request.reference)
                 mail = OutgoingMail(
-                    to=person["email"],
+                    to=person.email,
                     subject=headline,
                     text=self.templates.get_template("mail_staff.txt").render(
                         **localised, headline=headline, body=notice.body, admin_url=admin_url, person=person
                     ),
                     sender_name=context["tenant"].name,
-                    message_key=f"{notice.key}:{person['email']}",
+                    message_key=f"{notice.key}:{person.email}",
                 )
-            sent += await notifications.send_once(scope, f"{notice.key}:{person['email']}", mail, self.mailer)
+            sent += await notifications.send_once(scope, f"{notice.key}:{person.email}", mail, self.mailer)
         if notice.kind in TIMELINE_NOTICES:
             await request_service.note(
                 scope,
                 notice.request_id,
                 notice.kind,
                 notice.key,
-                ", ".join(person["name"] for person in people) or "-",
+                ", ".join(person.name for person in people) or "-",
             )
         return sent
 
@@ -205,17 +205,17 @@ class RequestActivities:
         request = await request_service.get_by_id(scope, request_id)
         if tenant is None or request is None:
             raise ApplicationError("request or tenant no longer exists", non_retryable=True)
-        request = request_service.localise(request, request["language"])
+        request = request_service.localise(request, request.language)
         host = tenant_host(tenant, self.settings.base_domain)
         return {
             "tenant": tenant,
             "request": request,
-            "status_label": lifecycle.STATUS_LABELS[request["status"]],
+            "status_label": lifecycle.STATUS_LABELS[request.status],
             "status_labels": lifecycle.STATUS_LABELS,
             "auto_closed": lifecycle.AUTO_CLOSED,
-            "close_reason_label": lifecycle.CLOSE_REASONS.get(request["close_reason"], ""),
+            "close_reason_label": lifecycle.CLOSE_REASONS.get(request.close_reason, ""),
             "timeline": await request_service.timeline(scope, request_id, public_only=True),
-            "status_url": self.settings.public_url(host, f"/status/{request['public_token']}"),
+            "status_url": self.settings.public_url(host, f"/status/{request.public_token}"),
         }
 
     def all(self) -> list:
