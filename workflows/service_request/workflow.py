@@ -116,6 +116,7 @@ class ServiceRequestWorkflow:
 
     @assign.validator
     def _check_assign(self, command: AssignCommand) -> None:
+        self._check_fresh(command)
         self._check_actor(command)
         lifecycle.next_status(self._settled_status(), lifecycle.ASSIGN)
 
@@ -126,6 +127,7 @@ class ServiceRequestWorkflow:
 
     @start_work.validator
     def _check_start(self, command: StartCommand) -> None:
+        self._check_fresh(command)
         self._check_actor(command)
         lifecycle.next_status(self._settled_status(), lifecycle.START)
 
@@ -136,6 +138,7 @@ class ServiceRequestWorkflow:
 
     @hold.validator
     def _check_hold(self, command: NoteCommand) -> None:
+        self._check_fresh(command)
         self._check_actor(command)
         lifecycle.next_status(self._settled_status(), lifecycle.HOLD)
 
@@ -148,6 +151,7 @@ class ServiceRequestWorkflow:
 
     @wait_on_citizen.validator
     def _check_wait(self, command: NoteCommand) -> None:
+        self._check_fresh(command)
         self._check_actor(command)
         lifecycle.next_status(self._settled_status(), lifecycle.WAIT)
         if not command.body.strip():
@@ -162,6 +166,7 @@ class ServiceRequestWorkflow:
 
     @resolve.validator
     def _check_resolve(self, command: NoteCommand) -> None:
+        self._check_fresh(command)
         self._check_actor(command)
         lifecycle.next_status(self._settled_status(), lifecycle.RESOLVE)
 
@@ -178,6 +183,7 @@ class ServiceRequestWorkflow:
 
     @transfer.validator
     def _check_transfer(self, command: TransferCommand) -> None:
+        self._check_fresh(command)
         self._check_actor(command)
         lifecycle.next_status(self._settled_status(), lifecycle.TRANSFER)
 
@@ -194,6 +200,7 @@ class ServiceRequestWorkflow:
 
     @comment.validator
     def _check_comment(self, command: CommentCommand) -> None:
+        self._check_fresh(command)
         self._check_actor(command)
         lifecycle.next_status(self._settled_status(), lifecycle.COMMENT)
         if not command.body.strip():
@@ -214,6 +221,7 @@ class ServiceRequestWorkflow:
 
     @close.validator
     def _check_close(self, command: CloseCommand) -> None:
+        self._check_fresh(command)
         self._check_actor(command)
         lifecycle.next_status(self._settled_status(), lifecycle.CLOSE)
         problem = lifecycle.CloseDetails(command.reason, command.duplicate_of).problem()
@@ -269,7 +277,6 @@ class ServiceRequestWorkflow:
             raise ApplicationError("arrived after its sender stopped waiting", type=contract.EXPIRED)
 
     def _check_actor(self, command: StaffCommand) -> None:
-        self._check_fresh(command)
         access = permissions.StaffAccess(command.actor_role, frozenset(command.actor_departments))
         if self.state.status == lifecycle.SUBMITTED:
             # Routing is under way and the department not known yet: the handler checks again after it.
