@@ -6,10 +6,12 @@ Every function takes a TenantScope first; none can read or write another tenant'
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from piccolo.engine.sqlite import SQLiteEngine, TransactionType
 
@@ -130,6 +132,45 @@ async def submit(scope: TenantScope, prefix: str, submission: Submission, langua
     return SubmitResult(row.id, reference, row.public_token, created=True)
 
 
+@dataclass(frozen=True)
+class RequestRecord:
+    """A request as pages, mail and receipts read it, with its type's, department's and assignee's names."""
+
+    id: int
+    reference: str
+    status: str
+    description: str
+    address: str
+    latitude: float | None
+    longitude: float | None
+    contact_name: str
+    contact_email: str
+    contact_phone: str
+    language: str
+    close_reason: str
+    duplicate_of: str
+    public_token: str
+    workflow_started: bool
+    department: int | None
+    assignee: int | None
+    request_type: int
+    created_at: datetime
+    updated_at: datetime
+    closed_at: datetime | None
+    due_at: datetime | None
+    reopen_until: datetime | None
+    type_name: str
+    type_translations: dict[str, dict[str, str]]
+    type_category: str
+    department_name: str | None
+    department_translations: dict[str, str] | None
+    assignee_name: str | None
+    # In the reader's language, set by `localise`.
+    type_label: str = ""
+    category_label: str = ""
+    department_label: str = ""
+
+
 REQUEST_COLUMNS = (
     ServiceRequest.id,
     ServiceRequest.reference,
@@ -163,35 +204,41 @@ REQUEST_COLUMNS = (
 )
 
 
-def localise(row: dict, language: str) -> dict:
-    """Adds the type's and department's names in the reader's language."""
-    type_tr = (row.get("type_translations") or {}).get(language, {})
-    row["type_label"] = type_tr.get("name") or row["type_name"]
-    row["category_label"] = type_tr.get("category") or row["type_category"]
-    row["department_label"] = (
-        (row.get("department_translations") or {}).get(language) or row.get("department_name") or ""
-    )
-    return row
+def select_requests(scope: TenantScope) -> Any:
+    """A query of this tenant's requests, for `records`; add where, order and limit."""
+    return scope.select(ServiceRequest, *REQUEST_COLUMNS)
 
 
-async def get_by_reference(scope: TenantScope, reference: str) -> dict | None:
-    return (
-        await scope.select(ServiceRequest, *REQUEST_COLUMNS)
-        .where(ServiceRequest.reference == reference.strip().upper())
-        .first()
-    )
+def records(rows: list[dict[str, Any]]) -> list[RequestRecord]:
+    return [RequestRecord(**row) for row in rows]
 
 
-async def get_by_token(scope: TenantScope, token: str) -> dict | None:
-    return (
-        await scope.select(ServiceRequest, *REQUEST_COLUMNS)
-        .where(ServiceRequest.public_token == token)
-        .first()
+def localise(record: RequestRecord, language: str) -> RequestRecord:
+    """The type's and department's names in the reader's language."""
+    type_tr = (record.type_translations or {}).get(language, {})
+    return dataclasses.replace(
+        record,
+        type_label=type_tr.get("name") or record.type_name,
+        category_label=type_tr.get("category") or record.type_category,
+        department_label=(record.department_translations or {}).get(language) or record.department_name or "",
     )
 
 
-async def get_by_id(scope: TenantScope, request_id: int) -> dict | None:
-    return await scope.select(ServiceRequest, *REQUEST_COLUMNS).where(ServiceRequest.id == request_id).first()
+async def _one(query: Any) -> RequestRecord | None:
+    row = await query.first()
+    return RequestRecord(**row) if row else None
+
+
+async def get_by_reference(scope: TenantScope, reference: str) -> RequestRecord | None:
+    return await _one(select_requests(scope).where(ServiceRequest.reference == reference.strip().upper()))
+
+
+async def get_by_token(scope: TenantScope, token: str) -> RequestRecord | None:
+    return await _one(select_requests(scope).where(ServiceRequest.public_token == token))
+
+
+async def get_by_id(scope: TenantScope, request_id: int) -> RequestRecord | None:
+    return await _one(select_requests(scope).where(ServiceRequest.id == request_id))
 
 
 @dataclass(frozen=True)
@@ -204,8 +251,8 @@ class QueueFilter:
     only_departments: tuple[int, ...] | None = None
 
 
-async def queue(scope: TenantScope, wanted: QueueFilter, limit: int = QUEUE_PAGE_SIZE) -> list[dict]:
-    query = scope.select(ServiceRequest, *REQUEST_COLUMNS)
+async def queue(scope: TenantScope, wanted: QueueFilter, limit: int = QUEUE_PAGE_SIZE) -> list[RequestRecord]:
+    query = select_requests(scope)
     if wanted.status == "open":
         query = query.where(ServiceRequest.status.is_in(list(lifecycle.OPEN_STATUSES)))
     elif wanted.status in lifecycle.STATUS_LABELS:
@@ -228,22 +275,46 @@ async def queue(scope: TenantScope, wanted: QueueFilter, limit: int = QUEUE_PAGE
                     & (ServiceRequest.id < wanted.before_id)
                 )
             )
-    return (
+    return records(
         await query.order_by(ServiceRequest.created_at, ascending=False)
         .order_by(ServiceRequest.id, ascending=False)
         .limit(limit)
     )
 
 
-async def timeline(scope: TenantScope, request_id: int, public_only: bool) -> list[dict]:
+@dataclass(frozen=True)
+class TimelineEvent:
+    """One line of a request's timeline."""
+
+    id: int
+    kind: str
+    from_status: str
+    to_status: str
+    # citizen | staff | system
+    actor_kind: str
+    actor_name: str | None
+    body: str
+    public: bool
+    created_at: datetime
+
+
+async def timeline(scope: TenantScope, request_id: int, public_only: bool) -> list[TimelineEvent]:
     query = scope.select(
         RequestEvent,
-        RequestEvent.all_columns(exclude=[RequestEvent.tenant]),
+        RequestEvent.id,
+        RequestEvent.kind,
+        RequestEvent.from_status,
+        RequestEvent.to_status,
+        RequestEvent.actor_kind,
         RequestEvent.actor.name.as_alias("actor_name"),
+        RequestEvent.body,
+        RequestEvent.public,
+        RequestEvent.created_at,
     ).where(RequestEvent.request == request_id)
     if public_only:
         query = query.where(RequestEvent.public.eq(True))
-    return await query.order_by(RequestEvent.created_at).order_by(RequestEvent.id)
+    rows = await query.order_by(RequestEvent.created_at).order_by(RequestEvent.id)
+    return [TimelineEvent(**row) for row in rows]
 
 
 @dataclass(frozen=True)

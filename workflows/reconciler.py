@@ -37,6 +37,8 @@ async def reconcile_once(
             async with scope.transaction():
                 tenant = await tenant_by_id(tenant_id)
                 rows = await awaiting_workflow(scope, cutoff)
+            if tenant is None:
+                continue  # removed since the list was read
             for first in range(0, len(rows), BATCH):
                 results = await asyncio.gather(
                     *(

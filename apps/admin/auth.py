@@ -10,6 +10,7 @@ from litestar.exceptions import NotAuthorizedException
 from apps.pages import tenant_of
 from domain import staff as staff_service
 from domain.scope import TenantScope
+from domain.staff import StaffMember
 from infra import sessions
 from infra.settings import Settings
 
@@ -23,7 +24,7 @@ class LoginRequired(NotAuthorizedException):
 
 async def current_staff(
     request: Request, settings: NamedDependency[Settings], tenant_scope: NamedDependency[TenantScope]
-) -> dict:
+) -> StaffMember:
     """A dependency: the signed-in, active staff member of *this* tenant, with their access."""
     session = request.session or {}
     if session.get(SESSION_TENANT) != tenant_of(request).id or not session.get(SESSION_STAFF):
@@ -35,9 +36,8 @@ async def current_staff(
     if member is None:
         request.clear_session()
         raise LoginRequired()
-    member["access"] = await staff_service.access_of(tenant_scope, member)
     return member
 
 
-def sign_in(request: Request, member: dict) -> None:
-    sessions.begin(request, {SESSION_STAFF: member["id"], SESSION_TENANT: tenant_of(request).id})
+def sign_in(request: Request, member: StaffMember) -> None:
+    sessions.begin(request, {SESSION_STAFF: member.id, SESSION_TENANT: tenant_of(request).id})

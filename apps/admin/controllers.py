@@ -5,6 +5,8 @@ Every action goes to the request's workflow as a Temporal Update; this code neve
 
 from __future__ import annotations
 
+from typing import Any
+
 from litestar import Controller, Request, get, post
 from litestar.di import NamedDependency, Provide
 from litestar.exceptions import NotFoundException, PermissionDeniedException
@@ -18,14 +20,17 @@ from apps.pages import PathId, QueryId, page, row_id, scope_of, tenant_of
 from domain import catalog, lifecycle, permissions, sign_in
 from domain import requests as request_service
 from domain import staff as staff_service
+from domain.requests import RequestRecord
 from domain.scope import TenantScope
+from domain.staff import StaffMember
 from infra import oidc, ratelimit, sessions
 from infra.i18n import N_, current_language
 from infra.pdf import qr_svg
 from infra.ratelimit import TOO_MANY_SIGN_INS, RateLimiter
 from infra.settings import Settings
-from workflows.client import TemporalGateway, TemporalUnavailable
-from workflows.service_request.models import (
+from workflows.client import ActionPending, TemporalGateway, TemporalUnavailable
+from workflows.service_request import contract
+from workflows.service_request.contract import (
     AssignCommand,
     CloseCommand,
     CommentCommand,
@@ -33,7 +38,6 @@ from workflows.service_request.models import (
     StartCommand,
     TransferCommand,
 )
-from workflows.service_request.workflow import ServiceRequestWorkflow
 
 WRONG_CODE = N_("This code is not right. Enter the six digits your authenticator app shows now.")
 PENDING_STAFF, SESSION_TENANT_PENDING = "pending_staff_id", "pending_tenant_id"
@@ -53,14 +57,14 @@ SUCCESS = {
     "close": N_("The request is closed. The citizen will receive the receipt by email."),
 }
 UPDATES = {
-    "assign": ServiceRequestWorkflow.assign,
-    "start": ServiceRequestWorkflow.start_work,
-    "hold": ServiceRequestWorkflow.hold,
-    "wait": ServiceRequestWorkflow.wait_on_citizen,
-    "resolve": ServiceRequestWorkflow.resolve,
-    "transfer": ServiceRequestWorkflow.transfer,
-    "comment": ServiceRequestWorkflow.comment,
-    "close": ServiceRequestWorkflow.close,
+    "assign": contract.ASSIGN,
+    "start": contract.START_WORK,
+    "hold": contract.HOLD,
+    "wait": contract.WAIT_ON_CITIZEN,
+    "resolve": contract.RESOLVE,
+    "transfer": contract.TRANSFER,
+    "comment": contract.COMMENT,
+    "close": contract.CLOSE,
 }
 
 
@@ -145,15 +149,15 @@ class AuthController(Controller):
             return await self._login_page(request, {"email": email}, errors, status_code=422)
         return self._after_password(request, member)
 
-    def _after_password(self, request: Request, member: dict) -> Redirect:
+    def _after_password(self, request: Request, member: StaffMember) -> Redirect:
         """The password is right; the session holds only "half signed in" until the member has chosen
         their own password (if theirs was one-time) and given the code (if two-step sign-in applies)."""
         tenant_id = tenant_of(request).id
-        if member["must_change_password"]:
-            sessions.begin(request, {PENDING_PASSWORD: member["id"], SESSION_TENANT_PENDING: tenant_id})
+        if member.must_change_password:
+            sessions.begin(request, {PENDING_PASSWORD: member.id, SESSION_TENANT_PENDING: tenant_id})
             return Redirect("/admin/login/password", status_code=303)
-        if member["totp_enabled"] or tenant_of(request).require_two_factor:
-            sessions.begin(request, {PENDING_STAFF: member["id"], SESSION_TENANT_PENDING: tenant_id})
+        if member.totp_enabled or tenant_of(request).require_two_factor:
+            sessions.begin(request, {PENDING_STAFF: member.id, SESSION_TENANT_PENDING: tenant_id})
             return Redirect("/admin/login/code", status_code=303)
         sign_in_staff(request, member)
         return Redirect("/admin/requests", status_code=303)
@@ -175,10 +179,15 @@ class AuthController(Controller):
             return Redirect("/admin/login", status_code=303)
         form = await request.form()
         password, confirmation = str(form.get("password", "")), str(form.get("confirmation", ""))
-        if problem := staff_service.new_password_problem(member, password, confirmation):
+        if problem := await staff_service.new_password_problem(
+            tenant_scope, member.id, password, confirmation
+        ):
             return page(request, "pages/new_password.html", status_code=422, errors={"password": problem})
-        await staff_service.change_password(tenant_scope, member["id"], password)
-        return self._after_password(request, await staff_service.get_active(tenant_scope, member["id"]))
+        await staff_service.change_password(tenant_scope, member.id, password)
+        changed = await staff_service.get_active(tenant_scope, member.id)
+        if changed is None:
+            return Redirect("/admin/login", status_code=303)
+        return self._after_password(request, changed)
 
     @get("/login/code")
     async def code_form(
@@ -200,17 +209,17 @@ class AuthController(Controller):
         if member is None:
             return Redirect("/admin/login", status_code=303)
         code = str((await request.form()).get("code", ""))
-        who = f"{tenant_of(request).id}:code:{member['email']}"
+        who = f"{tenant_of(request).id}:code:{member.email}"
         if not await limiter.allow(ratelimit.SIGN_IN_PER_EMAIL, who):
             return await self._code_page(request, member, TOO_MANY_SIGN_INS, status_code=429)
-        if not staff_service.code_is_valid(member["totp_secret"], code):
+        if not staff_service.code_is_valid(member.totp_secret, code):
             return await self._code_page(request, member, WRONG_CODE, status_code=422)
-        if not member["totp_enabled"]:
-            await staff_service.enable_two_factor(tenant_scope, member["id"])
+        if not member.totp_enabled:
+            await staff_service.enable_two_factor(tenant_scope, member.id)
         sign_in_staff(request, member)
         return Redirect("/admin/requests", status_code=303)
 
-    async def _pending(self, request: Request, step: str = PENDING_STAFF) -> dict | None:
+    async def _pending(self, request: Request, step: str = PENDING_STAFF) -> StaffMember | None:
         session = request.session or {}
         if session.get(SESSION_TENANT_PENDING) != tenant_of(request).id or not session.get(step):
             return None
@@ -219,13 +228,13 @@ class AuthController(Controller):
         return await staff_service.get_active(scope_of(request), session[step])
 
     async def _code_page(
-        self, request: Request, member: dict, error: str = "", status_code: int = 200
+        self, request: Request, member: StaffMember, error: str = "", status_code: int = 200
     ) -> Template:
-        enrolling = not member["totp_enabled"]
-        context = {"errors": {"code": error} if error else {}, "enrolling": enrolling}
+        enrolling = not member.totp_enabled
+        context: dict[str, Any] = {"errors": {"code": error} if error else {}, "enrolling": enrolling}
         if enrolling:
-            secret = await staff_service.secret_for_enrolment(scope_of(request), member["id"])
-            uri = staff_service.enrolment_uri(secret, member["email"], tenant_of(request).name)
+            secret = await staff_service.secret_for_enrolment(scope_of(request), member.id)
+            uri = staff_service.enrolment_uri(secret, member.email, tenant_of(request).name)
             context |= {"secret": secret, "qr_code": qr_svg(uri)}
         return page(request, "pages/code.html", status_code=status_code, **context)
 
@@ -244,7 +253,7 @@ class QueueController(Controller):
     async def queue(
         self,
         request: Request,
-        member: NamedDependency[dict],
+        member: NamedDependency[StaffMember],
         tenant_scope: NamedDependency[TenantScope],
         status: FromQuery[str] = "open",
         department: FromQuery[str] = "",
@@ -252,7 +261,7 @@ class QueueController(Controller):
     ) -> Template:
         language = current_language.get()
         department_id = row_id(department)
-        access = member["access"]
+        access = member.access
         wanted = request_service.QueueFilter(
             status=status,
             department_id=department_id,
@@ -265,10 +274,10 @@ class QueueController(Controller):
                 tenant_scope, wanted, limit=request_service.QUEUE_PAGE_SIZE + 1
             )
         ]
-        context = {
+        context: dict[str, Any] = {
             "member": member,
             "rows": rows[: request_service.QUEUE_PAGE_SIZE],
-            "next_before": rows[request_service.QUEUE_PAGE_SIZE - 1]["id"]
+            "next_before": rows[request_service.QUEUE_PAGE_SIZE - 1].id
             if len(rows) > request_service.QUEUE_PAGE_SIZE
             else None,
             "filters": {"status": status, "department": department},
@@ -285,7 +294,7 @@ class QueueController(Controller):
     async def detail(
         self,
         request: Request,
-        member: NamedDependency[dict],
+        member: NamedDependency[StaffMember],
         reference: FromPath[str],
         temporal: NamedDependency[TemporalGateway],
         tenant_scope: NamedDependency[TenantScope],
@@ -296,7 +305,7 @@ class QueueController(Controller):
     async def act(
         self,
         request: Request,
-        member: NamedDependency[dict],
+        member: NamedDependency[StaffMember],
         reference: FromPath[str],
         action: FromPath[str],
         temporal: NamedDependency[TemporalGateway],
@@ -304,16 +313,16 @@ class QueueController(Controller):
     ) -> Template | Redirect:
         tenant = tenant_of(request)
         item = await request_service.get_by_reference(tenant_scope, reference)
-        if item is None or action not in SUCCESS or not member["access"].may_see(item["department"]):
+        if item is None or action not in SUCCESS or not member.access.may_see(item.department):
             raise NotFoundException()
-        if refusal := member["access"].refusal(item["department"]):
+        if refusal := member.access.refusal(item.department):
             raise PermissionDeniedException(refusal)
         form = {key: str(value).strip() for key, value in (await request.form()).items()}
         command, errors = await self._command(tenant_scope, member, item, action, form)
-        if not errors:
+        if command is not None:
             try:
-                await temporal.act(tenant.slug, item["reference"], UPDATES[action], command)
-            except lifecycle.TransitionRefused as refused:
+                await temporal.act(tenant.slug, item.reference, UPDATES[action], command)
+            except (lifecycle.TransitionRefused, ActionPending) as refused:
                 errors = {action: str(refused)}
             except TemporalUnavailable:
                 errors = {action: UNAVAILABLE}
@@ -323,21 +332,21 @@ class QueueController(Controller):
             )
         if is_htmx(request):
             return await self._detail(request, member, reference, temporal, flash=SUCCESS[action])
-        return Redirect(f"/admin/requests/{item['reference']}?done={action}", status_code=303)
+        return Redirect(f"/admin/requests/{item.reference}?done={action}", status_code=303)
 
-    async def _command(self, scope, member: dict, item: dict, action: str, form: dict):
-        access = member["access"]
-        me = {
-            "actor_id": member["id"],
+    async def _command(
+        self, scope: TenantScope, member: StaffMember, item: RequestRecord, action: str, form: dict[str, str]
+    ) -> tuple[contract.StaffCommand | None, dict[str, str]]:
+        access = member.access
+        me: dict[str, Any] = {
+            "actor_id": member.id,
             "actor_role": access.role,
             "actor_departments": sorted(access.departments),
         }
-        actor = member["id"]
+        actor = member.id
         if action == "assign":
             assignee_id = row_id(form.get("assignee_id", "")) or actor
-            eligible = {
-                person["id"]: person for person in await staff_service.assignees(scope, item["department"])
-            }
+            eligible = {person.id: person for person in await staff_service.assignees(scope, item.department)}
             if assignee_id not in eligible:
                 return None, {"assign": permissions.NOT_ASSIGNABLE}
             assignee = await staff_service.access_of(scope, eligible[assignee_id])
@@ -358,7 +367,7 @@ class QueueController(Controller):
         if action == "transfer":
             department_id = row_id(form.get("department_id", "")) or 0
             known = {d["id"] for d in await catalog.departments(scope, current_language.get())}
-            if department_id not in known or department_id == item["department"]:
+            if department_id not in known or department_id == item.department:
                 return None, {"transfer": N_("Choose another department of this municipality.")}
             return TransferCommand(**me, department_id=department_id, body=form.get("body", "")[:5000]), {}
         if action == "comment":
@@ -370,7 +379,7 @@ class QueueController(Controller):
             return None, {"close": problem}
         if details.reason == "duplicate":
             original = details.duplicate_of.strip().upper()
-            if original == item["reference"] or not await request_service.reference_exists(scope, original):
+            if original == item.reference or not await request_service.reference_exists(scope, original):
                 return None, {"close": N_("There is no other request with that reference.")}
         else:
             details = lifecycle.CloseDetails(details.reason)
@@ -384,7 +393,7 @@ class QueueController(Controller):
     async def _detail(
         self,
         request: Request,
-        member: dict,
+        member: StaffMember,
         reference: str,
         temporal: TemporalGateway,
         errors: dict | None = None,
@@ -394,23 +403,23 @@ class QueueController(Controller):
     ) -> Template:
         scope, language = scope_of(request), current_language.get()
         item = await request_service.get_by_reference(scope, reference)
-        if item is None or not member["access"].may_see(item["department"]):
+        if item is None or not member.access.may_see(item.department):
             raise NotFoundException()
         done = request.query_params.get("done", "")
-        context = {
+        context: dict[str, Any] = {
             "member": member,
-            "can_act": member["access"].may_act(item["department"]),
+            "can_act": member.access.may_act(item.department),
             "item": request_service.localise(item, language),
-            "timeline": await request_service.timeline(scope, item["id"], public_only=False),
-            "staff": await staff_service.assignees(scope, item["department"]),
-            "has_receipt": await request_service.has_document(scope, item["id"], "receipt"),
+            "timeline": await request_service.timeline(scope, item.id, public_only=False),
+            "staff": await staff_service.assignees(scope, item.department),
+            "has_receipt": await request_service.has_document(scope, item.id, "receipt"),
             "errors": errors or {},
             "values": values or {},
             "flash": flash or SUCCESS.get(done, ""),
-            "terminal": item["status"] in lifecycle.TERMINAL,
+            "terminal": item.status in lifecycle.TERMINAL,
             "departments": await catalog.departments(scope, language),
-            "schedule": await temporal.schedule(tenant_of(request).slug, item["reference"]),
-            "allowed": lifecycle.allowed_actions(item["status"]),
+            "schedule": await temporal.schedule(tenant_of(request).slug, item.reference),
+            "allowed": lifecycle.allowed_actions(item.status),
             "status_labels": lifecycle.STAFF_STATUS_LABELS,
         }
         template = "partials/request_panel.html" if is_htmx(request) else "pages/request.html"

@@ -65,9 +65,7 @@ async def test_domain_services_only_ever_answer_for_their_own_town(app):
         assert await request_service.get_by_reference(shelbyville.scope, springfield_ref) is None
         assert await request_service.get_by_token(shelbyville.scope, token) is None
         listed = await request_service.queue(shelbyville.scope, request_service.QueueFilter(status="all"))
-    assert [row["reference"] for row in listed] == [
-        f"{shelbyville.prefix}-{listed[0]['created_at'].year}-000001"
-    ]
+    assert [row.reference for row in listed] == [f"{shelbyville.prefix}-{listed[0].created_at.year}-000001"]
     async with springfield.scope.transaction():
         assert await request_service.get_by_reference(springfield.scope, springfield_ref) is not None
 

@@ -39,7 +39,7 @@ async def test_a_request_made_while_temporal_is_down_is_started_when_it_returns(
     token = path.rsplit("/", 1)[1]
     async with town.scope.transaction():
         row = await request_service.get_by_token(town.scope, token)
-    assert row["status"] == "submitted" and not row["workflow_started"]
+    assert row.status == "submitted" and not row.workflow_started
 
     gateway = TemporalGateway(settings)
     assert await reconcile_once(gateway, 0, [town.id]) == 0  # still down: nothing started, nothing lost
@@ -55,10 +55,10 @@ async def test_a_request_made_while_temporal_is_down_is_started_when_it_returns(
         async def routed():
             async with town.scope.transaction():
                 current = await request_service.get_by_token(town.scope, token)
-            return current["status"] == "routed" and current["workflow_started"]
+            return current.status == "routed" and current.workflow_started
 
         await eventually(routed)
-        await inbox.wait_for(lambda m: m["to"] == email and row["reference"] in m["subject"])
+        await inbox.wait_for(lambda m: m["to"] == email and row.reference in m["subject"])
         assert await reconcile_once(gateway, 0, [town.id]) == 0  # started once, never twice
     finally:
         await worker.shutdown()
