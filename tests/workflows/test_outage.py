@@ -68,14 +68,15 @@ async def test_a_request_made_while_temporal_is_down_is_started_when_it_returns(
 
 async def submit_without_workflow(town) -> str:
     """A request committed by a web process that could not start its workflow (or died first)."""
-    submitted = await request_service.submit(
-        town.scope,
-        town.prefix,
-        Submission(
-            "pothole", "Nobody started this", "Ned", "ned@example.com", uuid.uuid4().hex, address="1 Main"
-        ),
-        "en",
-    )
+    async with town.scope.transaction():
+        submitted = await request_service.submit(
+            town.scope,
+            town.prefix,
+            Submission(
+                "pothole", "Nobody started this", "Ned", "ned@example.com", uuid.uuid4().hex, address="1 Main"
+            ),
+            "en",
+        )
     return f"/status/{submitted.public_token}"
 
 
@@ -101,7 +102,8 @@ async def test_the_worker_runs_the_reconciler_and_drains_an_outage_backlog_soon_
         returned = time.monotonic()
 
         async def all_started() -> bool:
-            return not await request_service.awaiting_workflow(town.scope, datetime.now(UTC))
+            async with town.scope.transaction():
+                return not await request_service.awaiting_workflow(town.scope, datetime.now(UTC))
 
         await eventually(all_started, within=BACKLOG_DRAINED_WITHIN)
         assert time.monotonic() - returned < BACKLOG_DRAINED_WITHIN

@@ -153,5 +153,6 @@ async def test_a_database_outage_between_acceptance_and_stamp_does_not_send_twic
             await worker.shutdown()
             await asyncio.gather(running, return_exceptions=True)
     assert len(handler.matching(about(email, "We received"))) == 1
-    stamped = await Notification.select(Notification.sent_at).where(Notification.recipient == email)
+    async with town.scope.transaction():
+        stamped = await Notification.select(Notification.sent_at).where(Notification.recipient == email)
     assert len(stamped) == 1 and stamped[0]["sent_at"] is not None

@@ -40,7 +40,8 @@ async def test_refused_updates_raise_the_typed_error_and_leave_no_trace_in_histo
         return events if events[-1].event_type == EventType.EVENT_TYPE_TIMER_STARTED else None
 
     before = await settled() or await eventually(settled)
-    clerk_row = await StaffUser.select(StaffUser.id).where(StaffUser.email == town.roads_email).first()
+    async with town.scope.transaction():
+        clerk_row = await StaffUser.select(StaffUser.id).where(StaffUser.email == town.roads_email).first()
     me = {"actor_id": clerk_row["id"], "actor_role": "tenant_admin", "actor_departments": []}
     refused = [
         (ServiceRequestWorkflow.close, contract.CloseCommand(reason="fixed", **me)),

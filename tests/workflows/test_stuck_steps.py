@@ -39,7 +39,8 @@ async def test_a_nul_byte_in_a_comment_fails_at_once_and_shows_as_a_stuck_step(a
         assert (failed.value.cause.type, failed.value.cause.message) == (STEP_FAILED, STEP_NOT_SAVED)
 
         row = await row_of(town, path)
-        events = await request_service.timeline(town.scope, row.id, public_only=False)
+        async with town.scope.transaction():
+            events = await request_service.timeline(town.scope, row.id, public_only=False)
         stuck = [event for event in events if event.kind == STEP_FAILED]
         assert len(stuck) == 1 and not stuck[0].public
         assert "\x00" not in stuck[0].body and "comment" in stuck[0].body

@@ -59,14 +59,16 @@ async def test_with_the_worker_down_a_staff_action_fails_fast_and_never_applies_
             await _stop(worker, running)
     row = await wait_status(town, path, lifecycle.ROUTED)
     assert row.assignee is None
-    kinds = [event.kind for event in await request_service.timeline(town.scope, row.id, False)]
+    async with town.scope.transaction():
+        kinds = [event.kind for event in await request_service.timeline(town.scope, row.id, False)]
     assert kinds == ["submitted", "route", "comment"]
 
 
 async def test_an_action_on_a_request_whose_workflow_has_not_started_says_so(app, temporal_client):
     town = await make_town("Pending")
     # Committed by intake, workflow not started (the start after the response has not run yet).
-    submitted = await request_service.submit(town.scope, town.prefix, _submission(), "en")
+    async with town.scope.transaction():
+        submitted = await request_service.submit(town.scope, town.prefix, _submission(), "en")
     async with PortalClient(app, town.host) as clerk:
         assert (await clerk.login(town.admin_email, town.password)).status_code == 303
         response = await clerk.act(submitted.reference, "start")

@@ -85,14 +85,16 @@ def bad_data_is_final(method):
             return await method(self, job)
         except BAD_DATA as error:
             info = activity.info()
-            await request_service.note(
-                TenantScope(job.tenant_id),
-                job.request_id,
-                STEP_FAILED,
-                f"{STEP_FAILED}:{info.workflow_run_id}:{info.activity_id}",
-                f"{getattr(job, 'action', None) or getattr(job, 'kind', None) or info.activity_type}: "
-                f"{type(error).__name__}",
-            )
+            scope = TenantScope(job.tenant_id)
+            async with scope.transaction():  # the step's own transaction was rolled back
+                await request_service.note(
+                    scope,
+                    job.request_id,
+                    STEP_FAILED,
+                    f"{STEP_FAILED}:{info.workflow_run_id}:{info.activity_id}",
+                    f"{getattr(job, 'action', None) or getattr(job, 'kind', None) or info.activity_type}: "
+                    f"{type(error).__name__}",
+                )
             raise ApplicationError(
                 f"the database refused the data: {type(error).__name__}", type=STEP_FAILED, non_retryable=True
             ) from None
