@@ -348,8 +348,7 @@ def percentile(values: list[float], fraction: float) -> float:
 
 
 async def one_lifecycle(ctx: Context) -> Sample:
-    from domain import lifecycle
-    from domain import requests as request_service
+    from domain import lifecycle, submissions
     from domain.intake import Submission
     from domain.scope import TenantScope
     from domain.tables import ServiceRequest
@@ -370,7 +369,7 @@ async def one_lifecycle(ctx: Context) -> Sample:
         longitude=-73.56725,
     )
     t0 = time.perf_counter()
-    submitted = await request_service.submit(scope, ctx.prefix, submission, "en")
+    submitted = await submissions.submit(scope, ctx.prefix, submission, "en")
     t_submitted = time.perf_counter()
     if not await ctx.gateway.start_request(
         ctx.tenant_id, ctx.slug, submitted.request_id, submitted.reference

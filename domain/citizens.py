@@ -11,6 +11,7 @@ import secrets
 from datetime import UTC, datetime, timedelta
 
 from domain import requests as request_service
+from domain import timeline as request_timeline
 from domain.scope import TenantScope
 from domain.tables import Citizen, RequestFollower, ServiceRequest, SignInLink
 
@@ -146,7 +147,7 @@ async def export(scope: TenantScope, citizen: dict) -> dict:
                         "status": event.to_status,
                         "text": event.body,
                     }
-                    for event in await request_service.timeline(scope, row.id, public_only=True)
+                    for event in await request_timeline.timeline(scope, row.id, public_only=True)
                 ],
             }
         )

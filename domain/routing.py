@@ -7,11 +7,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from domain import lifecycle
-from domain.requests import Move, apply_move, short_key
+from domain.moves import Move, apply_move
 from domain.scope import TenantScope
 from domain.sla import Clock, ServiceLevel, due_at
 from domain.staff import assignees, members_of
 from domain.tables import RequestEvent, RequestType, RoutingRule, ServiceRequest, StaffUser
+from domain.writes import short_key
 from tenants.resolve import tenant_by_id
 
 AGENT_ROLES = ("agent", "supervisor")

@@ -26,8 +26,8 @@ from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from domain import lifecycle
-from domain.requests import mark_workflow_started
 from domain.scope import TenantScope
+from domain.submissions import mark_workflow_started
 from infra.database import released
 from infra.i18n import N_
 from infra.settings import Settings

@@ -10,8 +10,8 @@ import asyncio
 import logging
 from datetime import UTC, datetime, timedelta
 
-from domain.requests import awaiting_workflow
 from domain.scope import TenantScope
+from domain.submissions import awaiting_workflow
 from tenants.resolve import all_tenant_ids, tenant_by_id
 from workflows.client import TemporalGateway
 

@@ -17,9 +17,11 @@ from apps import sign_in_flow
 from apps.admin.auth import current_staff
 from apps.admin.auth import sign_in as sign_in_staff
 from apps.pages import PathId, QueryId, page, row_id, scope_of, tenant_of
-from domain import catalog, lifecycle, permissions, sign_in
+from domain import attachments, catalog, lifecycle, permissions, sign_in
+from domain import queue as request_queue
 from domain import requests as request_service
 from domain import staff as staff_service
+from domain import timeline as request_timeline
 from domain.requests import RequestRecord
 from domain.scope import TenantScope
 from domain.staff import StaffMember
@@ -262,7 +264,7 @@ class QueueController(Controller):
         language = current_language.get()
         department_id = row_id(department)
         access = member.access
-        wanted = request_service.QueueFilter(
+        wanted = request_queue.QueueFilter(
             status=status,
             department_id=department_id,
             before_id=before,
@@ -270,15 +272,15 @@ class QueueController(Controller):
         )
         rows = [
             request_service.localise(row, language)
-            for row in await request_service.queue(
-                tenant_scope, wanted, limit=request_service.QUEUE_PAGE_SIZE + 1
+            for row in await request_queue.queue(
+                tenant_scope, wanted, limit=request_queue.QUEUE_PAGE_SIZE + 1
             )
         ]
         context: dict[str, Any] = {
             "member": member,
-            "rows": rows[: request_service.QUEUE_PAGE_SIZE],
-            "next_before": rows[request_service.QUEUE_PAGE_SIZE - 1].id
-            if len(rows) > request_service.QUEUE_PAGE_SIZE
+            "rows": rows[: request_queue.QUEUE_PAGE_SIZE],
+            "next_before": rows[request_queue.QUEUE_PAGE_SIZE - 1].id
+            if len(rows) > request_queue.QUEUE_PAGE_SIZE
             else None,
             "filters": {"status": status, "department": department},
             "departments": [
@@ -410,9 +412,9 @@ class QueueController(Controller):
             "member": member,
             "can_act": member.access.may_act(item.department),
             "item": request_service.localise(item, language),
-            "timeline": await request_service.timeline(scope, item.id, public_only=False),
+            "timeline": await request_timeline.timeline(scope, item.id, public_only=False),
             "staff": await staff_service.assignees(scope, item.department),
-            "has_receipt": await request_service.has_document(scope, item.id, "receipt"),
+            "has_receipt": await attachments.has_document(scope, item.id, "receipt"),
             "errors": errors or {},
             "values": values or {},
             "flash": flash or SUCCESS.get(done, ""),

@@ -10,6 +10,7 @@ import pytest
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from apps.web import create_app
+from domain import attachments
 from domain import requests as request_service
 from domain.intake import valid_email
 from domain.tables import Citizen, ServiceRequest, SignInProvider
@@ -180,7 +181,7 @@ async def test_photos_are_served_inline_under_a_safe_name():
     async with PortalClient(create_app(OFFLINE), town.host) as citizen:
         status = status_path(await citizen.submit(valid_form()))
         item = await request_service.get_by_token(town.scope, status.rsplit("/", 1)[1])
-        photo_id = await request_service.add_photo(town.scope, item.id, PNG, most=10)
+        photo_id = await attachments.add_photo(town.scope, item.id, PNG, most=10)
         answer = await citizen.get(f"{status}/photos/{photo_id}")
     assert answer.status_code == 200 and answer.headers["content-type"] == "image/png"
     assert answer.headers["content-disposition"] == f'inline; filename="photo-{photo_id}.png"'

@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from temporalio.client import Client
 
 from apps.web import create_app
-from domain import requests as request_service
+from domain import submissions
 from infra.settings import get_settings
 from tests.support.factories import make_town
 from tests.support.portal import PortalClient
@@ -80,7 +80,7 @@ async def test_a_long_history_continues_as_new_and_keeps_its_state(
     from domain.intake import Submission
 
     async with town.scope.transaction():
-        submitted = await request_service.submit(
+        submitted = await submissions.submit(
             town.scope,
             town.prefix,
             Submission(

@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 
 from apps.web import create_app
 from domain import requests as request_service
+from domain import submissions
 from domain.intake import Submission
 from infra.settings import get_settings
 from infra.temporal_dev import free_port, start_dev_server, stop
@@ -69,7 +70,7 @@ async def test_a_request_made_while_temporal_is_down_is_started_when_it_returns(
 async def submit_without_workflow(town) -> str:
     """A request committed by a web process that could not start its workflow (or died first)."""
     async with town.scope.transaction():
-        submitted = await request_service.submit(
+        submitted = await submissions.submit(
             town.scope,
             town.prefix,
             Submission(
@@ -103,7 +104,7 @@ async def test_the_worker_runs_the_reconciler_and_drains_an_outage_backlog_soon_
 
         async def all_started() -> bool:
             async with town.scope.transaction():
-                return not await request_service.awaiting_workflow(town.scope, datetime.now(UTC))
+                return not await submissions.awaiting_workflow(town.scope, datetime.now(UTC))
 
         await eventually(all_started, within=BACKLOG_DRAINED_WITHIN)
         assert time.monotonic() - returned < BACKLOG_DRAINED_WITHIN

@@ -5,7 +5,7 @@ from datetime import timedelta
 
 import pytest
 
-from domain import requests as request_service
+from domain import timeline as request_timeline
 from tests.support.factories import make_town
 from tests.support.portal import PortalClient
 from tests.workflows.lifecycle_helpers import about, level, row_of, submit, text_of, wait_status
@@ -31,7 +31,7 @@ async def test_an_unassigned_request_reminds_the_department_then_escalates_to_it
         assert "Reminder to assign" in detail and "Escalation: not assigned" in detail
     request_id = (await row_of(town, path)).id
     async with town.scope.transaction():
-        timeline = await request_service.timeline(town.scope, request_id, public_only=True)
+        timeline = await request_timeline.timeline(town.scope, request_id, public_only=True)
     assert not any(event.kind in ("assign_reminder", "assign_escalation") for event in timeline)
 
 

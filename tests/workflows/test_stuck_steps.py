@@ -8,7 +8,7 @@ import pytest
 from temporalio.client import WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 
-from domain import requests as request_service
+from domain import timeline as request_timeline
 from tests.support.factories import make_town
 from tests.support.portal import PortalClient
 from tests.support.services import eventually
@@ -40,7 +40,7 @@ async def test_a_nul_byte_in_a_comment_fails_at_once_and_shows_as_a_stuck_step(a
 
         row = await row_of(town, path)
         async with town.scope.transaction():
-            events = await request_service.timeline(town.scope, row.id, public_only=False)
+            events = await request_timeline.timeline(town.scope, row.id, public_only=False)
         stuck = [event for event in events if event.kind == STEP_FAILED]
         assert len(stuck) == 1 and not stuck[0].public
         assert "\x00" not in stuck[0].body and "comment" in stuck[0].body

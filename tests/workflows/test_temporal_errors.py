@@ -7,8 +7,8 @@ import time
 import uuid
 
 from apps.web import create_app
-from domain import lifecycle
-from domain import requests as request_service
+from domain import lifecycle, submissions
+from domain import timeline as request_timeline
 from infra.settings import get_settings
 from tests.support.factories import make_town, valid_form
 from tests.support.portal import PortalClient
@@ -60,7 +60,7 @@ async def test_with_the_worker_down_a_staff_action_fails_fast_and_never_applies_
     row = await wait_status(town, path, lifecycle.ROUTED)
     assert row.assignee is None
     async with town.scope.transaction():
-        kinds = [event.kind for event in await request_service.timeline(town.scope, row.id, False)]
+        kinds = [event.kind for event in await request_timeline.timeline(town.scope, row.id, False)]
     assert kinds == ["submitted", "route", "comment"]
 
 
@@ -68,7 +68,7 @@ async def test_an_action_on_a_request_whose_workflow_has_not_started_says_so(app
     town = await make_town("Pending")
     # Committed by intake, workflow not started (the start after the response has not run yet).
     async with town.scope.transaction():
-        submitted = await request_service.submit(town.scope, town.prefix, _submission(), "en")
+        submitted = await submissions.submit(town.scope, town.prefix, _submission(), "en")
     async with PortalClient(app, town.host) as clerk:
         assert (await clerk.login(town.admin_email, town.password)).status_code == 303
         response = await clerk.act(submitted.reference, "start")

@@ -16,9 +16,11 @@ import asyncpg
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from domain import citizens, lifecycle, notifications, routing
+from domain import attachments as documents
+from domain import citizens, followers, lifecycle, moves, notifications, routing
 from domain import requests as request_service
 from domain import staff as staff_service
+from domain import timeline as request_timeline
 from domain.scope import TenantScope
 from infra import i18n
 from infra.i18n import N_
@@ -87,7 +89,7 @@ def bad_data_is_final(method):
             info = activity.info()
             scope = TenantScope(job.tenant_id)
             async with scope.transaction():  # the step's own transaction was rolled back
-                await request_service.note(
+                await request_timeline.note(
                     scope,
                     job.request_id,
                     STEP_FAILED,
@@ -136,7 +138,7 @@ class RequestActivities:
             # MoveInput is the domain's Move with the tenant added for the trip through Temporal.
             fields = {name: value for name, value in asdict(move).items() if name != "tenant_id"}
             async with scope.transaction():
-                return await request_service.apply_move(scope, request_service.Move(**fields))
+                return await moves.apply_move(scope, moves.Move(**fields))
         except lifecycle.TransitionRefused as refused:
             raise ApplicationError(str(refused), type=REFUSED, non_retryable=True) from None
 
@@ -155,9 +157,7 @@ class RequestActivities:
         suffix = "" if receipt.kind == RECEIPT else f"-{receipt.kind}"
         filename = f"{context['request'].reference}{suffix}.pdf"
         async with scope.transaction():
-            return await request_service.store_document(
-                scope, receipt.request_id, receipt.kind, filename, pdf
-            )
+            return await documents.store_document(scope, receipt.request_id, receipt.kind, filename, pdf)
 
     @activity.defn
     @bad_data_is_final
@@ -170,14 +170,14 @@ class RequestActivities:
             request: request_service.RequestRecord = context["request"]
             attachments: tuple[Attachment, ...] = ()
             if notice.attach:
-                document = await request_service.get_document(scope, notice.request_id, notice.attach)
+                document = await documents.get_document(scope, notice.request_id, notice.attach)
                 if document:
                     attachments = (Attachment(document["filename"], bytes(document["content"])),)
             readers = [(request.contact_email, request.language, notice.key)]
             if notice.kind in FOLLOWER_NOTICES:
                 readers += [
                     (follower["email"], follower["language"], f"{notice.key}:{follower['email']}")
-                    for follower in await request_service.followers(scope, notice.request_id)
+                    for follower in await followers.followers(scope, notice.request_id)
                 ]
             readers = await self._who_wants(scope, notice.kind, readers)
         sent = 0
@@ -242,7 +242,7 @@ class RequestActivities:
             sent += await notifications.send_once(scope, f"{notice.key}:{person.email}", mail, self.mailer)
         if notice.kind in TIMELINE_NOTICES:
             async with scope.transaction():
-                await request_service.note(
+                await request_timeline.note(
                     scope,
                     notice.request_id,
                     notice.kind,
@@ -264,7 +264,7 @@ class RequestActivities:
             "status_labels": lifecycle.STATUS_LABELS,
             "auto_closed": lifecycle.AUTO_CLOSED,
             "close_reason_label": lifecycle.CLOSE_REASONS.get(request.close_reason, ""),
-            "timeline": await request_service.timeline(scope, request_id, public_only=True),
+            "timeline": await request_timeline.timeline(scope, request_id, public_only=True),
             "status_url": town_url(tenant, self.settings, f"/status/{request.public_token}"),
         }
 
