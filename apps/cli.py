@@ -106,6 +106,8 @@ class Child:
         self.reap()
 
     def reap(self) -> None:
+        if self.process is None:
+            return
         _signal_group(self.process.pid, signal.SIGKILL)
         self.process.wait()
         self.process = None
@@ -159,7 +161,12 @@ def dev(port: int) -> None:
         )
         temporal.start()
         children.append(temporal)
-        while not (stopping or port_open(temporal_port) or temporal.process.poll() is not None):
+        while not (
+            stopping
+            or port_open(temporal_port)
+            or temporal.process is None
+            or temporal.process.poll() is not None
+        ):
             time.sleep(0.1)  # intake then starts its first workflows at once
     if port_open(settings.smtp_port):
         print(f"Using the SMTP server already listening on port {settings.smtp_port}.", flush=True)

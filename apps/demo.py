@@ -6,13 +6,12 @@ Seeding is idempotent: a tenant that exists is left as it is, so a second run ke
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
+from domain import catalog, platform, staff
 from domain.scope import TenantScope
-from domain.staff import hash_password
-from domain.tables import Department, RequestType, StaffDepartment, StaffUser
 from infra.database import cross_tenant
 from tenants.onboarding import create_tenant, tenant_id_by_slug
-from tenants.tables import PlatformAdmin
 
 DEMO_PASSWORD = "demo-password-2026"
 
@@ -47,7 +46,7 @@ REQUEST_TYPES = [
 BUSINESS_DAY = 8 * 3600  # Monday to Friday, 08:30 to 16:30
 DAY = 24 * 3600
 # What a municipality typically promises; every duration is data the town can change.
-SERVICE_LEVELS = {
+SERVICE_LEVELS: dict[str, dict[str, Any]] = {
     "pothole": {
         "target_seconds": 2 * BUSINESS_DAY,
         "assign_within_seconds": 4 * 3600,
@@ -130,10 +129,7 @@ async def seed_demo() -> list[str]:
     """Returns the slugs it created (empty when everything was there already)."""
     created = []
     async with cross_tenant("demo: the platform administrator"):
-        if not await PlatformAdmin.exists().where(PlatformAdmin.email == PLATFORM_ADMIN):
-            await PlatformAdmin(
-                email=PLATFORM_ADMIN, name="Platform", password_hash=hash_password(DEMO_PASSWORD)
-            ).save()
+        await platform.add_administrator(PLATFORM_ADMIN, "Platform", DEMO_PASSWORD)
     for town in TOWNS:
         if await tenant_id_by_slug(town.slug):
             continue
@@ -151,37 +147,34 @@ async def seed_demo() -> list[str]:
 
 
 async def seed_catalog(
-    scope: TenantScope, staff: tuple = (), levels: dict[str, dict] | None = None
+    scope: TenantScope, members: tuple = (), levels: dict[str, dict] | None = None
 ) -> dict[str, int]:
     """Departments, request types and staff for one tenant; returns department ids by slug."""
     async with scope.transaction():
-        return await _seed(scope, staff, levels)
+        return await _seed(scope, members, levels)
 
 
-async def _seed(scope: TenantScope, staff: tuple, levels: dict[str, dict] | None) -> dict[str, int]:
+async def _seed(scope: TenantScope, members: tuple, levels: dict[str, dict] | None) -> dict[str, int]:
     department_ids = {}
     for slug, name, name_fr in DEPARTMENTS:
-        department = scope.new(
-            Department, slug=slug, name=name, email=f"{slug}@example.test", translations={"fr": name_fr}
+        department_ids[slug] = await catalog.add_department(
+            scope, slug, name, f"{slug}@example.test", {"fr": name_fr}
         )
-        await department.save()
-        department_ids[slug] = department.id
     for order, (code, category, name, department, location, category_fr, name_fr) in enumerate(REQUEST_TYPES):
-        await scope.new(
-            RequestType,
-            code=code,
+        await catalog.add_request_type(
+            scope,
+            code,
+            department_ids[department],
             category=category,
             name=name,
-            department=department_ids[department],
             needs_location=location,
             sort_order=order,
             translations={"fr": {"category": category_fr, "name": name_fr}},
             **(SERVICE_LEVELS if levels is None else levels).get(code, {}),
-        ).save()
-    password_hash = hash_password(DEMO_PASSWORD)
-    for email, name, role, department in staff:
-        member = scope.new(StaffUser, email=email, name=name, role=role, password_hash=password_hash)
-        await member.save()
-        if department:
-            await scope.new(StaffDepartment, staff=member.id, department=department_ids[department]).save()
+        )
+    password_hash = staff.hash_password(DEMO_PASSWORD)
+    for email, name, role, department in members:
+        await staff.add_member(
+            scope, email, name, role, password_hash, department_ids[department] if department else None
+        )
     return department_ids

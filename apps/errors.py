@@ -9,6 +9,7 @@ from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException, NotAuthorizedException, PermissionDeniedException
 from litestar.response import Redirect
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
+from litestar.types import ExceptionHandlersMap
 
 from apps.admin.auth import LoginRequired
 from apps.pages import page
@@ -109,7 +110,7 @@ def server_error(request: Request, error: Exception) -> Response:
     )
 
 
-HANDLERS = {
+HANDLERS: ExceptionHandlersMap = {
     LoginRequired: login_required,
     SignInRequired: sign_in_required,
     HTTPException: http_error,

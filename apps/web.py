@@ -11,6 +11,7 @@ from litestar.di import Provide
 from litestar.middleware import DefineMiddleware
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.static_files import create_static_files_router
+from litestar.stores.base import Store
 from litestar.stores.file import FileStore
 from litestar.stores.redis import RedisStore
 from litestar.template.config import TemplateConfig
@@ -51,6 +52,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
     settings.var_dir.mkdir(parents=True, exist_ok=True)  # the file stores live there
     resolver = TenantResolver(settings.base_domain)
     temporal = TemporalGateway(settings)
+    session_store: Store
+    limit_store: Store
     if settings.session_store_url.startswith("redis"):
         shared = RedisStore.with_client(url=settings.session_store_url)
         session_store, limit_store = shared.with_namespace("sessions"), shared.with_namespace("limits")

@@ -348,14 +348,12 @@ def percentile(values: list[float], fraction: float) -> float:
 
 
 async def one_lifecycle(ctx: Context) -> Sample:
-    from domain import lifecycle
-    from domain import requests as request_service
+    from domain import lifecycle, submissions
     from domain.intake import Submission
     from domain.scope import TenantScope
     from domain.tables import ServiceRequest
-    from workflows.client import workflow_id
-    from workflows.service_request.models import AssignCommand, CloseCommand
-    from workflows.service_request.workflow import ServiceRequestWorkflow
+    from workflows.service_request import contract
+    from workflows.service_request.contract import AssignCommand, CloseCommand, workflow_id
 
     args = ctx.args
     ctx.counter += 1
@@ -371,7 +369,7 @@ async def one_lifecycle(ctx: Context) -> Sample:
         longitude=-73.56725,
     )
     t0 = time.perf_counter()
-    submitted = await request_service.submit(scope, ctx.prefix, submission, "en")
+    submitted = await submissions.submit(scope, ctx.prefix, submission, "en")
     t_submitted = time.perf_counter()
     if not await ctx.gateway.start_request(
         ctx.tenant_id, ctx.slug, submitted.request_id, submitted.reference
@@ -415,7 +413,7 @@ async def one_lifecycle(ctx: Context) -> Sample:
                 await asyncio.sleep(args.poll)
 
     await act(
-        ServiceRequestWorkflow.assign,
+        contract.ASSIGN,
         AssignCommand(
             actor_id=ctx.supervisor_id,
             assignee_id=ctx.agent_id,
@@ -427,7 +425,7 @@ async def one_lifecycle(ctx: Context) -> Sample:
     )
     t_assigned = time.perf_counter()
     await act(
-        ServiceRequestWorkflow.close,
+        contract.CLOSE,
         CloseCommand(
             actor_id=ctx.agent_id,
             reason="fixed",
@@ -634,7 +632,7 @@ async def pdf_probe(tenant_id: int, request_id: int, renders: int) -> dict:
         activities._pdf_pool.shutdown()
     template = activities.templates.get_template("receipt.html")
     cpu: dict[str, list[float]] = {"qr_svg": [], "page_with_qr": [], "page_without_qr": []}
-    with i18n.use_language(context["request"]["language"]):
+    with i18n.use_language(context["request"].language):
         for _ in range(renders):
             started = time.thread_time()
             qr = qr_svg(context["status_url"])
@@ -696,7 +694,8 @@ async def bench(args: argparse.Namespace, processes: Processes, temp: Path, data
     from infra.database import close_pool, start_pool
     from infra.settings import get_settings
     from piccolo_conf import DB
-    from workflows.client import TemporalGateway, workflow_id
+    from workflows.client import TemporalGateway
+    from workflows.service_request.contract import workflow_id
 
     settings = get_settings()
     loop = asyncio.get_running_loop()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from domain.scope import TenantScope
 from domain.tables import Department, RequestType
@@ -16,6 +17,17 @@ class RequestTypeOption:
     name: str
     description: str
     needs_location: bool
+
+
+async def add_department(scope: TenantScope, slug: str, name: str, email: str, translations: dict) -> int:
+    department = scope.new(Department, slug=slug, name=name, email=email, translations=translations)
+    await department.save()
+    return department.id
+
+
+async def add_request_type(scope: TenantScope, code: str, department_id: int, **details: Any) -> None:
+    """`details`: the RequestType columns (names, translations, service level...)."""
+    await scope.new(RequestType, code=code, department=department_id, **details).save()
 
 
 def _localised(row: dict, field: str, language: str) -> str:

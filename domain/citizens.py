@@ -11,6 +11,7 @@ import secrets
 from datetime import UTC, datetime, timedelta
 
 from domain import requests as request_service
+from domain import timeline as request_timeline
 from domain.scope import TenantScope
 from domain.tables import Citizen, RequestFollower, ServiceRequest, SignInLink
 
@@ -101,9 +102,9 @@ async def update_profile(
     ).where(Citizen.id == citizen_id)
 
 
-async def their_requests(scope: TenantScope, email: str) -> list[dict]:
-    return (
-        await scope.select(ServiceRequest, *request_service.REQUEST_COLUMNS)
+async def their_requests(scope: TenantScope, email: str) -> list[request_service.RequestRecord]:
+    return request_service.records(
+        await request_service.select_requests(scope)
         .where(ServiceRequest.contact_email == email)
         .order_by(ServiceRequest.created_at, ascending=False)
         .order_by(ServiceRequest.id, ascending=False)
@@ -125,28 +126,28 @@ async def export(scope: TenantScope, citizen: dict) -> dict:
     for row in await their_requests(scope, citizen["email"]):
         requests.append(
             {
-                "reference": row["reference"],
-                "type": row["type_name"],
-                "status": row["status"],
-                "description": row["description"],
-                "address": row["address"],
-                "latitude": row["latitude"],
-                "longitude": row["longitude"],
+                "reference": row.reference,
+                "type": row.type_name,
+                "status": row.status,
+                "description": row.description,
+                "address": row.address,
+                "latitude": row.latitude,
+                "longitude": row.longitude,
                 "contact": {
-                    "name": row["contact_name"],
-                    "email": row["contact_email"],
-                    "phone": row["contact_phone"],
+                    "name": row.contact_name,
+                    "email": row.contact_email,
+                    "phone": row.contact_phone,
                 },
-                "submitted_at": row["created_at"].isoformat(),
-                "closed_at": row["closed_at"].isoformat() if row["closed_at"] else None,
-                "outcome": row["close_reason"] or None,
+                "submitted_at": row.created_at.isoformat(),
+                "closed_at": row.closed_at.isoformat() if row.closed_at else None,
+                "outcome": row.close_reason or None,
                 "timeline": [
                     {
-                        "at": event["created_at"].isoformat(),
-                        "status": event["to_status"],
-                        "text": event["body"],
+                        "at": event.created_at.isoformat(),
+                        "status": event.to_status,
+                        "text": event.body,
                     }
-                    for event in await request_service.timeline(scope, row["id"], public_only=True)
+                    for event in await request_timeline.timeline(scope, row.id, public_only=True)
                 ],
             }
         )

@@ -15,9 +15,9 @@ import logging
 import time
 from datetime import UTC, datetime
 
-from domain.requests import short_key
 from domain.scope import TenantScope
 from domain.tables import Notification
+from domain.writes import short_key
 from infra.mail import Mailer, OutgoingMail
 
 log = logging.getLogger(__name__)

@@ -7,11 +7,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from domain import lifecycle
-from domain.requests import Move, apply_move, short_key
+from domain.moves import Move, apply_move
 from domain.scope import TenantScope
 from domain.sla import Clock, ServiceLevel, due_at
 from domain.staff import assignees, members_of
 from domain.tables import RequestEvent, RequestType, RoutingRule, ServiceRequest, StaffUser
+from domain.writes import short_key
 from tenants.resolve import tenant_by_id
 
 AGENT_ROLES = ("agent", "supervisor")
@@ -114,6 +115,8 @@ async def next_in_rotation(scope: TenantScope, department_id: int, now: datetime
 
 async def service_level(scope: TenantScope, request_type: dict) -> ServiceLevel:
     tenant = await tenant_by_id(scope.tenant_id)
+    if tenant is None:
+        raise LookupError(f"tenant {scope.tenant_id} no longer exists")
     calendar = tenant.business_calendar
     return ServiceLevel(
         timezone=tenant.timezone,
@@ -178,9 +181,7 @@ async def route(scope: TenantScope, request_id: int, action_key: str) -> Routed:
         assignee_id = request_type["default_assignee"]
     elif assignee_id is None and request_type["assignment_mode"] == "round_robin" and department_id:
         assignee_id = await next_in_rotation(scope, department_id, routed_at)
-    if assignee_id is not None and assignee_id not in {
-        p["id"] for p in await assignees(scope, department_id)
-    }:
+    if assignee_id is not None and assignee_id not in {p.id for p in await assignees(scope, department_id)}:
         assignee_id = None  # a rule or type names someone who could not open it: the queue has it instead
     due = due_at(level, Clock(running_since=routed_at))
     status = await apply_move(

@@ -34,23 +34,27 @@ class TenantScope:
         """The transaction this tenant's queries run in (joins one already open for it)."""
         return database.tenant_transaction(self.tenant_id)
 
+    def _owned(self, table: type[Table]) -> Any:
+        """The condition "belongs to this tenant" (Piccolo adds the columns when the class is made)."""
+        return table._meta.get_column_by_name("tenant") == self.tenant_id
+
     def select(self, table: type[T], *columns: Any):
-        return table.select(*columns).where(table.tenant == self.tenant_id).output(load_json=True)
+        return table.select(*columns).where(self._owned(table)).output(load_json=True)
 
     def objects(self, table: type[T]):
-        return table.objects().where(table.tenant == self.tenant_id)
+        return table.objects().where(self._owned(table))
 
     def count(self, table: type[T]):
-        return table.count().where(table.tenant == self.tenant_id)
+        return table.count().where(self._owned(table))
 
     def exists(self, table: type[T]):
-        return table.exists().where(table.tenant == self.tenant_id)
+        return table.exists().where(self._owned(table))
 
     def update(self, table: type[T], values: dict):
-        return table.update(values).where(table.tenant == self.tenant_id)
+        return table.update(values).where(self._owned(table))
 
     def delete(self, table: type[T]):
-        return table.delete().where(table.tenant == self.tenant_id)
+        return table.delete().where(self._owned(table))
 
     def new(self, table: type[T], **values: Any) -> T:
         """A row of this tenant, not yet saved."""

@@ -7,13 +7,17 @@ Citizens: a verified e-mail address is their account, as with an e-mail link.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from domain import staff
 from domain.permissions import ROLES
 from domain.scope import TenantScope
+from domain.staff import StaffMember
 from domain.tables import Citizen, SignInProvider, StaffUser
 from infra.i18n import N_
 from infra.oidc import Identity, ProviderConfig
+from tenants.tables import Tenant
 
 NO_EMAIL = N_("Your sign-in service did not confirm an e-mail address, which we need to know who you are.")
 NOT_STAFF = N_("Your account at the sign-in service gives no access to this municipality's staff workspace.")
@@ -22,6 +26,64 @@ DEACTIVATED = N_("Your staff account here is deactivated. Ask your administrator
 
 class SignInRefused(Exception):
     """Its message is a msgid to show on the sign-in page."""
+
+
+@dataclass(frozen=True)
+class ProviderSummary:
+    """A provider as the settings page lists it (never its secret)."""
+
+    id: int
+    audience: str
+    label: str
+    issuer: str
+
+
+async def all_providers(scope: TenantScope) -> list[ProviderSummary]:
+    rows = await scope.select(
+        SignInProvider,
+        SignInProvider.id,
+        SignInProvider.audience,
+        SignInProvider.label,
+        SignInProvider.issuer,
+    ).order_by(SignInProvider.label)
+    return [ProviderSummary(**row) for row in rows]
+
+
+async def add_provider(
+    scope: TenantScope,
+    audience: str,
+    label: str,
+    issuer: str,
+    client_id: str,
+    client_secret: str,
+    group_roles: dict[str, str],
+    email_domains: str,
+    default_role: str,
+) -> None:
+    await scope.new(
+        SignInProvider,
+        audience=audience,
+        label=label,
+        issuer=issuer,
+        client_id=client_id,
+        client_secret=client_secret,
+        group_roles=group_roles,
+        email_domains=email_domains,
+        default_role=default_role,
+    ).save()
+
+
+async def remove_provider(scope: TenantScope, provider_id: int) -> bool:
+    """False when the town has no such provider."""
+    if not await scope.exists(SignInProvider).where(SignInProvider.id == provider_id):
+        return False
+    await scope.delete(SignInProvider).where(SignInProvider.id == provider_id)
+    return True
+
+
+async def require_two_factor(scope: TenantScope, required: bool) -> None:
+    """Staff with a local password must also give a code from an authenticator app."""
+    await Tenant.update({Tenant.require_two_factor: required}).where(Tenant.id == scope.tenant_id)
 
 
 async def providers(scope: TenantScope, audience: str) -> list[dict]:
@@ -70,19 +132,27 @@ def _verified_email(identity: Identity) -> str:
     return identity.email.strip().lower()
 
 
-async def staff_member(scope: TenantScope, row: dict, identity: Identity) -> dict:
+async def staff_member(scope: TenantScope, row: dict, identity: Identity) -> StaffMember:
     email = _verified_email(identity)
     role = role_for(row, identity)
-    member = await scope.select(StaffUser).where(StaffUser.email == email).first()
+    member = (
+        await scope.select(StaffUser, StaffUser.id, StaffUser.active, StaffUser.role)
+        .where(StaffUser.email == email)
+        .first()
+    )
     if member is not None and not member["active"]:
         raise SignInRefused(DEACTIVATED)
     if role is None:
         raise SignInRefused(NOT_STAFF)
     if member is None:
-        await scope.new(StaffUser, email=email, name=identity.name or email, role=role).save()
-    elif member["role"] != role:
-        await scope.update(StaffUser, {StaffUser.role: role}).where(StaffUser.id == member["id"])
-    return await scope.select(StaffUser).where(StaffUser.email == email).first()
+        staff_id = await staff.add_member(scope, email, identity.name or email, role)
+    else:
+        staff_id = member["id"]
+        if member["role"] != role:
+            await scope.update(StaffUser, {StaffUser.role: role}).where(StaffUser.id == staff_id)
+    signed_in = await staff.get_active(scope, staff_id)
+    assert signed_in is not None  # active, checked above
+    return signed_in
 
 
 async def citizen(scope: TenantScope, identity: Identity) -> dict:

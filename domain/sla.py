@@ -116,7 +116,7 @@ def deadlines(level: ServiceLevel, clock: Clock, assigned: bool, waiting: bool) 
     if due is not None:
         found[OVERDUE] = due
         remaining = (level.target_seconds or 0) - clock.consumed_seconds
-        if assigned and level.remind_before and remaining > level.remind_before:
+        if assigned and clock.running_since and level.remind_before and remaining > level.remind_before:
             found[DUE_REMINDER] = _after(
                 level, clock.running_since, remaining - level.remind_before, level.target_business
             )

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hmac
 import time
+from dataclasses import dataclass
+from typing import Any
 
 import pyotp
 from argon2 import PasswordHasher
@@ -33,6 +35,31 @@ async def departments_of(scope: TenantScope, staff_id: int) -> list[int]:
     return [row["department"] for row in rows]
 
 
+async def add_member(
+    scope: TenantScope,
+    email: str,
+    name: str,
+    role: str,
+    password_hash: str = "",
+    department_id: int | None = None,
+    must_change_password: bool = False,
+) -> int:
+    """A new member of staff, working for `department_id` when given; returns their id. One given a
+    one-time password must choose their own at their first sign-in."""
+    member = scope.new(
+        StaffUser,
+        email=email.strip().lower(),
+        name=name,
+        role=role,
+        password_hash=password_hash,
+        must_change_password=must_change_password,
+    )
+    await member.save()
+    if department_id is not None:
+        await scope.new(StaffDepartment, staff=member.id, department=department_id).save()
+    return member.id
+
+
 def hash_password(password: str) -> str:
     return _hasher.hash(password)
 
@@ -45,24 +72,94 @@ def password_matches(password_hash: str | None, password: str) -> bool:
         return False
 
 
-async def authenticate(scope: TenantScope, email: str, password: str) -> dict | None:
+@dataclass(frozen=True)
+class StaffMember:
+    """An active member of staff and what they may see and do."""
+
+    id: int
+    email: str
+    name: str
+    role: str
+    language: str
+    totp_secret: str
+    totp_enabled: bool
+    must_change_password: bool
+    access: StaffAccess
+
+
+@dataclass(frozen=True)
+class Assignee:
+    """Someone a request may be given to."""
+
+    id: int
+    name: str
+    role: str
+
+
+@dataclass(frozen=True)
+class Recipient:
+    email: str
+    name: str
+    language: str
+
+
+MEMBER_COLUMNS = (
+    StaffUser.id,
+    StaffUser.email,
+    StaffUser.name,
+    StaffUser.role,
+    StaffUser.language,
+    StaffUser.totp_secret,
+    StaffUser.totp_enabled,
+    StaffUser.must_change_password,
+)
+
+
+async def _member(scope: TenantScope, row: dict[str, Any] | None) -> StaffMember | None:
+    if row is None:
+        return None
+    access = StaffAccess(row["role"], frozenset(await departments_of(scope, row["id"])))
+    return StaffMember(
+        id=row["id"],
+        email=row["email"],
+        name=row["name"],
+        role=row["role"],
+        language=row["language"],
+        totp_secret=row["totp_secret"],
+        totp_enabled=row["totp_enabled"],
+        must_change_password=row["must_change_password"],
+        access=access,
+    )
+
+
+async def authenticate(scope: TenantScope, email: str, password: str) -> StaffMember | None:
     row = (
-        await scope.select(StaffUser)
+        await scope.select(StaffUser, *MEMBER_COLUMNS, StaffUser.password_hash)
         .where((StaffUser.email == email.strip().lower()) & StaffUser.active.eq(True))
         .first()
     )
-    return row if password_matches(row["password_hash"] if row else None, password) else None
+    return (
+        await _member(scope, row)
+        if password_matches(row["password_hash"] if row else None, password)
+        else None
+    )
 
 
-async def get_active(scope: TenantScope, staff_id: int) -> dict | None:
-    return await scope.select(StaffUser).where((StaffUser.id == staff_id) & StaffUser.active.eq(True)).first()
+async def get_active(scope: TenantScope, staff_id: int) -> StaffMember | None:
+    """With their access: deactivating someone ends their sessions at the next page."""
+    return await _member(
+        scope,
+        await scope.select(StaffUser, *MEMBER_COLUMNS)
+        .where((StaffUser.id == staff_id) & StaffUser.active.eq(True))
+        .first(),
+    )
 
 
-async def access_of(scope: TenantScope, staff: dict) -> StaffAccess:
-    return StaffAccess(staff["role"], frozenset(await departments_of(scope, staff["id"])))
+async def access_of(scope: TenantScope, staff: Assignee) -> StaffAccess:
+    return StaffAccess(staff.role, frozenset(await departments_of(scope, staff.id)))
 
 
-async def assignees(scope: TenantScope, department_id: int | None) -> list[dict]:
+async def assignees(scope: TenantScope, department_id: int | None) -> list[Assignee]:
     """The active staff who may be given a request of that department, by name."""
     people = (
         await scope.select(StaffUser, StaffUser.id, StaffUser.name, StaffUser.role)
@@ -71,10 +168,13 @@ async def assignees(scope: TenantScope, department_id: int | None) -> list[dict]
     )
     working_there = {row["staff"] for row in await members_of(scope, department_id)}
     return [
-        person
+        Assignee(**person)
         for person in people
         if assignee_refusal(
-            StaffAccess(person["role"], frozenset({department_id} if person["id"] in working_there else ())),
+            StaffAccess(
+                person["role"],
+                frozenset({department_id} if department_id and person["id"] in working_there else ()),
+            ),
             department_id,
         )
         is None
@@ -91,23 +191,27 @@ SUPERVISOR_NOTICES = frozenset({"assign_escalation", "overdue_escalation"})
 
 async def notice_recipients(
     scope: TenantScope, kind: str, department_id: int | None, assignee_id: int | None
-):
-    columns = (StaffUser.email, StaffUser.name, StaffUser.language)
+) -> list[Recipient]:
     active = StaffUser.active.eq(True)
     if kind in ASSIGNEE_NOTICES and assignee_id is not None:
-        return await scope.select(StaffUser, *columns).where(active & (StaffUser.id == assignee_id))
+        return await _recipients(scope, active & (StaffUser.id == assignee_id))
     if kind in SUPERVISOR_NOTICES:
-        supervisors = await scope.select(StaffUser, *columns).where(
-            active & (StaffUser.role == "supervisor") & StaffUser.id.is_in(members_of(scope, department_id))
+        supervisors = await _recipients(
+            scope,
+            active & (StaffUser.role == "supervisor") & StaffUser.id.is_in(members_of(scope, department_id)),
         )
-        return supervisors or await scope.select(StaffUser, *columns).where(
-            active & (StaffUser.role == "tenant_admin")
-        )
-    return await scope.select(StaffUser, *columns).where(
+        return supervisors or await _recipients(scope, active & (StaffUser.role == "tenant_admin"))
+    return await _recipients(
+        scope,
         active
         & StaffUser.id.is_in(members_of(scope, department_id))
-        & StaffUser.role.is_in(["agent", "supervisor"])
+        & StaffUser.role.is_in(["agent", "supervisor"]),
     )
+
+
+async def _recipients(scope: TenantScope, where: Any) -> list[Recipient]:
+    rows = await scope.select(StaffUser, StaffUser.email, StaffUser.name, StaffUser.language).where(where)
+    return [Recipient(**row) for row in rows]
 
 
 WRONG_CODE = N_("This code is not right. Enter the six digits your authenticator app shows now.")
@@ -131,16 +235,16 @@ def code_step(secret: str, code: str, at: float | None = None) -> int | None:
     return None
 
 
-async def accept_code(scope: TenantScope, member: dict, code: str) -> str | None:
+async def accept_code(scope: TenantScope, member: StaffMember, code: str) -> str | None:
     """None when the code is right and new; else why not. A code is good once: its time step must come
     after the last one accepted, recorded in the same statement that checks it (two simultaneous posts of
     one code cannot both pass)."""
-    step = code_step(member["totp_secret"], code)
+    step = code_step(member.totp_secret, code)
     if step is None:
         return WRONG_CODE
     taken = (
         await scope.update(StaffUser, {StaffUser.totp_last_step: step})
-        .where((StaffUser.id == member["id"]) & (StaffUser.totp_last_step < step))
+        .where((StaffUser.id == member.id) & (StaffUser.totp_last_step < step))
         .returning(StaffUser.id)
     )
     return None if taken else USED_CODE
@@ -170,13 +274,16 @@ PASSWORDS_DIFFER = N_("The two passwords are not the same.")
 PASSWORD_NOT_NEW = N_("Choose a password other than the one you were given.")
 
 
-def new_password_problem(member: dict, password: str, confirmation: str) -> str | None:
+async def new_password_problem(
+    scope: TenantScope, staff_id: int, password: str, confirmation: str
+) -> str | None:
     """Why this cannot be the member's new password; None when it can."""
     if len(password) < NEW_PASSWORD_MIN_LENGTH:
         return PASSWORD_TOO_SHORT
     if password != confirmation:
         return PASSWORDS_DIFFER
-    if password_matches(member["password_hash"], password):
+    row = await scope.select(StaffUser, StaffUser.password_hash).where(StaffUser.id == staff_id).first()
+    if password_matches(row["password_hash"] if row else None, password):
         return PASSWORD_NOT_NEW
     return None
 

@@ -15,7 +15,7 @@ from piccolo.columns.base import OnDelete
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.table import Table
 
-from tenants.tables import Tenant
+from tenants.tables import Row, Tenant
 
 
 def tenant_column() -> ForeignKey:
@@ -24,7 +24,7 @@ def tenant_column() -> ForeignKey:
     )
 
 
-class Department(Table, tablename="department"):
+class Department(Row, Table, tablename="department"):
     tenant = tenant_column()
     slug = Varchar(length=63)
     name = Varchar(length=200)
@@ -33,7 +33,7 @@ class Department(Table, tablename="department"):
     translations = JSON(default="{}")
 
 
-class StaffUser(Table, tablename="staff_user"):
+class StaffUser(Row, Table, tablename="staff_user"):
     tenant = tenant_column()
     email = Varchar(length=254)
     name = Varchar(length=200)
@@ -54,7 +54,7 @@ class StaffUser(Table, tablename="staff_user"):
     created_at = Timestamptz(default=TimestamptzNow())
 
 
-class StaffDepartment(Table, tablename="staff_department"):
+class StaffDepartment(Row, Table, tablename="staff_department"):
     """Departments a member of staff works for: agents and supervisors see and act on these only."""
 
     tenant = tenant_column()
@@ -62,7 +62,7 @@ class StaffDepartment(Table, tablename="staff_department"):
     department = ForeignKey(references=Department, null=False, on_delete=OnDelete.cascade)
 
 
-class RequestType(Table, tablename="request_type"):
+class RequestType(Row, Table, tablename="request_type"):
     tenant = tenant_column()
     code = Varchar(length=63)
     category = Varchar(length=100)
@@ -92,7 +92,7 @@ class RequestType(Table, tablename="request_type"):
     default_assignee = ForeignKey(references=StaffUser, null=True, on_delete=OnDelete.set_null)
 
 
-class RoutingRule(Table, tablename="routing_rule"):
+class RoutingRule(Row, Table, tablename="routing_rule"):
     """Overrides a type's department (and assignee) by keyword or by area; the lowest position wins."""
 
     tenant = tenant_column()
@@ -109,7 +109,7 @@ class RoutingRule(Table, tablename="routing_rule"):
     assignee = ForeignKey(references=StaffUser, null=True, on_delete=OnDelete.set_null)
 
 
-class ServiceRequest(Table, tablename="service_request"):
+class ServiceRequest(Row, Table, tablename="service_request"):
     tenant = tenant_column()
     reference = Varchar(length=32)
     request_type = ForeignKey(references=RequestType, null=False, on_delete=OnDelete.restrict)
@@ -140,7 +140,7 @@ class ServiceRequest(Table, tablename="service_request"):
     reopen_until = Timestamptz(null=True, default=None)
 
 
-class RequestFollower(Table, tablename="request_follower"):
+class RequestFollower(Row, Table, tablename="request_follower"):
     """Someone told of a request's public steps besides its author, e.g. the author of a duplicate."""
 
     tenant = tenant_column()
@@ -150,7 +150,7 @@ class RequestFollower(Table, tablename="request_follower"):
     created_at = Timestamptz(default=TimestamptzNow())
 
 
-class RequestEvent(Table, tablename="request_event"):
+class RequestEvent(Row, Table, tablename="request_event"):
     """One line of a request's timeline. Public lines are shown to the citizen; internal ones to staff."""
 
     tenant = tenant_column()
@@ -167,7 +167,7 @@ class RequestEvent(Table, tablename="request_event"):
     created_at = Timestamptz(default=TimestamptzNow())
 
 
-class Citizen(Table, tablename="citizen"):
+class Citizen(Row, Table, tablename="citizen"):
     """A citizen who signed in with their e-mail address. Their requests are those made with that address."""
 
     tenant = tenant_column()
@@ -181,7 +181,7 @@ class Citizen(Table, tablename="citizen"):
     created_at = Timestamptz(default=TimestamptzNow())
 
 
-class SignInLink(Table, tablename="sign_in_link"):
+class SignInLink(Row, Table, tablename="sign_in_link"):
     """A single-use, short-lived sign-in link; only a hash of its token is kept."""
 
     tenant = tenant_column()
@@ -192,7 +192,7 @@ class SignInLink(Table, tablename="sign_in_link"):
     created_at = Timestamptz(default=TimestamptzNow())
 
 
-class SignInProvider(Table, tablename="sign_in_provider"):
+class SignInProvider(Row, Table, tablename="sign_in_provider"):
     """A town's OpenID Connect provider, for its staff (single sign-on) or its citizens (a digital ID)."""
 
     tenant = tenant_column()
@@ -211,13 +211,13 @@ class SignInProvider(Table, tablename="sign_in_provider"):
     active = Boolean(default=True)
 
 
-class ReferenceCounter(Table, tablename="reference_counter"):
+class ReferenceCounter(Row, Table, tablename="reference_counter"):
     tenant = tenant_column()
     year = Integer()
     last_value = Integer(default=0)
 
 
-class Document(Table, tablename="document"):
+class Document(Row, Table, tablename="document"):
     """Generated files (PDF receipts) kept in the database, so every web and worker process can serve them."""
 
     tenant = tenant_column()
@@ -229,7 +229,7 @@ class Document(Table, tablename="document"):
     created_at = Timestamptz(default=TimestamptzNow())
 
 
-class Notification(Table, tablename="notification"):
+class Notification(Row, Table, tablename="notification"):
     """The mail outbox: one row per message, keyed so a retried activity never sends twice."""
 
     tenant = tenant_column()

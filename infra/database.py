@@ -19,6 +19,7 @@ import sqlite3
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlparse
 
 from asyncpg.exceptions import (
@@ -96,9 +97,9 @@ class Transaction:
 
     def __init__(self, engine: PostgresEngine) -> None:
         self.engine = engine
-        self.connection = None
+        self.connection: Any = None
         self.settings: dict[str, str] = {}
-        self._transaction = None
+        self._transaction: Any = None
 
     def __bool__(self) -> bool:
         return self.connection is not None
@@ -138,7 +139,7 @@ def request_slot() -> Iterator[None]:
     if not isinstance(engine, PostgresEngine):
         yield
         return
-    token = engine.current_transaction.set(Transaction(engine))
+    token = engine.current_transaction.set(Transaction(engine))  # type: ignore[arg-type]  # stands in for one
     try:
         yield
     finally:
@@ -161,7 +162,7 @@ async def _transaction(settings: dict[str, str]) -> AsyncIterator[None]:
             yield
         return
     holder = current if isinstance(current, Transaction) else Transaction(engine)
-    token = None if holder is current else engine.current_transaction.set(holder)
+    token = None if holder is current else engine.current_transaction.set(holder)  # type: ignore[arg-type]
     try:
         await holder.begin(settings)
         try:

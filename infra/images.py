@@ -34,7 +34,7 @@ def clean_photo(content: bytes) -> tuple[bytes, str]:
             width, height = image.size  # read from the header; nothing decoded yet
             if width * height > MAX_PIXELS or max(width, height) > MAX_SIDE:
                 raise BadImage("too many pixels")
-            kind = image.format
+            kind = str(image.format)  # one of FORMATS: the only readers Pillow was given
             image.draft(image.mode, (STORED_SIDE, STORED_SIDE))  # a JPEG decodes straight to a smaller scale
             upright = ImageOps.exif_transpose(image)  # the camera's rotation, before EXIF goes
             upright.thumbnail((STORED_SIDE, STORED_SIDE))

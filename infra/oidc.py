@@ -19,7 +19,7 @@ import time
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 from urllib.parse import urlsplit
 
 import httpx2
@@ -28,7 +28,7 @@ from authlib.integrations.httpx_client import AsyncOAuth2Client, OAuthError
 from authlib.oidc.core import CodeIDToken
 from joserfc import jwt
 from joserfc.errors import BadSignatureError, ClaimError, InvalidKeyIdError, JoseError, MissingClaimError
-from joserfc.jwk import KeySet
+from joserfc.jwk import KeySet, KeySetSerialization
 from joserfc.jws import JWSRegistry
 
 from infra.settings import Settings, get_settings
@@ -260,10 +260,12 @@ async def _validate_id_token(
     registry = JWSRegistry(algorithms=algorithms, strict_check_header=False)
     try:
         try:
-            keys = KeySet.import_key_set(await _jwks(metadata["jwks_uri"], http))
+            keys = KeySet.import_key_set(cast(KeySetSerialization, await _jwks(metadata["jwks_uri"], http)))
             decoded = jwt.decode(token["id_token"], keys, registry=registry)
         except (InvalidKeyIdError, BadSignatureError):
-            keys = KeySet.import_key_set(await _jwks(metadata["jwks_uri"], http, refresh=True))
+            keys = KeySet.import_key_set(
+                cast(KeySetSerialization, await _jwks(metadata["jwks_uri"], http, refresh=True))
+            )
             decoded = jwt.decode(token["id_token"], keys, registry=registry)
     except JoseError as error:
         raise OidcError("The ID token's signature could not be verified.") from error

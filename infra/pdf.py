@@ -12,17 +12,18 @@ from multiprocessing import get_context
 
 import qrcode
 import qrcode.image.svg
-from weasyprint import HTML
-from weasyprint.urls import URLFetcher
-
-# A receipt embeds everything it shows (the QR code as a data: URI, the town's logo as inline SVG): a template
-# value that names a remote or file:// URL must not make the worker fetch it.
-_EMBEDDED_ONLY = URLFetcher(allowed_protocols={"data"})
 
 
 def render_pdf(html: str) -> bytes:
     """CPU-bound and blocking: call it from a thread, never on the event loop."""
-    return HTML(string=html, base_url=None, url_fetcher=_EMBEDDED_ONLY).write_pdf()
+    # Imported here: the web uses the QR helpers only and must not load WeasyPrint (about a second of CPU).
+    from weasyprint import HTML
+    from weasyprint.urls import URLFetcher
+
+    # A receipt embeds everything it shows (the QR code as a data: URI, the town's logo as inline SVG): a
+    # template value that names a remote or file:// URL must not make the worker fetch it.
+    embedded_only = URLFetcher(allowed_protocols={"data"})
+    return HTML(string=html, base_url=None, url_fetcher=embedded_only).write_pdf()
 
 
 def pdf_process_pool(processes: int) -> ProcessPoolExecutor:

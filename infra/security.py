@@ -9,7 +9,7 @@ from urllib.parse import unquote_plus
 from litestar import Request
 from litestar.datastructures import FormMultiDict, MutableScopeHeaders, UploadFile
 from litestar.exceptions import ClientException
-from litestar.types import ASGIApp, Message, Receive, Scope, Send
+from litestar.types import ASGIApp, HTTPResponseBodyEvent, Message, Receive, Scope, Send
 
 from infra.i18n import gettext
 
@@ -98,7 +98,8 @@ class EdgeMiddleware:
                 "headers": [(b"content-type", b"text/html; charset=utf-8")],
             }
         )
-        await send({"type": "http.response.body", "body": body.encode()})
+        end: HTTPResponseBodyEvent = {"type": "http.response.body", "body": body.encode(), "more_body": False}
+        await send(end)
 
 
 def text_is_clean(value: str) -> bool:

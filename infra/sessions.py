@@ -23,7 +23,8 @@ SEEN_AT = "seen_at"
 
 class RotatingSessionBackend(ServerSideSessionBackend):
     def get_session_id(self, connection: ASGIConnection) -> str:
-        return connection.scope.get("rotated_session_id") or super().get_session_id(connection)
+        rotated = connection.scope.get("rotated_session_id")
+        return rotated if isinstance(rotated, str) else super().get_session_id(connection)
 
     async def store_in_message(
         self, scope_session: ScopeSession, message: Message, connection: ASGIConnection

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from http.cookies import SimpleCookie
 
-from litestar.types import ASGIApp, Receive, Scope, Send
+from litestar.types import ASGIApp, HTTPResponseStartEvent, Receive, Scope, Send
 
 from infra.database import request_slot
 from infra.i18n import current_language, pick_language
@@ -41,14 +41,13 @@ class TenantMiddleware:
             return
         tenant = await self.resolver.resolve(_header(scope, b"host"))
         if tenant is None:
-            await send(
-                {
-                    "type": "http.response.start",
-                    "status": 404,
-                    "headers": [(b"content-type", b"text/html; charset=utf-8")],
-                }
-            )
-            await send({"type": "http.response.body", "body": NOT_FOUND_PAGE})
+            start: HTTPResponseStartEvent = {
+                "type": "http.response.start",
+                "status": 404,
+                "headers": [(b"content-type", b"text/html; charset=utf-8")],
+            }
+            await send(start)
+            await send({"type": "http.response.body", "body": NOT_FOUND_PAGE, "more_body": False})
             return
         scope.setdefault("state", {})["tenant"] = tenant
         cookie = SimpleCookie(_header(scope, b"cookie"))

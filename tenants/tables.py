@@ -1,12 +1,18 @@
 """A tenant is data, not code: onboarding a town is inserting rows, never a deploy."""
 
-from piccolo.columns import JSON, Boolean, ForeignKey, Integer, Text, Timestamptz, Varchar
+from piccolo.columns import JSON, Boolean, ForeignKey, Integer, Serial, Text, Timestamptz, Varchar
 from piccolo.columns.base import OnDelete
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.table import Table
 
 
-class Tenant(Table, tablename="tenant"):
+class Row:
+    """For the type checker: Piccolo adds the `id` primary key to each table when its class is made."""
+
+    id: Serial
+
+
+class Tenant(Row, Table, tablename="tenant"):
     slug = Varchar(length=63, unique=True, index=True)
     name = Varchar(length=200)
     # Prefix of the human reference, e.g. SPR in SPR-2026-000123.
@@ -33,14 +39,14 @@ class Tenant(Table, tablename="tenant"):
     created_at = Timestamptz(default=TimestamptzNow())
 
 
-class TenantDomain(Table, tablename="tenant_domain"):
+class TenantDomain(Row, Table, tablename="tenant_domain"):
     """A custom host name (e.g. 311.springfield.gov) that resolves to its tenant."""
 
     tenant = ForeignKey(references=Tenant, null=False, on_delete=OnDelete.cascade, db_column_name="tenant_id")
     host = Varchar(length=253, unique=True, index=True)
 
 
-class PlatformAdmin(Table, tablename="platform_admin"):
+class PlatformAdmin(Row, Table, tablename="platform_admin"):
     """Runs the installation: onboards towns. Belongs to no town and sees no town's requests."""
 
     email = Varchar(length=254, unique=True)

@@ -10,8 +10,8 @@ import asyncio
 import logging
 from datetime import UTC, datetime, timedelta
 
-from domain.requests import awaiting_workflow
 from domain.scope import TenantScope
+from domain.submissions import awaiting_workflow
 from tenants.resolve import all_tenant_ids, tenant_by_id
 from workflows.client import TemporalGateway
 
@@ -37,6 +37,8 @@ async def reconcile_once(
             async with scope.transaction():
                 tenant = await tenant_by_id(tenant_id)
                 rows = await awaiting_workflow(scope, cutoff)
+            if tenant is None:
+                continue  # removed since the list was read
             for first in range(0, len(rows), BATCH):
                 results = await asyncio.gather(
                     *(

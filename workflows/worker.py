@@ -36,7 +36,9 @@ async def run_worker(settings: Settings) -> None:
     through its clean path, which also ends its PDF processes and multiprocessing's resource tracker."""
     from piccolo_conf import DB
 
-    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, asyncio.current_task().cancel)
+    this = asyncio.current_task()
+    assert this is not None  # a coroutine run by asyncio
+    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, this.cancel)
     await start_pool(DB)
     gateway = TemporalGateway(settings)
     client = await wait_for_temporal(gateway)

@@ -19,9 +19,10 @@ from litestar import Request
 from litestar.di import NamedDependency
 from litestar.exceptions import NotAuthorizedException
 
-from apps.pages import scope_of, tenant_of
+from apps.pages import scope_of, tenant_of, town_link
 from domain import staff as staff_service
 from domain.scope import TenantScope
+from domain.staff import StaffMember
 from infra import ratelimit, sessions
 from infra.i18n import N_, gettext
 from infra.mail import Mailer, OutgoingMail
@@ -51,7 +52,7 @@ class LoginRequired(NotAuthorizedException):
 
 async def current_staff(
     request: Request, settings: NamedDependency[Settings], tenant_scope: NamedDependency[TenantScope]
-) -> dict:
+) -> StaffMember:
     """A dependency: the signed-in, active staff member of *this* tenant, with their access."""
     session = request.session or {}
     if session.get(SESSION_TENANT) != tenant_of(request).id or not session.get(SESSION_STAFF):
@@ -65,28 +66,27 @@ async def current_staff(
     if member is None:
         request.clear_session()
         raise LoginRequired()
-    member["access"] = await staff_service.access_of(tenant_scope, member)
     return member
 
 
-def sign_in(request: Request, member: dict, method: str) -> None:
+def sign_in(request: Request, member: StaffMember, method: str) -> None:
     sessions.begin(
-        request, {SESSION_STAFF: member["id"], SESSION_TENANT: tenant_of(request).id, SESSION_METHOD: method}
+        request, {SESSION_STAFF: member.id, SESSION_TENANT: tenant_of(request).id, SESSION_METHOD: method}
     )
 
 
 async def begin_second_step(
-    request: Request, member: dict, settings: Settings, mailer: Mailer, limiter: RateLimiter
+    request: Request, member: StaffMember, settings: Settings, mailer: Mailer, limiter: RateLimiter
 ) -> str | None:
     """Half signs the member in; one who has not enrolled yet is mailed their enrolment link. Returns why
     that could not be done, or None."""
-    pending = {PENDING_STAFF: member["id"], PENDING_TENANT: tenant_of(request).id}
-    if not member["totp_enabled"]:
-        if not await limiter.allow(ratelimit.LINK_PER_EMAIL, f"{tenant_of(request).id}:enrol:{member['id']}"):
+    pending: dict[str, int | str] = {PENDING_STAFF: member.id, PENDING_TENANT: tenant_of(request).id}
+    if not member.totp_enabled:
+        if not await limiter.allow(ratelimit.LINK_PER_EMAIL, f"{tenant_of(request).id}:enrol:{member.id}"):
             return ENROL_LINK_SENT
-        pending[ENROL_TOKEN] = secrets.token_urlsafe(32)
+        token = pending[ENROL_TOKEN] = secrets.token_urlsafe(32)
         try:
-            await mailer.send(_enrolment_mail(request, settings, member, pending[ENROL_TOKEN]))
+            await mailer.send(_enrolment_mail(request, settings, member, token))
         except (OSError, smtplib.SMTPException) as error:
             log.warning("enrolment link not sent: %s", error)
             return ENROL_NOT_SENT
@@ -94,18 +94,18 @@ async def begin_second_step(
     return None
 
 
-def _enrolment_mail(request: Request, settings: Settings, member: dict, token: str) -> OutgoingMail:
+def _enrolment_mail(request: Request, settings: Settings, member: StaffMember, token: str) -> OutgoingMail:
     town = tenant_of(request).name
-    link = settings.public_url(request.url.hostname or "", f"/admin/login/enrol/{token}")
+    link = town_link(request, settings, f"/admin/login/enrol/{token}")
     return OutgoingMail(
-        to=member["email"],
+        to=member.email,
         subject=gettext("Set up two-step sign-in for %(town)s", town=town),
         text=gettext(
             "Hello %(name)s,\n\n%(town)s asks its staff for a second step when they sign in. To set up your "
             "authenticator app, open this link in the browser where you just entered your password, within "
             "ten minutes:\n%(link)s\n\nIf you did not just sign in, someone else knows your password: tell "
             "your administrator.",
-            name=member["name"],
+            name=member.name,
             town=town,
             link=link,
         ),
@@ -113,7 +113,7 @@ def _enrolment_mail(request: Request, settings: Settings, member: dict, token: s
     )
 
 
-async def pending_member(request: Request, step: str = PENDING_STAFF) -> dict | None:
+async def pending_member(request: Request, step: str = PENDING_STAFF) -> StaffMember | None:
     """The member half-way through signing in (at `step`), in this browser, for this town, not long ago."""
     session = request.session or {}
     if session.get(PENDING_TENANT) != tenant_of(request).id or not session.get(step):

@@ -5,6 +5,8 @@ Every action goes to the request's workflow as a Temporal Update; this code neve
 
 from __future__ import annotations
 
+from typing import Any
+
 from litestar import Controller, Request, get, post
 from litestar.di import NamedDependency, Provide
 from litestar.exceptions import NotFoundException, PermissionDeniedException
@@ -16,18 +18,23 @@ from apps.admin import auth
 from apps.admin.auth import current_staff
 from apps.admin.auth import sign_in as sign_in_staff
 from apps.pages import PathId, QueryId, page, row_id, scope_of, tenant_of
-from domain import catalog, lifecycle, permissions, sign_in
+from domain import attachments, catalog, lifecycle, permissions, sign_in
+from domain import queue as request_queue
 from domain import requests as request_service
 from domain import staff as staff_service
+from domain import timeline as request_timeline
+from domain.requests import RequestRecord
 from domain.scope import TenantScope
+from domain.staff import StaffMember
 from infra import oidc, ratelimit, sessions
 from infra.i18n import N_, current_language
 from infra.mail import Mailer
 from infra.pdf import qr_svg
 from infra.ratelimit import TOO_MANY_SIGN_INS, RateLimiter
 from infra.settings import Settings
-from workflows.client import TemporalGateway, TemporalUnavailable
-from workflows.service_request.models import (
+from workflows.client import ActionPending, TemporalGateway, TemporalUnavailable
+from workflows.service_request import contract
+from workflows.service_request.contract import (
     AssignCommand,
     CloseCommand,
     CommentCommand,
@@ -35,7 +42,6 @@ from workflows.service_request.models import (
     StartCommand,
     TransferCommand,
 )
-from workflows.service_request.workflow import ServiceRequestWorkflow
 
 ENROL_LINK_ELSEWHERE = N_(
     "This link works only in the browser where you entered your password, within ten minutes. "
@@ -54,14 +60,14 @@ SUCCESS = {
     "close": N_("The request is closed. The citizen will receive the receipt by email."),
 }
 UPDATES = {
-    "assign": ServiceRequestWorkflow.assign,
-    "start": ServiceRequestWorkflow.start_work,
-    "hold": ServiceRequestWorkflow.hold,
-    "wait": ServiceRequestWorkflow.wait_on_citizen,
-    "resolve": ServiceRequestWorkflow.resolve,
-    "transfer": ServiceRequestWorkflow.transfer,
-    "comment": ServiceRequestWorkflow.comment,
-    "close": ServiceRequestWorkflow.close,
+    "assign": contract.ASSIGN,
+    "start": contract.START_WORK,
+    "hold": contract.HOLD,
+    "wait": contract.WAIT_ON_CITIZEN,
+    "resolve": contract.RESOLVE,
+    "transfer": contract.TRANSFER,
+    "comment": contract.COMMENT,
+    "close": contract.CLOSE,
 }
 
 
@@ -147,19 +153,19 @@ class AuthController(Controller):
         return await self._after_password(request, member, settings, mailer, limiter)
 
     async def _after_password(
-        self, request: Request, member: dict, settings: Settings, mailer: Mailer, limiter: RateLimiter
+        self, request: Request, member: StaffMember, settings: Settings, mailer: Mailer, limiter: RateLimiter
     ) -> Template | Redirect:
         """The password is right; the session holds only "half signed in" until the member has chosen
         their own password (if theirs was one-time) and given the code (if two-step sign-in applies)."""
-        if member["must_change_password"]:
-            pending = {auth.PENDING_PASSWORD: member["id"], auth.PENDING_TENANT: tenant_of(request).id}
+        if member.must_change_password:
+            pending = {auth.PENDING_PASSWORD: member.id, auth.PENDING_TENANT: tenant_of(request).id}
             sessions.begin(request, pending)
             return Redirect("/admin/login/password", status_code=303)
-        if member["totp_enabled"] or tenant_of(request).require_two_factor:
+        if member.totp_enabled or tenant_of(request).require_two_factor:
             if problem := await auth.begin_second_step(request, member, settings, mailer, limiter):
                 status_code = 429 if problem == auth.ENROL_LINK_SENT else 503
                 return await self._login_page(
-                    request, {"email": member["email"]}, {"email": problem}, status_code
+                    request, {"email": member.email}, {"email": problem}, status_code
                 )
             return Redirect("/admin/login/code", status_code=303)
         sign_in_staff(request, member, auth.PASSWORD)
@@ -187,11 +193,15 @@ class AuthController(Controller):
             return Redirect("/admin/login", status_code=303)
         form = await request.form()
         password, confirmation = str(form.get("password", "")), str(form.get("confirmation", ""))
-        if problem := staff_service.new_password_problem(member, password, confirmation):
+        if problem := await staff_service.new_password_problem(
+            tenant_scope, member.id, password, confirmation
+        ):
             return page(request, "pages/new_password.html", status_code=422, errors={"password": problem})
-        await staff_service.change_password(tenant_scope, member["id"], password)
-        member = await staff_service.get_active(tenant_scope, member["id"])
-        return await self._after_password(request, member, settings, mailer, limiter)
+        await staff_service.change_password(tenant_scope, member.id, password)
+        changed = await staff_service.get_active(tenant_scope, member.id)
+        if changed is None:
+            return Redirect("/admin/login", status_code=303)
+        return await self._after_password(request, changed, settings, mailer, limiter)
 
     @get("/login/code")
     async def code_form(
@@ -222,29 +232,29 @@ class AuthController(Controller):
         member = await auth.pending_member(request)
         if member is None:
             return Redirect("/admin/login", status_code=303)
-        if not member["totp_enabled"] and not auth.may_enrol(request):
+        if not member.totp_enabled and not auth.may_enrol(request):
             return Redirect("/admin/login/code", status_code=303)  # the mailed link comes first
         code = str((await request.form()).get("code", ""))
-        who = f"{tenant_of(request).id}:{member['id']}"
+        who = f"{tenant_of(request).id}:{member.id}"
         if not await limiter.allow(ratelimit.CODE_PER_ACCOUNT, who):
             return await self._code_page(request, member, TOO_MANY_SIGN_INS, status_code=429)
         if refusal := await staff_service.accept_code(tenant_scope, member, code):
             return await self._code_page(request, member, refusal, status_code=422)
         await limiter.forgive(ratelimit.CODE_PER_ACCOUNT, who)
-        if not member["totp_enabled"]:
-            await staff_service.enable_two_factor(tenant_scope, member["id"])
+        if not member.totp_enabled:
+            await staff_service.enable_two_factor(tenant_scope, member.id)
         sign_in_staff(request, member, auth.PASSWORD_AND_CODE)
         return Redirect("/admin/requests", status_code=303)
 
     async def _code_page(
-        self, request: Request, member: dict, error: str = "", status_code: int = 200
+        self, request: Request, member: StaffMember, error: str = "", status_code: int = 200
     ) -> Template:
-        enrolling = not member["totp_enabled"]
+        enrolling = not member.totp_enabled
         errors = {"code": error} if error else {}
-        context = {"errors": errors, "enrolling": enrolling, "email": member["email"]}
+        context: dict[str, Any] = {"errors": errors, "enrolling": enrolling, "email": member.email}
         if enrolling and auth.may_enrol(request):  # the secret, only to whoever opened the mailed link
-            secret = await staff_service.secret_for_enrolment(scope_of(request), member["id"])
-            uri = staff_service.enrolment_uri(secret, member["email"], tenant_of(request).name)
+            secret = await staff_service.secret_for_enrolment(scope_of(request), member.id)
+            uri = staff_service.enrolment_uri(secret, member.email, tenant_of(request).name)
             context |= {"secret": secret, "qr_code": qr_svg(uri)}
         return page(request, "pages/code.html", status_code=status_code, **context)
 
@@ -263,7 +273,7 @@ class QueueController(Controller):
     async def queue(
         self,
         request: Request,
-        member: NamedDependency[dict],
+        member: NamedDependency[StaffMember],
         tenant_scope: NamedDependency[TenantScope],
         status: FromQuery[str] = "open",
         department: FromQuery[str] = "",
@@ -271,8 +281,8 @@ class QueueController(Controller):
     ) -> Template:
         language = current_language.get()
         department_id = row_id(department)
-        access = member["access"]
-        wanted = request_service.QueueFilter(
+        access = member.access
+        wanted = request_queue.QueueFilter(
             status=status,
             department_id=department_id,
             before_id=before,
@@ -280,15 +290,15 @@ class QueueController(Controller):
         )
         rows = [
             request_service.localise(row, language)
-            for row in await request_service.queue(
-                tenant_scope, wanted, limit=request_service.QUEUE_PAGE_SIZE + 1
+            for row in await request_queue.queue(
+                tenant_scope, wanted, limit=request_queue.QUEUE_PAGE_SIZE + 1
             )
         ]
-        context = {
+        context: dict[str, Any] = {
             "member": member,
-            "rows": rows[: request_service.QUEUE_PAGE_SIZE],
-            "next_before": rows[request_service.QUEUE_PAGE_SIZE - 1]["id"]
-            if len(rows) > request_service.QUEUE_PAGE_SIZE
+            "rows": rows[: request_queue.QUEUE_PAGE_SIZE],
+            "next_before": rows[request_queue.QUEUE_PAGE_SIZE - 1].id
+            if len(rows) > request_queue.QUEUE_PAGE_SIZE
             else None,
             "filters": {"status": status, "department": department},
             "departments": [
@@ -304,7 +314,7 @@ class QueueController(Controller):
     async def detail(
         self,
         request: Request,
-        member: NamedDependency[dict],
+        member: NamedDependency[StaffMember],
         reference: FromPath[str],
         temporal: NamedDependency[TemporalGateway],
         tenant_scope: NamedDependency[TenantScope],
@@ -315,7 +325,7 @@ class QueueController(Controller):
     async def act(
         self,
         request: Request,
-        member: NamedDependency[dict],
+        member: NamedDependency[StaffMember],
         reference: FromPath[str],
         action: FromPath[str],
         temporal: NamedDependency[TemporalGateway],
@@ -323,16 +333,16 @@ class QueueController(Controller):
     ) -> Template | Redirect:
         tenant = tenant_of(request)
         item = await request_service.get_by_reference(tenant_scope, reference)
-        if item is None or action not in SUCCESS or not member["access"].may_see(item["department"]):
+        if item is None or action not in SUCCESS or not member.access.may_see(item.department):
             raise NotFoundException()
-        if refusal := member["access"].refusal(item["department"]):
+        if refusal := member.access.refusal(item.department):
             raise PermissionDeniedException(refusal)
         form = {key: str(value).strip() for key, value in (await request.form()).items()}
         command, errors = await self._command(tenant_scope, member, item, action, form)
-        if not errors:
+        if command is not None:
             try:
-                await temporal.act(tenant.slug, item["reference"], UPDATES[action], command)
-            except lifecycle.TransitionRefused as refused:
+                await temporal.act(tenant.slug, item.reference, UPDATES[action], command)
+            except (lifecycle.TransitionRefused, ActionPending) as refused:
                 errors = {action: str(refused)}
             except TemporalUnavailable:
                 errors = {action: UNAVAILABLE}
@@ -342,21 +352,21 @@ class QueueController(Controller):
             )
         if is_htmx(request):
             return await self._detail(request, member, reference, temporal, flash=SUCCESS[action])
-        return Redirect(f"/admin/requests/{item['reference']}?done={action}", status_code=303)
+        return Redirect(f"/admin/requests/{item.reference}?done={action}", status_code=303)
 
-    async def _command(self, scope, member: dict, item: dict, action: str, form: dict):
-        access = member["access"]
-        me = {
-            "actor_id": member["id"],
+    async def _command(
+        self, scope: TenantScope, member: StaffMember, item: RequestRecord, action: str, form: dict[str, str]
+    ) -> tuple[contract.StaffCommand | None, dict[str, str]]:
+        access = member.access
+        me: dict[str, Any] = {
+            "actor_id": member.id,
             "actor_role": access.role,
             "actor_departments": sorted(access.departments),
         }
-        actor = member["id"]
+        actor = member.id
         if action == "assign":
             assignee_id = row_id(form.get("assignee_id", "")) or actor
-            eligible = {
-                person["id"]: person for person in await staff_service.assignees(scope, item["department"])
-            }
+            eligible = {person.id: person for person in await staff_service.assignees(scope, item.department)}
             if assignee_id not in eligible:
                 return None, {"assign": permissions.NOT_ASSIGNABLE}
             assignee = await staff_service.access_of(scope, eligible[assignee_id])
@@ -377,7 +387,7 @@ class QueueController(Controller):
         if action == "transfer":
             department_id = row_id(form.get("department_id", "")) or 0
             known = {d["id"] for d in await catalog.departments(scope, current_language.get())}
-            if department_id not in known or department_id == item["department"]:
+            if department_id not in known or department_id == item.department:
                 return None, {"transfer": N_("Choose another department of this municipality.")}
             return TransferCommand(**me, department_id=department_id, body=form.get("body", "")[:5000]), {}
         if action == "comment":
@@ -389,7 +399,7 @@ class QueueController(Controller):
             return None, {"close": problem}
         if details.reason == "duplicate":
             original = details.duplicate_of.strip().upper()
-            if original == item["reference"] or not await request_service.reference_exists(scope, original):
+            if original == item.reference or not await request_service.reference_exists(scope, original):
                 return None, {"close": N_("There is no other request with that reference.")}
         else:
             details = lifecycle.CloseDetails(details.reason)
@@ -403,7 +413,7 @@ class QueueController(Controller):
     async def _detail(
         self,
         request: Request,
-        member: dict,
+        member: StaffMember,
         reference: str,
         temporal: TemporalGateway,
         errors: dict | None = None,
@@ -413,23 +423,23 @@ class QueueController(Controller):
     ) -> Template:
         scope, language = scope_of(request), current_language.get()
         item = await request_service.get_by_reference(scope, reference)
-        if item is None or not member["access"].may_see(item["department"]):
+        if item is None or not member.access.may_see(item.department):
             raise NotFoundException()
         done = request.query_params.get("done", "")
-        context = {
+        context: dict[str, Any] = {
             "member": member,
-            "can_act": member["access"].may_act(item["department"]),
+            "can_act": member.access.may_act(item.department),
             "item": request_service.localise(item, language),
-            "timeline": await request_service.timeline(scope, item["id"], public_only=False),
-            "staff": await staff_service.assignees(scope, item["department"]),
-            "has_receipt": await request_service.has_document(scope, item["id"], "receipt"),
+            "timeline": await request_timeline.timeline(scope, item.id, public_only=False),
+            "staff": await staff_service.assignees(scope, item.department),
+            "has_receipt": await attachments.has_document(scope, item.id, "receipt"),
             "errors": errors or {},
             "values": values or {},
             "flash": flash or SUCCESS.get(done, ""),
-            "terminal": item["status"] in lifecycle.TERMINAL,
+            "terminal": item.status in lifecycle.TERMINAL,
             "departments": await catalog.departments(scope, language),
-            "schedule": await temporal.schedule(tenant_of(request).slug, item["reference"]),
-            "allowed": lifecycle.allowed_actions(item["status"]),
+            "schedule": await temporal.schedule(tenant_of(request).slug, item.reference),
+            "allowed": lifecycle.allowed_actions(item.status),
             "status_labels": lifecycle.STAFF_STATUS_LABELS,
         }
         template = "partials/request_panel.html" if is_htmx(request) else "pages/request.html"

@@ -11,14 +11,14 @@ from litestar.exceptions import NotFoundException, PermissionDeniedException
 from litestar.response import Redirect, Template
 
 from apps.admin.auth import current_staff
-from apps.pages import PathId, page, scope_of, tenant_of
+from apps.pages import PathId, page, scope_of
+from domain import sign_in
 from domain.permissions import ROLES, TENANT_ADMIN
 from domain.scope import TenantScope
-from domain.tables import SignInProvider
+from domain.staff import StaffMember
 from infra import oidc
 from infra.i18n import N_
 from infra.settings import Settings
-from tenants.tables import Tenant
 
 FIELDS = (
     "audience",
@@ -36,8 +36,8 @@ GROUP_FORMAT = N_(
 ONLY_ADMINS = N_("Only the municipality's administrators can change its sign-in settings.")
 
 
-async def town_admin(request: Request, member: NamedDependency[dict]) -> dict:
-    if member["role"] != TENANT_ADMIN:
+async def town_admin(request: Request, member: NamedDependency[StaffMember]) -> StaffMember:
+    if member.role != TENANT_ADMIN:
         raise PermissionDeniedException(ONLY_ADMINS)
     return member
 
@@ -59,19 +59,19 @@ class SignInSettingsController(Controller):
     dependencies = {"member": Provide(current_staff), "admin": Provide(town_admin)}
 
     @get("/")
-    async def show(self, request: Request, admin: NamedDependency[dict]) -> Template:
+    async def show(self, request: Request, admin: NamedDependency[StaffMember]) -> Template:
         return await self._page(request, admin)
 
     async def _page(
         self,
         request: Request,
-        admin: dict,
+        admin: StaffMember,
         values: dict | None = None,
         errors: dict | None = None,
         status_code: int = 200,
         done: str = "",
     ) -> Template:
-        providers = await scope_of(request).select(SignInProvider).order_by(SignInProvider.label)
+        providers = await sign_in.all_providers(scope_of(request))
         return page(
             request,
             "pages/sign_in_settings.html",
@@ -85,9 +85,9 @@ class SignInSettingsController(Controller):
         )
 
     @post("/two-factor")
-    async def two_factor(self, request: Request, admin: NamedDependency[dict]) -> Redirect:
+    async def two_factor(self, request: Request, admin: NamedDependency[StaffMember]) -> Redirect:
         required = (await request.form()).get("required") == "on"
-        await Tenant.update({Tenant.require_two_factor: required}).where(Tenant.id == tenant_of(request).id)
+        await sign_in.require_two_factor(scope_of(request), required)
         request.app.state.tenant_resolver.forget()
         return Redirect("/admin/settings/sign-in?done=saved", status_code=303)
 
@@ -95,7 +95,7 @@ class SignInSettingsController(Controller):
     async def add_provider(
         self,
         request: Request,
-        admin: NamedDependency[dict],
+        admin: NamedDependency[StaffMember],
         settings: NamedDependency[Settings],
         tenant_scope: NamedDependency[TenantScope],
     ) -> Template | Redirect:
@@ -126,8 +126,8 @@ class SignInSettingsController(Controller):
             errors["default_role"] = N_("Choose a role, or none.")
         if errors:
             return await self._page(request, admin, values=values, errors=errors, status_code=422)
-        await tenant_scope.new(
-            SignInProvider,
+        await sign_in.add_provider(
+            tenant_scope,
             audience=values["audience"],
             label=values["label"],
             issuer=values["issuer"].rstrip("/"),
@@ -136,18 +136,17 @@ class SignInSettingsController(Controller):
             group_roles=group_roles,
             email_domains=values["email_domains"].lower(),
             default_role=values["default_role"],
-        ).save()
+        )
         return Redirect("/admin/settings/sign-in?done=added", status_code=303)
 
     @post("/providers/{provider_id:int}/remove")
     async def remove_provider(
         self,
         request: Request,
-        admin: NamedDependency[dict],
+        admin: NamedDependency[StaffMember],
         provider_id: PathId,
         tenant_scope: NamedDependency[TenantScope],
     ) -> Redirect:
-        if not await tenant_scope.exists(SignInProvider).where(SignInProvider.id == provider_id):
+        if not await sign_in.remove_provider(tenant_scope, provider_id):
             raise NotFoundException()
-        await tenant_scope.delete(SignInProvider).where(SignInProvider.id == provider_id)
         return Redirect("/admin/settings/sign-in?done=removed", status_code=303)

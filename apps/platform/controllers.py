@@ -16,17 +16,15 @@ from litestar.response import Redirect, Template
 
 from apps import sign_in_flow
 from apps.demo import seed_catalog
+from domain import platform, staff
 from domain.intake import valid_email
 from domain.scope import TenantScope
-from domain.staff import hash_password, password_matches
-from domain.tables import StaffUser
 from infra import sessions
 from infra.database import cross_tenant
 from infra.i18n import N_
 from infra.ratelimit import TOO_MANY_SIGN_INS, RateLimiter
 from infra.settings import Settings
 from tenants.onboarding import create_tenant, tenant_id_by_slug
-from tenants.tables import PlatformAdmin, Tenant
 
 SESSION_PLATFORM = "platform_admin_id"
 SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{1,62}$")
@@ -39,7 +37,7 @@ def _on_base_host(request: Request, settings: Settings) -> None:
         raise NotFoundException()
 
 
-async def _platform_admin(request: Request, settings: Settings) -> dict | None:
+async def _platform_admin(request: Request, settings: Settings) -> platform.PlatformAdministrator | None:
     """The signed-in platform administrator; their session ends on the same timeouts as staff sessions."""
     admin_id = (request.session or {}).get(SESSION_PLATFORM)
     if not admin_id:
@@ -48,11 +46,7 @@ async def _platform_admin(request: Request, settings: Settings) -> dict | None:
         request.clear_session()
         return None
     async with cross_tenant("platform pages: who is signed in"):
-        return (
-            await PlatformAdmin.select()
-            .where((PlatformAdmin.id == admin_id) & PlatformAdmin.active.eq(True))
-            .first()
-        )
+        return await platform.active_administrator(admin_id)
 
 
 def _page(template: str, status_code: int = 200, **context) -> Template:
@@ -80,16 +74,12 @@ class PlatformController(Controller):
             errors = {"email": TOO_MANY_SIGN_INS}
             return _page("login.html", status_code=429, values={"email": email}, errors=errors)
         async with cross_tenant("platform pages: sign in"):
-            admin = (
-                await PlatformAdmin.select()
-                .where((PlatformAdmin.email == email) & PlatformAdmin.active.eq(True))
-                .first()
-            )
-        if not password_matches(admin["password_hash"] if admin else None, password):
+            admin = await platform.authenticate(email, password)
+        if admin is None:
             errors = {"email": N_("This email and password do not match a platform administrator.")}
             return _page("login.html", status_code=422, values={"email": email}, errors=errors)
         await sign_in_flow.password_was_right(limiter, request, "platform", email)
-        sessions.begin(request, {SESSION_PLATFORM: admin["id"]})
+        sessions.begin(request, {SESSION_PLATFORM: admin.id})
         return Redirect("/platform/", status_code=303)
 
     @post("/logout")
@@ -103,7 +93,7 @@ class PlatformController(Controller):
         if await _platform_admin(request, settings) is None:
             return Redirect("/platform/login", status_code=303)
         async with cross_tenant("platform pages: list the towns"):
-            towns = await Tenant.select(Tenant.name, Tenant.slug, Tenant.created_at).order_by(Tenant.name)
+            towns = await platform.towns()
         return _page("home.html", towns=towns, base_domain=settings.base_domain)
 
     @get("/towns/new")
@@ -141,14 +131,14 @@ class PlatformController(Controller):
             )
             scope = TenantScope(tenant_id)
             await seed_catalog(scope)
-            await scope.new(
-                StaffUser,
-                email=values["admin_email"],
-                name=values["admin_name"],
-                role="tenant_admin",
-                password_hash=hash_password(password),
+            await staff.add_member(
+                scope,
+                values["admin_email"],
+                values["admin_name"],
+                "tenant_admin",
+                staff.hash_password(password),
                 must_change_password=True,
-            ).save()
+            )
         host = f"{values['slug']}.{settings.base_domain}"
         return _page(
             "created.html",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import smtplib
+from typing import Any
 
 from litestar import Controller, Request, get, post
 from litestar.di import NamedDependency, Provide
@@ -207,7 +208,7 @@ class AccountController(Controller):
         self, request: Request, citizen: NamedDependency[dict], tenant_scope: NamedDependency[TenantScope]
     ) -> Template | Redirect:
         form = await request.form()
-        values = {
+        values: dict[str, Any] = {
             "name": str(form.get("name", "")).strip()[:200],
             "phone": str(form.get("phone", "")).strip(),
             "language": str(form.get("language", "")),

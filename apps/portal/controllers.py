@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 
 from litestar import Controller, Request, get, post
 from litestar.background_tasks import BackgroundTask
+from litestar.datastructures import UploadFile
 from litestar.di import NamedDependency
 from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, FromQuery
@@ -13,24 +14,24 @@ from litestar.response import Redirect, Response, Template
 
 from apps.pages import PathId, page, scope_of, tenant_of
 from apps.portal.account import signed_in_citizen
-from domain import catalog, intake, lifecycle
+from domain import attachments, catalog, followers, intake, lifecycle, submissions
 from domain import requests as request_service
+from domain import timeline as request_timeline
 from domain.scope import TenantScope
 from infra import ratelimit
 from infra.i18n import N_, current_language
 from infra.ratelimit import RateLimiter
 from infra.settings import Settings
 from tenants.middleware import LANGUAGE_COOKIE
-from workflows.client import TemporalGateway, TemporalUnavailable
-from workflows.service_request.models import CitizenCommand
-from workflows.service_request.workflow import ServiceRequestWorkflow
+from workflows.client import ActionPending, TemporalGateway, TemporalUnavailable
+from workflows.service_request import contract
 
 FORM_ORDER = ["form", *intake.FIELDS]  # "form": problems with the whole submission
 CITIZEN_UPDATES = {
-    "cancel": ServiceRequestWorkflow.cancel,
-    "reply": ServiceRequestWorkflow.reply,
-    "reopen": ServiceRequestWorkflow.reopen,
-    "comment": ServiceRequestWorkflow.citizen_comment,
+    "cancel": contract.CANCEL,
+    "reply": contract.REPLY,
+    "reopen": contract.REOPEN,
+    "comment": contract.CITIZEN_COMMENT,
 }
 # Adding to a request takes its author, signed in; following takes any signed-in citizen.
 AUTHOR_ONLY = frozenset({"comment", "photo"})
@@ -93,7 +94,7 @@ class PortalController(Controller):
             return await self._form_page(request, values, {"form": TOO_MANY}, status_code=429)
         if submission is None:
             return await self._form_page(request, values, errors, status_code=422)
-        result = await request_service.submit(
+        result = await submissions.submit(
             tenant_scope, tenant.reference_prefix, submission, current_language.get()
         )
         background = None
@@ -151,33 +152,34 @@ class PortalController(Controller):
             citizen = await signed_in_citizen(request)
             if citizen is None:
                 return Redirect("/account/sign-in", status_code=303)
-            if action in AUTHOR_ONLY and citizen["email"] != item["contact_email"]:
+            if action in AUTHOR_ONLY and citizen["email"] != item.contact_email:
                 return await self._status_page(request, token, error=(action, NOT_AUTHOR), body=body)
-            author = f"{tenant_of(request).id}:{item['id']}:{citizen['email']}"
+            author = f"{tenant_of(request).id}:{item.id}:{citizen['email']}"
             if action in AUTHOR_ONLY and not await limiter.allow(ADDITION_LIMITS[action], author):
                 return await self._status_page(
                     request, token, error=(action, TOO_MANY), body=body, status_code=429
                 )
             if action == "follow":
-                await request_service.follow(tenant_scope, item["id"], citizen["email"], citizen["language"])
+                await followers.follow(tenant_scope, item.id, citizen["email"], citizen["language"])
             elif action == "unfollow":
-                await request_service.unfollow(tenant_scope, item["id"], citizen["email"])
+                await followers.unfollow(tenant_scope, item.id, citizen["email"])
             elif action == "photo":
                 upload = form.get("photo")
-                content = await upload.read() if hasattr(upload, "read") else b""
+                content = await upload.read() if isinstance(upload, UploadFile) else b""
                 try:
-                    await request_service.add_photo(
-                        tenant_scope, item["id"], content, settings.photos_per_request
-                    )
-                except request_service.PhotoRefused as refused:
+                    await attachments.add_photo(tenant_scope, item.id, content, settings.photos_per_request)
+                except attachments.PhotoRefused as refused:
                     return await self._status_page(request, token, error=(action, str(refused)))
             if action != "comment":
                 return Redirect(f"/status/{token}?done={action}", status_code=303)
         try:
             await temporal.act(
-                tenant_of(request).slug, item["reference"], CITIZEN_UPDATES[action], CitizenCommand(body=body)
+                tenant_of(request).slug,
+                item.reference,
+                CITIZEN_UPDATES[action],
+                contract.CitizenCommand(body=body),
             )
-        except lifecycle.TransitionRefused as refused:
+        except (lifecycle.TransitionRefused, ActionPending) as refused:
             return await self._status_page(request, token, error=(action, str(refused)), body=body)
         except TemporalUnavailable:
             return await self._status_page(request, token, error=(action, UNAVAILABLE), body=body)
@@ -205,21 +207,18 @@ class PortalController(Controller):
             status_code=status_code if error else 200,
             item=request_service.localise(item, current_language.get()),
             just_submitted=just_submitted,
-            timeline=await request_service.timeline(scope, item["id"], public_only=True),
-            has_receipt=await request_service.has_document(scope, item["id"], "receipt"),
-            can_cancel=lifecycle.CANCEL in lifecycle.allowed_actions(item["status"]),
-            can_reply=lifecycle.REPLY in lifecycle.allowed_actions(item["status"]),
-            can_reopen=item["status"] == lifecycle.CLOSED
-            and item["reopen_until"]
-            and item["reopen_until"] > now,
+            timeline=await request_timeline.timeline(scope, item.id, public_only=True),
+            has_receipt=await attachments.has_document(scope, item.id, "receipt"),
+            can_cancel=lifecycle.CANCEL in lifecycle.allowed_actions(item.status),
+            can_reply=lifecycle.REPLY in lifecycle.allowed_actions(item.status),
+            can_reopen=item.status == lifecycle.CLOSED and item.reopen_until and item.reopen_until > now,
             error=error,
             body=body,
             flash=CITIZEN_DONE.get(done, ""),
             citizen=citizen,
-            own=bool(citizen) and citizen["email"] == item["contact_email"],
-            following=bool(citizen)
-            and await request_service.is_following(scope, item["id"], citizen["email"]),
-            photos=await request_service.photos(scope, item["id"]),
+            own=citizen is not None and citizen["email"] == item.contact_email,
+            following=citizen is not None and await followers.is_following(scope, item.id, citizen["email"]),
+            photos=await attachments.photos(scope, item.id),
         )
 
     @get("/status/{token:str}/photos/{photo_id:int}")
@@ -231,11 +230,11 @@ class PortalController(Controller):
         tenant_scope: NamedDependency[TenantScope],
     ) -> Response:
         item = await request_service.get_by_token(tenant_scope, token)
-        found = item and await request_service.photo(tenant_scope, item["id"], photo_id)
+        found = item and await attachments.photo(tenant_scope, item.id, photo_id)
         if not found:
             raise NotFoundException()
         # Shown in the page, never run (and nosniff on every answer); a name made here, not the upload's.
-        filename = f"photo-{photo_id}.{request_service.PHOTO_TYPES.get(found['content_type'], 'bin')}"
+        filename = f"photo-{photo_id}.{attachments.PHOTO_TYPES.get(found['content_type'], 'bin')}"
         return Response(
             bytes(found["content"]),
             media_type=found["content_type"],
@@ -247,7 +246,7 @@ class PortalController(Controller):
         self, request: Request, token: FromPath[str], tenant_scope: NamedDependency[TenantScope]
     ) -> Response:
         item = await request_service.get_by_token(tenant_scope, token)
-        document = item and await request_service.get_document(tenant_scope, item["id"], "receipt")
+        document = item and await attachments.get_document(tenant_scope, item.id, "receipt")
         if not document:
             raise NotFoundException()
         return Response(
@@ -287,8 +286,8 @@ class PortalController(Controller):
             errors = {"reference": TOO_MANY_LOOKUPS}
             return page(request, "lookup.html", status_code=429, values=values, errors=errors)
         item = await request_service.get_by_reference(tenant_scope, reference)
-        if item and item["contact_email"] == values["email"].lower():
-            return Redirect(f"/status/{item['public_token']}", status_code=303)
+        if item and item.contact_email == values["email"].lower():
+            return Redirect(f"/status/{item.public_token}", status_code=303)
         errors = {"reference": N_("No request matches this reference and email address.")}
         return page(request, "lookup.html", status_code=422, values=values, errors=errors)
 

@@ -10,6 +10,7 @@ import pytest
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from apps.web import create_app
+from domain import attachments
 from domain import requests as request_service
 from domain.intake import valid_email
 from domain.tables import Citizen, ServiceRequest, SignInProvider
@@ -25,9 +26,10 @@ from tests.unit.test_compose import environment
 
 OFFLINE = offline_settings()
 TOO_BIG = "99999999999999999999"
+# A whole 1x1 PNG: the photo service decodes it (a truncated one is refused).
 PNG = bytes.fromhex(
     "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
-    "1f15c4890000000d49444154789c6360000002000001e221bc330000000049454e44ae426082"
+    "1f15c4890000000d49444154789c6360606060000000050001a5f645400000000049454e44ae426082"
 )
 
 
@@ -182,7 +184,7 @@ async def test_photos_are_served_inline_under_a_safe_name():
         status = status_path(await citizen.submit(valid_form()))
         async with town.scope.transaction():
             item = await request_service.get_by_token(town.scope, status.rsplit("/", 1)[1])
-            photo_id = await request_service.add_photo(town.scope, item["id"], PNG, most=10)
+            photo_id = await attachments.add_photo(town.scope, item.id, PNG, most=10)
         answer = await citizen.get(f"{status}/photos/{photo_id}")
     assert answer.status_code == 200 and answer.headers["content-type"] == "image/png"
     assert answer.headers["content-disposition"] == f'inline; filename="photo-{photo_id}.png"'
@@ -206,7 +208,7 @@ async def test_numbers_too_big_for_the_database_are_refused_at_the_edge():
         status = status_path(await clerk.submit(valid_form()))
         async with town.scope.transaction():
             item = await request_service.get_by_token(town.scope, status.rsplit("/", 1)[1])
-        reference = item["reference"]
+        reference = item.reference
         assert (await clerk.get(f"{status}/photos/{TOO_BIG}")).status_code == 400
         assert (await clerk.get(f"/account/oidc/{TOO_BIG}")).status_code == 400
         await clerk.login(town.admin_email, town.password)

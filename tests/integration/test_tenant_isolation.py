@@ -1,5 +1,6 @@
 """No town sees another town's data: not by guessing ids or references, not with a borrowed session."""
 
+from domain import queue as request_queue
 from domain import requests as request_service
 from domain.tables import ServiceRequest
 from tests.support.factories import make_town, valid_form
@@ -64,10 +65,8 @@ async def test_domain_services_only_ever_answer_for_their_own_town(app):
     async with shelbyville.scope.transaction():
         assert await request_service.get_by_reference(shelbyville.scope, springfield_ref) is None
         assert await request_service.get_by_token(shelbyville.scope, token) is None
-        listed = await request_service.queue(shelbyville.scope, request_service.QueueFilter(status="all"))
-    assert [row["reference"] for row in listed] == [
-        f"{shelbyville.prefix}-{listed[0]['created_at'].year}-000001"
-    ]
+        listed = await request_queue.queue(shelbyville.scope, request_queue.QueueFilter(status="all"))
+    assert [row.reference for row in listed] == [f"{shelbyville.prefix}-{listed[0].created_at.year}-000001"]
     async with springfield.scope.transaction():
         assert await request_service.get_by_reference(springfield.scope, springfield_ref) is not None
 

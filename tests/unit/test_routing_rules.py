@@ -48,7 +48,7 @@ def test_no_rule_means_the_types_department():
 def test_a_move_crosses_temporal_with_every_field_of_the_domains_move():
     import dataclasses
 
-    from domain.requests import Move
+    from domain.moves import Move
     from workflows.service_request.models import MoveInput
 
     carried = {field.name for field in dataclasses.fields(MoveInput)} - {"tenant_id"}

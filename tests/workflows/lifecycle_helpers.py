@@ -45,7 +45,7 @@ async def row_of(town: TestTown, path: str) -> dict:
 async def wait_status(town: TestTown, path: str, status: str, within: float = PATIENCE) -> dict:
     async def check():
         row = await row_of(town, path)
-        return row if row["status"] == status else None
+        return row if row.status == status else None
 
     return await eventually(check, within=within)
 

@@ -14,8 +14,7 @@ from domain.tables import Department, RequestType, StaffDepartment, StaffUser
 from tests.support.factories import make_town
 from tests.support.portal import PortalClient
 from tests.workflows.lifecycle_helpers import about, row_of, submit, wait_status
-from workflows.client import workflow_id
-from workflows.service_request.models import AssignCommand
+from workflows.service_request.contract import AssignCommand, workflow_id
 from workflows.service_request.workflow import ServiceRequestWorkflow
 
 pytestmark = pytest.mark.usefixtures("worker")
@@ -58,7 +57,7 @@ async def setting(app):
         await TenantScope(town.id).new(StaffDepartment, staff=clerk.id, department=clerk_department).save()
     async with PortalClient(app, town.host) as citizen:
         path = await submit(citizen)
-    reference = (await wait_status(town, path, "routed"))["reference"]
+    reference = (await wait_status(town, path, "routed")).reference
     return town, clerk.id, reference
 
 
@@ -85,11 +84,11 @@ async def test_assigning_someone_who_cannot_open_the_request_is_refused_and_mail
             assert NOT_ASSIGNABLE in refused.text
         async with town.scope.transaction():
             row = await request_service.get_by_reference(town.scope, reference)
-        assert row["assignee"] is None and row["status"] == "routed"
+        assert row.assignee is None and row.status == "routed"
         roads2 = await _staff_id(town, town.roads2_email)
         assert (await admin.act(reference, "assign", assignee_id=str(roads2))).status_code == 303
     async with town.scope.transaction():
-        assert (await request_service.get_by_reference(town.scope, reference))["assignee"] == roads2
+        assert (await request_service.get_by_reference(town.scope, reference)).assignee == roads2
     assert not inbox.matching(lambda message: message["to"] == f"clerk@{town.slug}.test")
 
 
@@ -123,5 +122,5 @@ async def test_routing_leaves_a_request_in_the_queue_rather_than_give_it_to_some
         path = await submit(citizen, description="Another hole", contact_email=email)
     await inbox.wait_for(about(email, "We received"))  # mailed once routing is over
     row = await row_of(town, path)
-    assert row["status"] == "routed" and row["assignee"] is None
+    assert row.status == "routed" and row.assignee is None
     assert not inbox.matching(lambda message: message["to"] == f"clerk@{town.slug}.test")

@@ -24,7 +24,7 @@ async def test_the_author_comments_and_adds_a_photo_and_a_neighbour_follows(app,
     author, neighbour = f"author@{town.slug}.example", f"neighbour@{town.slug}.example"
     async with PortalClient(app, town.host) as citizen, PortalClient(app, town.host) as other:
         path = await submit(citizen, contact_email=author)
-        reference = (await wait_status(town, path, "routed"))["reference"]
+        reference = (await wait_status(town, path, "routed")).reference
         anonymous = await citizen.post(path + "/comment", {"body": "Deeper now"})
         assert anonymous.headers["location"] == "/account/sign-in"
         await sign_in(citizen, inbox, author)

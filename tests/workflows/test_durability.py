@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from temporalio.client import Client
 
 from apps.web import create_app
-from domain import requests as request_service
+from domain import submissions
 from infra.settings import get_settings
 from tests.support.factories import make_town
 from tests.support.portal import PortalClient
@@ -26,8 +26,7 @@ from tests.workflows.lifecycle_helpers import (
     text_of,
     wait_status,
 )
-from workflows.client import workflow_id
-from workflows.service_request.models import RequestParams
+from workflows.service_request.contract import RequestParams, workflow_id
 from workflows.service_request.workflow import ServiceRequestWorkflow
 
 
@@ -42,11 +41,11 @@ async def test_killing_the_worker_mid_lifecycle_loses_nothing_and_sends_nothing_
     try:
         async with PortalClient(app, town.host) as citizen, PortalClient(app, town.host) as clerk:
             path = await submit(citizen, contact_email=email)
-            reference = (await wait_status(town, path, "routed"))["reference"]
+            reference = (await wait_status(town, path, "routed")).reference
             await inbox.wait_for(about(email, "We received"))
             # Between two steps: the acknowledgement is recorded as done, the timers are pending.
             await eventually(lambda: acknowledged(temporal_client, workflow_id(town.slug, reference)))
-            routed_at = (await row_of(town, path))["updated_at"]
+            routed_at = (await row_of(town, path)).updated_at
             kill_worker(worker)  # no goodbye: as if the machine died
             # The reminder (8 s after routing) and the escalation (10 s) come due with no worker.
             await asyncio.sleep(max(0.0, 11 - (datetime.now(UTC) - routed_at).total_seconds()))
@@ -81,7 +80,7 @@ async def test_a_long_history_continues_as_new_and_keeps_its_state(
     from domain.intake import Submission
 
     async with town.scope.transaction():
-        submitted = await request_service.submit(
+        submitted = await submissions.submit(
             town.scope,
             town.prefix,
             Submission(
@@ -126,7 +125,7 @@ async def test_the_admin_shows_the_due_time_and_what_fires_next(app, worker, tem
     town = await make_town(levels={"pothole": level(target_seconds=3600, assign_within_seconds=600)})
     async with PortalClient(app, town.host) as citizen, PortalClient(app, town.host) as clerk:
         path = await submit(citizen)
-        reference = (await wait_status(town, path, "routed"))["reference"]
+        reference = (await wait_status(town, path, "routed")).reference
         handle = temporal_client.get_workflow_handle(workflow_id(town.slug, reference))
 
         async def scheduled():
@@ -165,7 +164,7 @@ async def test_a_temporal_outage_delays_a_timer_but_never_drops_it(tmp_path, inb
     try:
         async with PortalClient(app, town.host) as citizen:
             path = await submit(citizen)
-            reference = (await wait_status(town, path, "routed"))["reference"]
+            reference = (await wait_status(town, path, "routed")).reference
         await worker.shutdown()
         await asyncio.gather(running, return_exceptions=True)
         stop(server)  # the whole Temporal server goes away with the timer pending

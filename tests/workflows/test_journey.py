@@ -25,7 +25,7 @@ async def _request(town, path: str) -> dict:
 async def _status_is(town, path: str, status: str):
     async def check():
         row = await _request(town, path)
-        return row if row["status"] == status else None
+        return row if row.status == status else None
 
     return await eventually(check)
 
@@ -36,14 +36,14 @@ async def test_a_request_travels_from_the_portal_to_closure_with_a_pdf_receipt(a
     async with PortalClient(app, town.host) as citizen, PortalClient(app, town.host) as clerk:
         path = status_path(await citizen.submit(valid_form(contact_email=email)))
         routed = await _status_is(town, path, "routed")
-        reference = routed["reference"]
+        reference = routed.reference
         async with town.scope.transaction():
             roads = (
                 await Department.select(Department.id)
                 .where((Department.tenant == town.id) & (Department.slug == "public-works"))
                 .first()
             )
-        assert routed["department"] == roads["id"] and routed["workflow_started"]
+        assert routed.department == roads["id"] and routed.workflow_started
 
         acknowledgement = await inbox.wait_for(lambda m: m["to"] == email and "received" in m["subject"])
         assert reference in acknowledgement["subject"]
@@ -93,7 +93,7 @@ async def test_a_request_travels_from_the_portal_to_closure_with_a_pdf_receipt(a
     async with town.scope.transaction():
         row = await request_service.get_by_reference(town.scope, reference)
         notifications = await Notification.count().where(Notification.tenant == town.id)
-    assert row["status"] == "closed" and row["close_reason"] == "fixed" and row["closed_at"]
+    assert row.status == "closed" and row.close_reason == "fixed" and row.closed_at
     # One acknowledgement, one public update, one closure: nothing sent twice.
     assert len(inbox.matching(lambda m: m["to"] == email)) == 3
     assert notifications == 3
@@ -103,7 +103,7 @@ async def test_htmx_actions_answer_with_the_panel_and_refusals_keep_what_was_typ
     town = await make_town()
     async with PortalClient(app, town.host) as citizen, PortalClient(app, town.host) as clerk:
         path = status_path(await citizen.submit(valid_form()))
-        reference = (await _status_is(town, path, "routed"))["reference"]
+        reference = (await _status_is(town, path, "routed")).reference
         await clerk.login(town.admin_email, town.password)
         htmx = {"HX-Request": "true"}
         start_too_early = await clerk.post(f"/admin/requests/{reference}/start", {}, headers=htmx)
@@ -125,13 +125,13 @@ async def test_a_viewer_can_read_but_not_act(app):
     town = await make_town()
     async with PortalClient(app, town.host) as citizen, PortalClient(app, town.host) as viewer:
         path = status_path(await citizen.submit(valid_form()))
-        reference = (await _status_is(town, path, "routed"))["reference"]
+        reference = (await _status_is(town, path, "routed")).reference
         await viewer.login(town.viewer_email, town.password)
         page = await viewer.get(f"/admin/requests/{reference}")
         assert page.status_code == 200 and "Close request" not in page.text
         refused = await viewer.act(reference, "close", reason="fixed")
         assert refused.status_code == 403
-    assert (await _request(town, path))["status"] == "routed"
+    assert (await _request(town, path)).status == "routed"
 
 
 async def test_closing_as_a_duplicate_links_the_original(app, inbox):
@@ -139,12 +139,12 @@ async def test_closing_as_a_duplicate_links_the_original(app, inbox):
     async with PortalClient(app, town.host) as citizen, PortalClient(app, town.host) as clerk:
         first = status_path(await citizen.submit(valid_form()))
         second = status_path(await citizen.submit(valid_form()))
-        original = (await _status_is(town, first, "routed"))["reference"]
-        duplicate = (await _status_is(town, second, "routed"))["reference"]
+        original = (await _status_is(town, first, "routed")).reference
+        duplicate = (await _status_is(town, second, "routed")).reference
         await clerk.login(town.roads_email, town.password)
         response = await clerk.act(duplicate, "close", reason="duplicate", duplicate_of=original.lower())
         assert response.status_code == 303
         row = await _status_is(town, second, "closed")
-        assert row["duplicate_of"] == original
+        assert row.duplicate_of == original
         page = (await citizen.get(second)).text
         assert re.search(rf"Duplicate of another request\s*\({original}\)", page)

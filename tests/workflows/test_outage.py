@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 
 from apps.web import create_app
 from domain import requests as request_service
+from domain import submissions
 from domain.intake import Submission
 from infra.settings import get_settings
 from infra.temporal_dev import free_port, start_dev_server, stop
@@ -39,7 +40,7 @@ async def test_a_request_made_while_temporal_is_down_is_started_when_it_returns(
     token = path.rsplit("/", 1)[1]
     async with town.scope.transaction():
         row = await request_service.get_by_token(town.scope, token)
-    assert row["status"] == "submitted" and not row["workflow_started"]
+    assert row.status == "submitted" and not row.workflow_started
 
     gateway = TemporalGateway(settings)
     assert await reconcile_once(gateway, 0, [town.id]) == 0  # still down: nothing started, nothing lost
@@ -55,10 +56,10 @@ async def test_a_request_made_while_temporal_is_down_is_started_when_it_returns(
         async def routed():
             async with town.scope.transaction():
                 current = await request_service.get_by_token(town.scope, token)
-            return current["status"] == "routed" and current["workflow_started"]
+            return current.status == "routed" and current.workflow_started
 
         await eventually(routed)
-        await inbox.wait_for(lambda m: m["to"] == email and row["reference"] in m["subject"])
+        await inbox.wait_for(lambda m: m["to"] == email and row.reference in m["subject"])
         assert await reconcile_once(gateway, 0, [town.id]) == 0  # started once, never twice
     finally:
         await worker.shutdown()
@@ -69,7 +70,7 @@ async def test_a_request_made_while_temporal_is_down_is_started_when_it_returns(
 async def submit_without_workflow(town) -> str:
     """A request committed by a web process that could not start its workflow (or died first)."""
     async with town.scope.transaction():
-        submitted = await request_service.submit(
+        submitted = await submissions.submit(
             town.scope,
             town.prefix,
             Submission(
@@ -102,7 +103,8 @@ async def test_the_worker_runs_the_reconciler_and_drains_an_outage_backlog_soon_
         returned = time.monotonic()
 
         async def all_started() -> bool:
-            return not await request_service.awaiting_workflow(town.scope, datetime.now(UTC))
+            async with town.scope.transaction():
+                return not await submissions.awaiting_workflow(town.scope, datetime.now(UTC))
 
         await eventually(all_started, within=BACKLOG_DRAINED_WITHIN)
         assert time.monotonic() - returned < BACKLOG_DRAINED_WITHIN

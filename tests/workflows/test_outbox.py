@@ -27,7 +27,7 @@ from tests.workflows.lifecycle_helpers import (
     start_worker_process,
     submit,
 )
-from workflows.client import workflow_id
+from workflows.service_request.contract import workflow_id
 from workflows.worker import build_worker
 
 

@@ -13,8 +13,8 @@ from tenants.tables import Tenant
 from tests.support.factories import make_town
 from tests.support.portal import PortalClient
 from tests.workflows.lifecycle_helpers import submit, wait_status
-from workflows.client import workflow_id
-from workflows.service_request import models
+from workflows.service_request import contract
+from workflows.service_request.contract import workflow_id
 from workflows.service_request.workflow import ServiceRequestWorkflow
 
 pytestmark = pytest.mark.usefixtures("worker")
@@ -124,8 +124,8 @@ async def setting(app):
         works_path = await submit(citizen)
         clerk_path = await submit(citizen, request_type="records", address="")
     references = {
-        "works": (await wait_status(town, works_path, "routed"))["reference"],
-        "clerk": (await wait_status(town, clerk_path, "routed"))["reference"],
+        "works": (await wait_status(town, works_path, "routed")).reference,
+        "clerk": (await wait_status(town, clerk_path, "routed")).reference,
     }
     emails = {
         "admin": town.admin_email,
@@ -266,14 +266,14 @@ async def test_each_member_who_may_act_takes_a_request_through_every_action(app,
 
 
 STAFF_UPDATES = [
-    (ServiceRequestWorkflow.assign, lambda me: models.AssignCommand(assignee_id=me["actor_id"], **me)),
-    (ServiceRequestWorkflow.start_work, lambda me: models.StartCommand(**me)),
-    (ServiceRequestWorkflow.hold, lambda me: models.NoteCommand(body="x", **me)),
-    (ServiceRequestWorkflow.wait_on_citizen, lambda me: models.NoteCommand(body="x", **me)),
-    (ServiceRequestWorkflow.resolve, lambda me: models.NoteCommand(body="x", **me)),
-    (ServiceRequestWorkflow.transfer, lambda me: models.TransferCommand(department_id=1, **me)),
-    (ServiceRequestWorkflow.comment, lambda me: models.CommentCommand(body="x", **me)),
-    (ServiceRequestWorkflow.close, lambda me: models.CloseCommand(reason="fixed", **me)),
+    (ServiceRequestWorkflow.assign, lambda me: contract.AssignCommand(assignee_id=me["actor_id"], **me)),
+    (ServiceRequestWorkflow.start_work, lambda me: contract.StartCommand(**me)),
+    (ServiceRequestWorkflow.hold, lambda me: contract.NoteCommand(body="x", **me)),
+    (ServiceRequestWorkflow.wait_on_citizen, lambda me: contract.NoteCommand(body="x", **me)),
+    (ServiceRequestWorkflow.resolve, lambda me: contract.NoteCommand(body="x", **me)),
+    (ServiceRequestWorkflow.transfer, lambda me: contract.TransferCommand(department_id=1, **me)),
+    (ServiceRequestWorkflow.comment, lambda me: contract.CommentCommand(body="x", **me)),
+    (ServiceRequestWorkflow.close, lambda me: contract.CloseCommand(reason="fixed", **me)),
 ]
 
 

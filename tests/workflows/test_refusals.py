@@ -10,8 +10,8 @@ from tests.support.factories import make_town
 from tests.support.portal import PortalClient
 from tests.support.services import eventually
 from tests.workflows.lifecycle_helpers import about, activity_completions, submit, wait_status
-from workflows.client import workflow_id
-from workflows.service_request import models
+from workflows.service_request import contract
+from workflows.service_request.contract import workflow_id
 from workflows.service_request.workflow import ServiceRequestWorkflow
 
 
@@ -26,7 +26,7 @@ async def test_refused_updates_raise_the_typed_error_and_leave_no_trace_in_histo
     email = f"refusals@{town.slug}.example"
     async with PortalClient(app, town.host) as citizen, PortalClient(app, town.host) as clerk:
         path = await submit(citizen, contact_email=email)
-        reference = (await wait_status(town, path, "routed"))["reference"]
+        reference = (await wait_status(town, path, "routed")).reference
         await clerk.login(town.roads_email, town.password)
         assert (await clerk.act(reference, "assign")).status_code == 303
         assert (await clerk.act(reference, "close", reason="fixed")).status_code == 303
@@ -44,14 +44,14 @@ async def test_refused_updates_raise_the_typed_error_and_leave_no_trace_in_histo
         clerk_row = await StaffUser.select(StaffUser.id).where(StaffUser.email == town.roads_email).first()
     me = {"actor_id": clerk_row["id"], "actor_role": "tenant_admin", "actor_departments": []}
     refused = [
-        (ServiceRequestWorkflow.close, models.CloseCommand(reason="fixed", **me)),
-        (ServiceRequestWorkflow.assign, models.AssignCommand(assignee_id=me["actor_id"], **me)),
-        (ServiceRequestWorkflow.start_work, models.StartCommand(**me)),
-        (ServiceRequestWorkflow.hold, models.NoteCommand(body="Later", **me)),
-        (ServiceRequestWorkflow.resolve, models.NoteCommand(body="Done", **me)),
-        (ServiceRequestWorkflow.comment, models.CommentCommand(body="Hello", **me)),
-        (ServiceRequestWorkflow.cancel, models.CitizenCommand(body="Never mind")),
-        (ServiceRequestWorkflow.reply, models.CitizenCommand(body="Here it is")),
+        (ServiceRequestWorkflow.close, contract.CloseCommand(reason="fixed", **me)),
+        (ServiceRequestWorkflow.assign, contract.AssignCommand(assignee_id=me["actor_id"], **me)),
+        (ServiceRequestWorkflow.start_work, contract.StartCommand(**me)),
+        (ServiceRequestWorkflow.hold, contract.NoteCommand(body="Later", **me)),
+        (ServiceRequestWorkflow.resolve, contract.NoteCommand(body="Done", **me)),
+        (ServiceRequestWorkflow.comment, contract.CommentCommand(body="Hello", **me)),
+        (ServiceRequestWorkflow.cancel, contract.CitizenCommand(body="Never mind")),
+        (ServiceRequestWorkflow.reply, contract.CitizenCommand(body="Here it is")),
     ]
     for update, command in refused:
         try:

@@ -5,7 +5,7 @@ from datetime import timedelta
 
 import pytest
 
-from domain import requests as request_service
+from domain import timeline as request_timeline
 from tests.support.factories import make_town
 from tests.support.portal import PortalClient
 from tests.workflows.lifecycle_helpers import about, level, row_of, submit, text_of, wait_status
@@ -17,7 +17,7 @@ async def test_an_unassigned_request_reminds_the_department_then_escalates_to_it
     town = await make_town(levels={"pothole": level(assign_within_seconds=1, escalate_after_seconds=1)})
     async with PortalClient(app, town.host) as citizen, PortalClient(app, town.host) as clerk:
         path = await submit(citizen)
-        reference = (await wait_status(town, path, "routed"))["reference"]
+        reference = (await wait_status(town, path, "routed")).reference
         reminder = await inbox.wait_for(about(town.roads_email, "waiting to be assigned"))
         assert reference in reminder["subject"] and f"/admin/requests/{reference}" in text_of(reminder)
         await inbox.wait_for(about(town.roads2_email, "waiting to be assigned"))
@@ -29,10 +29,10 @@ async def test_an_unassigned_request_reminds_the_department_then_escalates_to_it
         await clerk.login(town.roads_email, town.password)
         detail = (await clerk.get(f"/admin/requests/{reference}")).text
         assert "Reminder to assign" in detail and "Escalation: not assigned" in detail
-    request_id = (await row_of(town, path))["id"]
+    request_id = (await row_of(town, path)).id
     async with town.scope.transaction():
-        timeline = await request_service.timeline(town.scope, request_id, public_only=True)
-    assert not any(event["kind"] in ("assign_reminder", "assign_escalation") for event in timeline)
+        timeline = await request_timeline.timeline(town.scope, request_id, public_only=True)
+    assert not any(event.kind in ("assign_reminder", "assign_escalation") for event in timeline)
 
 
 async def test_the_sla_clock_pauses_on_hold_and_drives_reminder_overdue_and_escalation(app, inbox):
@@ -42,16 +42,16 @@ async def test_the_sla_clock_pauses_on_hold_and_drives_reminder_overdue_and_esca
     async with PortalClient(app, town.host) as citizen, PortalClient(app, town.host) as clerk:
         path = await submit(citizen)
         routed = await wait_status(town, path, "routed")
-        reference, first_due = routed["reference"], routed["due_at"]
+        reference, first_due = routed.reference, routed.due_at
         assert first_due is not None
-        assert timedelta(seconds=4) < first_due - routed["updated_at"] < timedelta(seconds=7)  # from routing
+        assert timedelta(seconds=4) < first_due - routed.updated_at < timedelta(seconds=7)  # from routing
         await clerk.login(town.roads_email, town.password)
         assert (await clerk.act(reference, "assign")).status_code == 303
         assert (await clerk.act(reference, "hold", body="Waiting for asphalt")).status_code == 303
         await asyncio.sleep(2)
         assert (await clerk.act(reference, "start")).status_code == 303
         resumed = await row_of(town, path)
-        assert resumed["due_at"] - first_due >= timedelta(seconds=1.8)  # the clock stood still on hold
+        assert resumed.due_at - first_due >= timedelta(seconds=1.8)  # the clock stood still on hold
 
         due_soon = await inbox.wait_for(about(town.roads_email, "due soon"))
         overdue = await inbox.wait_for(about(town.roads_email, "is overdue"))
@@ -67,7 +67,7 @@ async def test_waiting_on_the_citizen_reminds_them_then_closes_the_request(app, 
     email = f"taxpayer@{town.slug}.example"
     async with PortalClient(app, town.host) as citizen, PortalClient(app, town.host) as clerk:
         path = await submit(citizen, request_type="tax-question", address="", contact_email=email)
-        reference = (await wait_status(town, path, "routed"))["reference"]
+        reference = (await wait_status(town, path, "routed")).reference
         await clerk.login(town.admin_email, town.password)
         await clerk.act(reference, "assign")
         asked = await clerk.act(reference, "wait", body="Which roll number is your property?")
@@ -76,7 +76,7 @@ async def test_waiting_on_the_citizen_reminds_them_then_closes_the_request(app, 
         assert "Which roll number is your property?" in text_of(question)
         await inbox.wait_for(about(email, "Reminder: we are waiting"))
         closed = await wait_status(town, path, "closed")
-        assert closed["close_reason"] == "no_action_needed"
+        assert closed.close_reason == "no_action_needed"
         closing = await inbox.wait_for(about(email, "is closed"))
         assert [part.get_filename() for part in closing.iter_attachments()] == [f"{reference}.pdf"]
         assert "Closed automatically" in (await citizen.get(path)).text
@@ -86,7 +86,7 @@ async def test_a_reply_from_the_citizen_resumes_the_work_and_tells_the_assignee(
     town = await make_town(levels={"tax-question": level(citizen_close_seconds=4)})
     async with PortalClient(app, town.host) as citizen, PortalClient(app, town.host) as clerk:
         path = await submit(citizen, request_type="tax-question", address="")
-        reference = (await wait_status(town, path, "routed"))["reference"]
+        reference = (await wait_status(town, path, "routed")).reference
         await clerk.login(town.admin_email, town.password)
         await clerk.act(reference, "assign")
         await clerk.act(reference, "wait", body="Please send the roll number.")
@@ -100,7 +100,7 @@ async def test_a_reply_from_the_citizen_resumes_the_work_and_tells_the_assignee(
         told = await inbox.wait_for(about(town.admin_email, "citizen replied"))
         assert "It is 0123-456." in text_of(told)
         await asyncio.sleep(4.5)
-        assert (await row_of(town, path))["status"] == "in_progress"  # no automatic closure any more
+        assert (await row_of(town, path)).status == "in_progress"  # no automatic closure any more
 
 
 async def test_a_citizen_reopens_within_the_window_and_the_workflow_ends_when_it_passes(
@@ -110,7 +110,7 @@ async def test_a_citizen_reopens_within_the_window_and_the_workflow_ends_when_it
     email = f"reopen@{town.slug}.example"
     async with PortalClient(app, town.host) as citizen, PortalClient(app, town.host) as clerk:
         path = await submit(citizen, contact_email=email)
-        reference = (await wait_status(town, path, "routed"))["reference"]
+        reference = (await wait_status(town, path, "routed")).reference
         await clerk.login(town.roads_email, town.password)
         await clerk.act(reference, "assign")
         await clerk.act(reference, "close", reason="fixed")
@@ -119,7 +119,7 @@ async def test_a_citizen_reopens_within_the_window_and_the_workflow_ends_when_it
         reopened = await citizen.post(path + "/reopen", {"body": "The hole is back."})
         assert reopened.status_code == 303
         row = await wait_status(town, path, "reopened")
-        assert row["close_reason"] == "" and row["department"] is not None
+        assert row.close_reason == "" and row.department is not None
         told = await inbox.wait_for(about(town.roads_email, "was reopened"))
         assert "The hole is back." in text_of(told)
 
@@ -140,7 +140,7 @@ async def test_a_citizen_cancels_an_open_request_once(app, inbox, temporal_clien
     email = f"cancel@{town.slug}.example"
     async with PortalClient(app, town.host) as citizen:
         path = await submit(citizen, contact_email=email)
-        reference = (await wait_status(town, path, "routed"))["reference"]
+        reference = (await wait_status(town, path, "routed")).reference
         assert "Cancel my request" in (await citizen.get(path)).text
         response = await citizen.post(path + "/cancel", {"body": "Fixed by a neighbour"})
         assert response.status_code == 303
@@ -161,8 +161,8 @@ async def test_the_author_of_a_duplicate_follows_the_original(app, inbox):
     async with PortalClient(app, town.host) as citizen, PortalClient(app, town.host) as clerk:
         original_path = await submit(citizen, contact_email=first)
         duplicate_path = await submit(citizen, contact_email=second)
-        original = (await wait_status(town, original_path, "routed"))["reference"]
-        duplicate = (await wait_status(town, duplicate_path, "routed"))["reference"]
+        original = (await wait_status(town, original_path, "routed")).reference
+        duplicate = (await wait_status(town, duplicate_path, "routed")).reference
         await clerk.login(town.roads_email, town.password)
         await clerk.act(duplicate, "close", reason="duplicate", duplicate_of=original)
         told = await inbox.wait_for(about(second, "is closed"))
@@ -198,7 +198,7 @@ async def test_assignment_by_rotation_default_assignee_and_routing_rules(app):
         by_rule = await submit(citizen, description="Crack on the Bridge deck")
         by_area = await submit(citizen, latitude="45.5", longitude="-73.6")
         outside = await submit(citizen, latitude="44.0", longitude="-73.6")
-    rotated = [(await wait_status(town, path, "assigned"))["assignee"] for path in paths]
+    rotated = [(await wait_status(town, path, "assigned")).assignee for path in paths]
     async with town.scope.transaction():
         staff = await StaffUser.select(StaffUser.email, StaffUser.id).where(StaffUser.tenant == town.id)
     agents = {row["email"]: row["id"] for row in staff}
@@ -206,8 +206,8 @@ async def test_assignment_by_rotation_default_assignee_and_routing_rules(app):
     assert set(rotated) == public_works  # three requests, three different people of the department
     for path in (by_rule, by_area):
         row = await wait_status(town, path, "routed")
-        assert row["department"] == clerk_department["id"] and row["assignee"] is None
-    assert (await wait_status(town, outside, "assigned"))["department"] != clerk_department["id"]
+        assert row.department == clerk_department["id"] and row.assignee is None
+    assert (await wait_status(town, outside, "assigned")).department != clerk_department["id"]
 
 
 async def test_transferring_to_another_department_reroutes_the_request(app, inbox):
@@ -216,7 +216,7 @@ async def test_transferring_to_another_department_reroutes_the_request(app, inbo
     town = await make_town(levels={"pothole": level(assign_within_seconds=2)})
     async with PortalClient(app, town.host) as citizen, PortalClient(app, town.host) as clerk:
         path = await submit(citizen)
-        reference = (await wait_status(town, path, "routed"))["reference"]
+        reference = (await wait_status(town, path, "routed")).reference
         await clerk.login(town.roads_email, town.password)
         await clerk.act(reference, "assign")
         async with town.scope.transaction():
@@ -226,7 +226,7 @@ async def test_transferring_to_another_department_reroutes_the_request(app, inbo
                 .first()
             )
         same = await clerk.act(
-            reference, "transfer", department_id=str((await row_of(town, path))["department"])
+            reference, "transfer", department_id=str((await row_of(town, path)).department)
         )
         assert same.status_code == 409 and "another department" in same.text
         moved = await clerk.act(
@@ -234,7 +234,7 @@ async def test_transferring_to_another_department_reroutes_the_request(app, inbo
         )
         assert moved.status_code == 303
         row = await wait_status(town, path, "routed")
-        assert row["department"] == lighting["id"] and row["assignee"] is None
+        assert row.department == lighting["id"] and row.assignee is None
         # The roads agent no longer sees it; the town's administrator finds it in the lighting queue.
         assert (await clerk.get(f"/admin/requests/{reference}")).status_code == 404
     async with PortalClient(app, town.host) as admin:

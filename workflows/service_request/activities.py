@@ -16,9 +16,11 @@ import asyncpg
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from domain import citizens, lifecycle, notifications, routing
+from domain import attachments as documents
+from domain import citizens, followers, lifecycle, moves, notifications, routing
 from domain import requests as request_service
 from domain import staff as staff_service
+from domain import timeline as request_timeline
 from domain.scope import TenantScope
 from infra import i18n
 from infra.i18n import N_
@@ -27,6 +29,7 @@ from infra.pdf import pdf_process_pool, qr_png_data_uri, render_pdf
 from infra.settings import Settings
 from infra.templating import document_environment
 from tenants.resolve import tenant_by_id, town_url
+from workflows.service_request.contract import REFUSED, STEP_FAILED
 from workflows.service_request.models import (
     MoveInput,
     NoticeInput,
@@ -73,7 +76,6 @@ BAD_DATA = (
     sqlite3.DataError,
     sqlite3.IntegrityError,
 )
-STEP_FAILED = "step_failed"
 
 
 def bad_data_is_final(method):
@@ -86,8 +88,8 @@ def bad_data_is_final(method):
         except BAD_DATA as error:
             info = activity.info()
             scope = TenantScope(job.tenant_id)
-            async with scope.transaction():
-                await request_service.note(
+            async with scope.transaction():  # the step's own transaction was rolled back
+                await request_timeline.note(
                     scope,
                     job.request_id,
                     STEP_FAILED,
@@ -136,9 +138,9 @@ class RequestActivities:
             # MoveInput is the domain's Move with the tenant added for the trip through Temporal.
             fields = {name: value for name, value in asdict(move).items() if name != "tenant_id"}
             async with scope.transaction():
-                return await request_service.apply_move(scope, request_service.Move(**fields))
+                return await moves.apply_move(scope, moves.Move(**fields))
         except lifecycle.TransitionRefused as refused:
-            raise ApplicationError(str(refused), type="TransitionRefused", non_retryable=True) from None
+            raise ApplicationError(str(refused), type=REFUSED, non_retryable=True) from None
 
     @activity.defn
     @bad_data_is_final
@@ -147,17 +149,15 @@ class RequestActivities:
         scope = TenantScope(receipt.tenant_id)
         async with scope.transaction():
             context = await self._document_context(scope, receipt.request_id)
-        with i18n.use_language(context["request"]["language"]):
+        with i18n.use_language(context["request"].language):
             html = self.templates.get_template("receipt.html").render(
                 **context, kind=receipt.kind, qr_code=qr_png_data_uri(context["status_url"])
             )
         pdf = await asyncio.get_running_loop().run_in_executor(self._pdf_pool, render_pdf, html)
         suffix = "" if receipt.kind == RECEIPT else f"-{receipt.kind}"
-        filename = f"{context['request']['reference']}{suffix}.pdf"
+        filename = f"{context['request'].reference}{suffix}.pdf"
         async with scope.transaction():
-            return await request_service.store_document(
-                scope, receipt.request_id, receipt.kind, filename, pdf
-            )
+            return await documents.store_document(scope, receipt.request_id, receipt.kind, filename, pdf)
 
     @activity.defn
     @bad_data_is_final
@@ -167,28 +167,28 @@ class RequestActivities:
         # Reads in one transaction; each message then goes through the outbox, which commits on its own.
         async with scope.transaction():
             context = await self._document_context(scope, notice.request_id)
-            request = context["request"]
+            request: request_service.RequestRecord = context["request"]
             attachments: tuple[Attachment, ...] = ()
             if notice.attach:
-                document = await request_service.get_document(scope, notice.request_id, notice.attach)
+                document = await documents.get_document(scope, notice.request_id, notice.attach)
                 if document:
                     attachments = (Attachment(document["filename"], bytes(document["content"])),)
-            readers = [(request["contact_email"], request["language"], notice.key)]
+            readers = [(request.contact_email, request.language, notice.key)]
             if notice.kind in FOLLOWER_NOTICES:
                 readers += [
                     (follower["email"], follower["language"], f"{notice.key}:{follower['email']}")
-                    for follower in await request_service.followers(scope, notice.request_id)
+                    for follower in await followers.followers(scope, notice.request_id)
                 ]
             readers = await self._who_wants(scope, notice.kind, readers)
         sent = 0
         for email, language, key in readers:
             with i18n.use_language(language):
-                localised = {**context, "request": request_service.localise(dict(request), language)}
+                localised = {**context, "request": request_service.localise(request, language)}
                 mail = OutgoingMail(
                     to=email,
-                    subject=i18n.gettext(CITIZEN_SUBJECTS[notice.kind], reference=request["reference"]),
+                    subject=i18n.gettext(CITIZEN_SUBJECTS[notice.kind], reference=request.reference),
                     text=self.templates.get_template(f"mail_{notice.kind}.txt").render(
-                        **localised, body=notice.body, follower=email != request["contact_email"]
+                        **localised, body=notice.body, follower=email != request.contact_email
                     ),
                     sender_name=context["tenant"].name,
                     attachments=attachments,
@@ -217,37 +217,37 @@ class RequestActivities:
         scope = TenantScope(notice.tenant_id)
         async with scope.transaction():
             context = await self._document_context(scope, notice.request_id)
-            request = context["request"]
+            request: request_service.RequestRecord = context["request"]
             people = await staff_service.notice_recipients(
-                scope, notice.kind, request["department"], request["assignee"]
+                scope, notice.kind, request.department, request.assignee
             )
-        admin_url = town_url(context["tenant"], self.settings, f"/admin/requests/{request['reference']}")
+        admin_url = town_url(context["tenant"], self.settings, f"/admin/requests/{request.reference}")
         sent = 0
         for person in people:
-            with i18n.use_language(person["language"]):
+            with i18n.use_language(person.language):
                 localised = {
                     **context,
-                    "request": request_service.localise(dict(request), person["language"]),
+                    "request": request_service.localise(request, person.language),
                 }
-                headline = i18n.gettext(STAFF_HEADLINES[notice.kind], reference=request["reference"])
+                headline = i18n.gettext(STAFF_HEADLINES[notice.kind], reference=request.reference)
                 mail = OutgoingMail(
-                    to=person["email"],
+                    to=person.email,
                     subject=headline,
                     text=self.templates.get_template("mail_staff.txt").render(
                         **localised, headline=headline, body=notice.body, admin_url=admin_url, person=person
                     ),
                     sender_name=context["tenant"].name,
-                    message_key=f"{notice.key}:{person['email']}",
+                    message_key=f"{notice.key}:{person.email}",
                 )
-            sent += await notifications.send_once(scope, f"{notice.key}:{person['email']}", mail, self.mailer)
+            sent += await notifications.send_once(scope, f"{notice.key}:{person.email}", mail, self.mailer)
         if notice.kind in TIMELINE_NOTICES:
             async with scope.transaction():
-                await request_service.note(
+                await request_timeline.note(
                     scope,
                     notice.request_id,
                     notice.kind,
                     notice.key,
-                    ", ".join(person["name"] for person in people) or "-",
+                    ", ".join(person.name for person in people) or "-",
                 )
         return sent
 
@@ -256,16 +256,16 @@ class RequestActivities:
         request = await request_service.get_by_id(scope, request_id)
         if tenant is None or request is None:
             raise ApplicationError("request or tenant no longer exists", non_retryable=True)
-        request = request_service.localise(request, request["language"])
+        request = request_service.localise(request, request.language)
         return {
             "tenant": tenant,
             "request": request,
-            "status_label": lifecycle.STATUS_LABELS[request["status"]],
+            "status_label": lifecycle.STATUS_LABELS[request.status],
             "status_labels": lifecycle.STATUS_LABELS,
             "auto_closed": lifecycle.AUTO_CLOSED,
-            "close_reason_label": lifecycle.CLOSE_REASONS.get(request["close_reason"], ""),
-            "timeline": await request_service.timeline(scope, request_id, public_only=True),
-            "status_url": town_url(tenant, self.settings, f"/status/{request['public_token']}"),
+            "close_reason_label": lifecycle.CLOSE_REASONS.get(request.close_reason, ""),
+            "timeline": await request_timeline.timeline(scope, request_id, public_only=True),
+            "status_url": town_url(tenant, self.settings, f"/status/{request.public_token}"),
         }
 
     def all(self) -> list:

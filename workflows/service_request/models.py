@@ -1,4 +1,5 @@
-"""Inputs, outputs and state of the service-request workflow: plain dataclasses, safe in the sandbox.
+"""The service-request workflow's state and its activities' inputs and outputs: plain dataclasses, safe in
+the sandbox. What the web sends and reads is in `contract`.
 
 New fields always get defaults, so results recorded by older runs still decode when histories replay.
 """
@@ -9,9 +10,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from domain.sla import Clock, ServiceLevel
-
-# Long-lived requests (months of reminders) start a fresh run before the history grows large.
-HISTORY_LIMIT = 5000
 
 
 @dataclass
@@ -31,92 +29,12 @@ class RequestState:
 
 
 @dataclass
-class RequestParams:
-    tenant_id: int
-    request_id: int
-    reference: str
-    # Set when a run continues as new: the state and service level carried over.
-    carried: RequestState | None = None
-    level: ServiceLevel | None = None
-    history_limit: int = HISTORY_LIMIT
-
-
-@dataclass
 class RouteResult:
     status: str
     department_id: int | None
     assignee_id: int | None = None
     level: ServiceLevel | None = None
     routed_at: datetime | None = None
-
-
-@dataclass
-class AssignCommand:
-    actor_id: int
-    assignee_id: int
-    # Who acts, so the workflow itself refuses a viewer or another department's agent.
-    actor_role: str = ""
-    actor_departments: list[int] = field(default_factory=list)
-    # Who is given the request, so the workflow refuses someone who could not open it.
-    assignee_role: str = ""
-    assignee_departments: list[int] = field(default_factory=list)
-
-
-@dataclass
-class StartCommand:
-    actor_id: int
-    # Who acts, so the workflow itself refuses a viewer or another department's agent.
-    actor_role: str = ""
-    actor_departments: list[int] = field(default_factory=list)
-
-
-@dataclass
-class CommentCommand:
-    actor_id: int
-    body: str
-    public: bool = True
-    # Who acts, so the workflow itself refuses a viewer or another department's agent.
-    actor_role: str = ""
-    actor_departments: list[int] = field(default_factory=list)
-
-
-@dataclass
-class CloseCommand:
-    actor_id: int
-    reason: str
-    body: str = ""
-    duplicate_of: str = ""
-    # Who acts, so the workflow itself refuses a viewer or another department's agent.
-    actor_role: str = ""
-    actor_departments: list[int] = field(default_factory=list)
-
-
-@dataclass
-class NoteCommand:
-    """Hold, wait on the citizen (the note is the question), resolve: a move with a message."""
-
-    actor_id: int
-    body: str = ""
-    # Who acts, so the workflow itself refuses a viewer or another department's agent.
-    actor_role: str = ""
-    actor_departments: list[int] = field(default_factory=list)
-
-
-@dataclass
-class TransferCommand:
-    actor_id: int
-    department_id: int
-    body: str = ""
-    # Who acts, so the workflow itself refuses a viewer or another department's agent.
-    actor_role: str = ""
-    actor_departments: list[int] = field(default_factory=list)
-
-
-@dataclass
-class CitizenCommand:
-    """Cancel, reopen ("not fixed") or reply, sent from the citizen's status page."""
-
-    body: str = ""
 
 
 @dataclass
@@ -166,13 +84,3 @@ class StaffNoticeInput:
     kind: str
     key: str
     body: str = ""
-
-
-@dataclass
-class Schedule:
-    """What the admin shows: the state, the due time and what fires next."""
-
-    status: str
-    due_at: datetime | None
-    upcoming: list[tuple[str, datetime]] = field(default_factory=list)
-    paused: bool = False

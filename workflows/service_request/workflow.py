@@ -18,22 +18,27 @@ from temporalio.exceptions import ActivityError, ApplicationError
 with workflow.unsafe.imports_passed_through():
     from domain import lifecycle, permissions, sla
     from infra.i18n import N_
+    from workflows.service_request import contract
     from workflows.service_request.activities import STEP_FAILED, RequestActivities
-    from workflows.service_request.models import (
+    from workflows.service_request.contract import (
         AssignCommand,
         CitizenCommand,
         CloseCommand,
+        Command,
         CommentCommand,
-        MoveInput,
         NoteCommand,
-        NoticeInput,
-        ReceiptInput,
         RequestParams,
-        RequestState,
         Schedule,
-        StaffNoticeInput,
+        StaffCommand,
         StartCommand,
         TransferCommand,
+    )
+    from workflows.service_request.models import (
+        MoveInput,
+        NoticeInput,
+        ReceiptInput,
+        RequestState,
+        StaffNoticeInput,
     )
 
 DB_TIMEOUT = timedelta(seconds=30)
@@ -114,6 +119,7 @@ class ServiceRequestWorkflow:
 
     @assign.validator
     def _check_assign(self, command: AssignCommand) -> None:
+        self._check_fresh(command)
         self._check_actor(command)
         lifecycle.next_status(self._settled_status(), lifecycle.ASSIGN)
 
@@ -124,6 +130,7 @@ class ServiceRequestWorkflow:
 
     @start_work.validator
     def _check_start(self, command: StartCommand) -> None:
+        self._check_fresh(command)
         self._check_actor(command)
         lifecycle.next_status(self._settled_status(), lifecycle.START)
 
@@ -134,6 +141,7 @@ class ServiceRequestWorkflow:
 
     @hold.validator
     def _check_hold(self, command: NoteCommand) -> None:
+        self._check_fresh(command)
         self._check_actor(command)
         lifecycle.next_status(self._settled_status(), lifecycle.HOLD)
 
@@ -146,6 +154,7 @@ class ServiceRequestWorkflow:
 
     @wait_on_citizen.validator
     def _check_wait(self, command: NoteCommand) -> None:
+        self._check_fresh(command)
         self._check_actor(command)
         lifecycle.next_status(self._settled_status(), lifecycle.WAIT)
         if not command.body.strip():
@@ -160,6 +169,7 @@ class ServiceRequestWorkflow:
 
     @resolve.validator
     def _check_resolve(self, command: NoteCommand) -> None:
+        self._check_fresh(command)
         self._check_actor(command)
         lifecycle.next_status(self._settled_status(), lifecycle.RESOLVE)
 
@@ -176,6 +186,7 @@ class ServiceRequestWorkflow:
 
     @transfer.validator
     def _check_transfer(self, command: TransferCommand) -> None:
+        self._check_fresh(command)
         self._check_actor(command)
         lifecycle.next_status(self._settled_status(), lifecycle.TRANSFER)
 
@@ -192,6 +203,7 @@ class ServiceRequestWorkflow:
 
     @comment.validator
     def _check_comment(self, command: CommentCommand) -> None:
+        self._check_fresh(command)
         self._check_actor(command)
         lifecycle.next_status(self._settled_status(), lifecycle.COMMENT)
         if not command.body.strip():
@@ -212,6 +224,7 @@ class ServiceRequestWorkflow:
 
     @close.validator
     def _check_close(self, command: CloseCommand) -> None:
+        self._check_fresh(command)
         self._check_actor(command)
         lifecycle.next_status(self._settled_status(), lifecycle.CLOSE)
         problem = lifecycle.CloseDetails(command.reason, command.duplicate_of).problem()
@@ -229,6 +242,7 @@ class ServiceRequestWorkflow:
 
     @cancel.validator
     def _check_cancel(self, command: CitizenCommand) -> None:
+        self._check_fresh(command)
         lifecycle.next_status(self._settled_status(), lifecycle.CANCEL)
 
     @workflow.update
@@ -241,6 +255,7 @@ class ServiceRequestWorkflow:
 
     @reopen.validator
     def _check_reopen(self, command: CitizenCommand) -> None:
+        self._check_fresh(command)
         lifecycle.next_status(self._settled_status(), lifecycle.REOPEN)
         if self.state.reopen_until is None or workflow.now() > self.state.reopen_until:
             raise lifecycle.TransitionRefused(lifecycle.REOPEN_WINDOW_PASSED)
@@ -254,11 +269,17 @@ class ServiceRequestWorkflow:
 
     @reply.validator
     def _check_reply(self, command: CitizenCommand) -> None:
+        self._check_fresh(command)
         lifecycle.next_status(self._settled_status(), lifecycle.REPLY)
         if not command.body.strip():
             raise lifecycle.TransitionRefused(lifecycle.EMPTY_UPDATE)
 
-    def _check_actor(self, command) -> None:
+    def _check_fresh(self, command: Command) -> None:
+        """The web stops waiting at `expires_at` and says nothing was done: a late command must not apply."""
+        if command.expires_at is not None and workflow.now() > command.expires_at:
+            raise ApplicationError("arrived after its sender stopped waiting", type=contract.EXPIRED)
+
+    def _check_actor(self, command: StaffCommand) -> None:
         access = permissions.StaffAccess(command.actor_role, frozenset(command.actor_departments))
         if self.state.status == lifecycle.SUBMITTED:
             # Routing is under way and the department not known yet: the handler checks again after it.
@@ -287,7 +308,7 @@ class ServiceRequestWorkflow:
             try:
                 self._check_actor(command)
             except lifecycle.TransitionRefused as refused:
-                raise ApplicationError(str(refused), type="TransitionRefused", non_retryable=True) from None
+                raise ApplicationError(str(refused), type=contract.REFUSED, non_retryable=True) from None
 
     @workflow.update
     async def citizen_comment(self, command: CitizenCommand) -> str:
@@ -298,6 +319,7 @@ class ServiceRequestWorkflow:
 
     @citizen_comment.validator
     def _check_citizen_comment(self, command: CitizenCommand) -> None:
+        self._check_fresh(command)
         lifecycle.next_status(self._settled_status(), lifecycle.COMMENT)
         if not command.body.strip():
             raise lifecycle.TransitionRefused(lifecycle.EMPTY_UPDATE)
@@ -421,7 +443,7 @@ class ServiceRequestWorkflow:
         try:
             status = lifecycle.next_status(self.state.status, action)
         except lifecycle.TransitionRefused as refused:
-            raise ApplicationError(str(refused), type="TransitionRefused", non_retryable=True) from None
+            raise ApplicationError(str(refused), type=contract.REFUSED, non_retryable=True) from None
         now = workflow.now()
         clock = copy.deepcopy(self.state.clock)
         if action == lifecycle.REOPEN:

@@ -1,0 +1,115 @@
+"""Intake: a citizen's request committed with its first timeline line, then its workflow started."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+
+from domain import lifecycle
+from domain.intake import Submission
+from domain.scope import TenantScope
+from domain.tables import ReferenceCounter, RequestEvent, RequestType, ServiceRequest
+from domain.writes import utc_now, write_transaction
+
+
+@dataclass(frozen=True)
+class SubmitResult:
+    request_id: int
+    reference: str
+    public_token: str
+    created: bool
+
+
+async def _next_reference(scope: TenantScope, prefix: str, year: int) -> str:
+    await ReferenceCounter.raw(
+        "INSERT INTO reference_counter (tenant_id, year, last_value) VALUES ({}, {}, 0) "
+        "ON CONFLICT (tenant_id, year) DO NOTHING",
+        scope.tenant_id,
+        year,
+    )
+    rows = await ReferenceCounter.raw(
+        "UPDATE reference_counter SET last_value = last_value + 1 WHERE tenant_id = {} AND year = {} "
+        "RETURNING last_value",
+        scope.tenant_id,
+        year,
+    )
+    return f"{prefix}-{year}-{rows[0]['last_value']:06d}"
+
+
+async def _existing(scope: TenantScope, idempotency_key: str) -> SubmitResult | None:
+    row = (
+        await scope.select(
+            ServiceRequest, ServiceRequest.id, ServiceRequest.reference, ServiceRequest.public_token
+        )
+        .where(ServiceRequest.idempotency_key == idempotency_key)
+        .first()
+    )
+    if row is None:
+        return None
+    return SubmitResult(row["id"], row["reference"], row["public_token"], created=False)
+
+
+async def submit(scope: TenantScope, prefix: str, submission: Submission, language: str) -> SubmitResult:
+    """Commits the request and its first timeline line. The same idempotency key returns the same request."""
+    if found := await _existing(scope, submission.idempotency_key):
+        return found
+    request_type = (
+        await scope.select(RequestType, RequestType.id)
+        .where(RequestType.code == submission.request_type_code)
+        .first()
+    )
+    if request_type is None:
+        raise ValueError("unknown request type")
+    try:
+        async with write_transaction():
+            now = utc_now()
+            reference = await _next_reference(scope, prefix, now.year)
+            row = scope.new(
+                ServiceRequest,
+                reference=reference,
+                request_type=request_type["id"],
+                status=lifecycle.SUBMITTED,
+                description=submission.description,
+                address=submission.address,
+                latitude=submission.latitude,
+                longitude=submission.longitude,
+                contact_name=submission.contact_name,
+                contact_email=submission.contact_email,
+                contact_phone=submission.contact_phone,
+                language=language,
+                public_token=secrets.token_urlsafe(24),
+                idempotency_key=submission.idempotency_key,
+                created_at=now,
+                updated_at=now,
+            )
+            await row.save()
+            await scope.new(
+                RequestEvent,
+                request=row.id,
+                kind="submitted",
+                to_status=lifecycle.SUBMITTED,
+                actor_kind="citizen",
+                created_at=now,
+            ).save()
+    except Exception:
+        # A concurrent post with the same key won the race: answer with its request.
+        if found := await _existing(scope, submission.idempotency_key):
+            return found
+        raise
+    return SubmitResult(row.id, reference, row.public_token, created=True)
+
+
+async def mark_workflow_started(scope: TenantScope, request_id: int) -> None:
+    await scope.update(ServiceRequest, {ServiceRequest.workflow_started: True}).where(
+        ServiceRequest.id == request_id
+    )
+
+
+async def awaiting_workflow(scope: TenantScope, created_before: datetime, limit: int = 500) -> list[dict]:
+    return (
+        await scope.select(ServiceRequest, ServiceRequest.id, ServiceRequest.reference)
+        .where(ServiceRequest.workflow_started.eq(False) & (ServiceRequest.created_at < created_before))
+        .order_by(ServiceRequest.id)
+        .limit(limit)
+    )
