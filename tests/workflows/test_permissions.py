@@ -250,7 +250,7 @@ async def test_each_member_who_may_act_takes_a_request_through_every_action(app,
     async with PortalClient(app, town.host) as citizen:
         walked, transferred = await submit(citizen, **form), await submit(citizen, **form)
     reference = {
-        path: (await wait_status(town, path, "routed"))["reference"] for path in (walked, transferred)
+        path: (await wait_status(town, path, "routed")).reference for path in (walked, transferred)
     }
     elsewhere = departments["clerk" if department == "works" else "works"]
     steps = [
@@ -262,7 +262,7 @@ async def test_each_member_who_may_act_takes_a_request_through_every_action(app,
             answer = await client.act(reference[path], action, **form)
             assert answer.status_code == 303, (who, action, answer.text[:300])
             row = await wait_status(town, path, status)
-    assert row["department"] == elsewhere  # the transfer moved it
+    assert row.department == elsewhere  # the transfer moved it
 
 
 STAFF_UPDATES = [
