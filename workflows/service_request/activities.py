@@ -24,7 +24,7 @@ from domain import timeline as request_timeline
 from domain.scope import TenantScope
 from infra import i18n
 from infra.i18n import N_
-from infra.mail import Attachment, Mailer, OutgoingMail
+from infra.mail import Attachment, BadRecipient, Mailer, OutgoingMail
 from infra.pdf import pdf_process_pool, qr_png_data_uri, render_pdf
 from infra.settings import Settings
 from infra.templating import document_environment
@@ -68,13 +68,15 @@ STAFF_HEADLINES = {
 TIMELINE_NOTICES = frozenset(
     {"assign_reminder", "assign_escalation", "due_reminder", "overdue", "overdue_escalation"}
 )
-# What the database refuses for the data itself (text it cannot hold, such as NUL on PostgreSQL; a broken
-# constraint): a retry fails the same way, so the step stops at once and the request shows it to staff.
+# Data a retry cannot fix: what the database refuses for the data itself (text it cannot hold, such as NUL
+# on PostgreSQL; a broken constraint), and an address stored before addresses were checked that names more
+# than one recipient. The step stops at once and the request shows it to staff.
 BAD_DATA = (
     asyncpg.DataError,
     asyncpg.IntegrityConstraintViolationError,
     sqlite3.DataError,
     sqlite3.IntegrityError,
+    BadRecipient,
 )
 
 
