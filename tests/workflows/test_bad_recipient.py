@@ -10,6 +10,7 @@ from domain import timeline as request_timeline
 from domain.intake import Submission
 from infra.settings import get_settings
 from tests.support.factories import make_town
+from tests.support.portal import PortalClient
 from tests.support.services import eventually
 from tests.workflows.lifecycle_helpers import wait_status
 from workflows.client import TemporalGateway
@@ -18,7 +19,7 @@ from workflows.service_request.contract import STEP_FAILED
 pytestmark = pytest.mark.usefixtures("worker")
 
 
-async def test_an_address_that_names_two_recipients_is_a_stuck_step_and_mails_nobody(inbox):
+async def test_an_address_that_names_two_recipients_is_a_stuck_step_and_mails_nobody(app, inbox):
     town = await make_town()
     address = f"root@{town.slug}.example,evil@elsewhere.example"
     async with town.scope.transaction():
@@ -40,3 +41,7 @@ async def test_an_address_that_names_two_recipients_is_a_stuck_step_and_mails_no
     (line,) = await eventually(stuck)
     assert not line.public and "BadRecipient" in line.body
     assert not inbox.matching(lambda message: "elsewhere.example" in str(message["to"]))
+    async with PortalClient(app, town.host) as clerk:
+        await clerk.login(town.admin_email, town.password)
+        page = (await clerk.get(f"/admin/requests/{submitted.reference}")).text
+    assert "Stuck: this step's data could not be saved or sent" in page

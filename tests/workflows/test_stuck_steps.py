@@ -46,7 +46,7 @@ async def test_a_nul_byte_in_a_comment_fails_at_once_and_shows_as_a_stuck_step(a
         assert "\x00" not in stuck[0].body and "comment" in stuck[0].body
         await clerk.login(town.roads_email, town.password)
         page = (await clerk.get(f"/admin/requests/{reference}")).text
-        assert "Stuck: the database refused this step's data" in page
+        assert "Stuck: this step's data could not be saved or sent" in page
         # The request is not wedged: the next action goes through.
         assert (await clerk.act(reference, "assign")).status_code == 303
         assert (await row_of(town, path)).status == "assigned"
