@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from apps.demo import DEMO_PASSWORD, seed_catalog
 from domain.scope import TenantScope
+from domain.tables import Department, StaffUser
 from tenants.onboarding import create_tenant
 
 
@@ -75,6 +76,18 @@ async def make_town(
         lead_email=staff[3][0],
         roads2_email=staff[4][0],
     )
+
+
+async def department_id(town: TestTown, slug: str) -> int:
+    async with town.scope.transaction():
+        row = await town.scope.select(Department, Department.id).where(Department.slug == slug).first()
+    return row["id"]
+
+
+async def staff_id(town: TestTown, email: str) -> int:
+    async with town.scope.transaction():
+        row = await town.scope.select(StaffUser, StaffUser.id).where(StaffUser.email == email).first()
+    return row["id"]
 
 
 def valid_form(**overrides: str) -> dict[str, str]:

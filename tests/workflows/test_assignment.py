@@ -10,8 +10,8 @@ from apps.demo import DEMO_PASSWORD
 from domain import requests as request_service
 from domain.scope import TenantScope
 from domain.staff import hash_password
-from domain.tables import Department, RequestType, StaffDepartment, StaffUser
-from tests.support.factories import make_town
+from domain.tables import RequestType, StaffDepartment, StaffUser
+from tests.support.factories import department_id, make_town, staff_id
 from tests.support.portal import PortalClient
 from tests.workflows.lifecycle_helpers import about, row_of, submit, wait_status
 from workflows.service_request.contract import AssignCommand, workflow_id
@@ -19,26 +19,6 @@ from workflows.service_request.workflow import ServiceRequestWorkflow
 
 pytestmark = pytest.mark.usefixtures("worker")
 NOT_ASSIGNABLE = "This person does not work for this request"
-
-
-async def _department(town, slug: str) -> int:
-    async with town.scope.transaction():
-        row = (
-            await Department.select(Department.id)
-            .where((Department.tenant == town.id) & (Department.slug == slug))
-            .first()
-        )
-    return row["id"]
-
-
-async def _staff_id(town, email: str) -> int:
-    async with town.scope.transaction():
-        row = (
-            await StaffUser.select(StaffUser.id)
-            .where((StaffUser.tenant == town.id) & (StaffUser.email == email))
-            .first()
-        )
-    return row["id"]
 
 
 @pytest.fixture(scope="module")
@@ -51,7 +31,7 @@ async def setting(app):
         role="agent",
         password_hash=hash_password(DEMO_PASSWORD),
     )
-    clerk_department = await _department(town, "clerk")
+    clerk_department = await department_id(town, "clerk")
     async with town.scope.transaction():
         await clerk.save()
         await TenantScope(town.id).new(StaffDepartment, staff=clerk.id, department=clerk_department).save()
@@ -68,14 +48,14 @@ async def test_the_assign_list_offers_only_staff_who_may_work_the_department(app
         page = (await admin.get(f"/admin/requests/{reference}")).text
     offered = re.search(r'<select id="assignee_id".*?</select>', page, re.S).group(0)
     for email in (town.admin_email, town.roads_email, town.lead_email, town.roads2_email):
-        assert f'value="{await _staff_id(town, email)}"' in offered, email
+        assert f'value="{await staff_id(town, email)}"' in offered, email
     assert f'value="{clerk_id}"' not in offered
-    assert f'value="{await _staff_id(town, town.viewer_email)}"' not in offered
+    assert f'value="{await staff_id(town, town.viewer_email)}"' not in offered
 
 
 async def test_assigning_someone_who_cannot_open_the_request_is_refused_and_mails_nobody(app, setting, inbox):
     town, clerk_id, reference = setting
-    viewer_id = await _staff_id(town, town.viewer_email)
+    viewer_id = await staff_id(town, town.viewer_email)
     async with PortalClient(app, town.host) as admin:
         await admin.login(town.admin_email, DEMO_PASSWORD)
         for someone in (clerk_id, viewer_id):
@@ -85,7 +65,7 @@ async def test_assigning_someone_who_cannot_open_the_request_is_refused_and_mail
         async with town.scope.transaction():
             row = await request_service.get_by_reference(town.scope, reference)
         assert row.assignee is None and row.status == "routed"
-        roads2 = await _staff_id(town, town.roads2_email)
+        roads2 = await staff_id(town, town.roads2_email)
         assert (await admin.act(reference, "assign", assignee_id=str(roads2))).status_code == 303
     async with town.scope.transaction():
         assert (await request_service.get_by_reference(town.scope, reference)).assignee == roads2
@@ -94,10 +74,10 @@ async def test_assigning_someone_who_cannot_open_the_request_is_refused_and_mail
 
 async def test_the_workflow_refuses_an_assignee_from_another_department(setting, temporal_client):
     town, clerk_id, reference = setting
-    works, clerk = await _department(town, "public-works"), await _department(town, "clerk")
+    works, clerk = await department_id(town, "public-works"), await department_id(town, "clerk")
     handle = temporal_client.get_workflow_handle(workflow_id(town.slug, reference))
     before = await handle.query(ServiceRequestWorkflow.current_state)
-    admin = {"actor_id": await _staff_id(town, town.admin_email), "actor_role": "tenant_admin"}
+    admin = {"actor_id": await staff_id(town, town.admin_email), "actor_role": "tenant_admin"}
     for role, departments in (("agent", [clerk]), ("viewer", []), ("", [works])):
         command = AssignCommand(
             assignee_id=clerk_id, assignee_role=role, assignee_departments=departments, **admin

@@ -8,9 +8,9 @@ from temporalio.client import WorkflowUpdateFailedError
 from apps.admin.controllers import SUCCESS
 from apps.demo import DEMO_PASSWORD
 from domain.staff import hash_password
-from domain.tables import Department, ServiceRequest, SignInProvider, StaffDepartment, StaffUser
+from domain.tables import ServiceRequest, SignInProvider, StaffDepartment, StaffUser
 from tenants.tables import Tenant
-from tests.support.factories import make_town
+from tests.support.factories import department_id, make_town
 from tests.support.portal import PortalClient
 from tests.workflows.lifecycle_helpers import submit, wait_status
 from workflows.service_request import contract
@@ -84,16 +84,6 @@ def admin_routes(app) -> set[tuple[str, str]]:
 def test_the_matrix_places_every_admin_route_and_every_action(app):
     assert admin_routes(app) == SIGN_IN_ROUTES | GUARDED
     assert set(FORMS) == set(SUCCESS) == {*WALK, "transfer"}
-
-
-async def department_id(town, slug: str) -> int:
-    async with town.scope.transaction():
-        row = (
-            await Department.select(Department.id)
-            .where((Department.tenant == town.id) & (Department.slug == slug))
-            .first()
-        )
-    return row["id"]
 
 
 @pytest.fixture(scope="module")
@@ -249,9 +239,7 @@ async def test_each_member_who_may_act_takes_a_request_through_every_action(app,
     form["contact_email"] = f"{who}-{department}@example.com"  # each address may submit only so many
     async with PortalClient(app, town.host) as citizen:
         walked, transferred = await submit(citizen, **form), await submit(citizen, **form)
-    reference = {
-        path: (await wait_status(town, path, "routed")).reference for path in (walked, transferred)
-    }
+    reference = {path: (await wait_status(town, path, "routed")).reference for path in (walked, transferred)}
     elsewhere = departments["clerk" if department == "works" else "works"]
     steps = [
         (walked, action, FORMS[action], status) for action, status in zip(WALK, WALK_STATUS, strict=True)
