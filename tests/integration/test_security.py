@@ -152,15 +152,7 @@ def test_production_refuses_the_development_secret_key_or_a_short_one():
 def test_the_web_process_does_not_start_in_production_with_the_development_secret_key():
     env = {**os.environ, "DEVELOPMENT": "false", "PYTHONPATH": str(PROJECT_ROOT)}
     env.pop("SECRET_KEY", None)
-    command = [
-        sys.executable,
-        "-m",
-        "uvicorn",
-        "apps.web:create_app",
-        "--factory",
-        "--port",
-        str(free_port()),
-    ]
+    command = [sys.executable, "-m", "apps.cli", "web", "--port", str(free_port())]  # what production runs
     started = subprocess.run(command, env=env, cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=120)
     assert started.returncode != 0
     assert "SECRET_KEY must be a random value" in started.stderr, started.stderr[-2000:]

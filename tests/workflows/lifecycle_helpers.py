@@ -7,11 +7,14 @@ import os
 import signal
 import subprocess
 import sys
+import uuid
 
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client
 
 from domain import requests as request_service
+from domain import submissions
+from domain.intake import Submission
 from infra.settings import PROJECT_ROOT
 from tests.support.factories import TestTown, valid_form
 from tests.support.portal import PortalClient, status_path
@@ -35,6 +38,20 @@ def level(**values) -> dict:
 
 async def submit(citizen: PortalClient, **form) -> str:
     return status_path(await citizen.submit(valid_form(**form)))
+
+
+async def commit_request(
+    town: TestTown, contact_email: str = "ned@example.com", description: str = "Nobody started this"
+) -> submissions.SubmitResult:
+    """A request committed as intake commits it, with no workflow started: the test starts one, or shows
+    who does."""
+    async with town.scope.transaction():
+        return await submissions.submit(
+            town.scope,
+            town.prefix,
+            Submission("pothole", description, "Ned", contact_email, uuid.uuid4().hex, address="1 Main"),
+            "en",
+        )
 
 
 async def row_of(town: TestTown, path: str) -> dict:

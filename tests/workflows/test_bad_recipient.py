@@ -1,18 +1,14 @@
 """An address stored before e-mail addresses were checked (`a@x,b@y`) cannot be mailed: its acknowledgement
 fails at once as a stuck step the staff see, instead of retrying forever, and nobody is mailed."""
 
-import uuid
-
 import pytest
 
-from domain import submissions
 from domain import timeline as request_timeline
-from domain.intake import Submission
 from infra.settings import get_settings
 from tests.support.factories import make_town
 from tests.support.portal import PortalClient
 from tests.support.services import eventually
-from tests.workflows.lifecycle_helpers import wait_status
+from tests.workflows.lifecycle_helpers import commit_request, wait_status
 from workflows.client import TemporalGateway
 from workflows.service_request.contract import STEP_FAILED
 
@@ -22,13 +18,7 @@ pytestmark = pytest.mark.usefixtures("worker")
 async def test_an_address_that_names_two_recipients_is_a_stuck_step_and_mails_nobody(app, inbox):
     town = await make_town()
     address = f"root@{town.slug}.example,evil@elsewhere.example"
-    async with town.scope.transaction():
-        submitted = await submissions.submit(
-            town.scope,
-            town.prefix,
-            Submission("pothole", "Left from before", "Ned", address, uuid.uuid4().hex, address="1 Main"),
-            "en",
-        )
+    submitted = await commit_request(town, address, "Left from before")
     gateway = TemporalGateway(get_settings())
     assert await gateway.start_request(town.id, town.slug, submitted.request_id, submitted.reference)
     await wait_status(town, f"/status/{submitted.public_token}", "routed")

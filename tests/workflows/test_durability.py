@@ -10,7 +10,6 @@ from datetime import UTC, datetime
 from temporalio.client import Client
 
 from apps.web import create_app
-from domain import submissions
 from infra.settings import get_settings
 from tests.support.factories import make_town
 from tests.support.portal import PortalClient
@@ -18,6 +17,7 @@ from tests.support.services import eventually
 from tests.workflows.lifecycle_helpers import (
     about,
     acknowledged,
+    commit_request,
     kill_worker,
     level,
     row_of,
@@ -77,17 +77,7 @@ async def test_a_long_history_continues_as_new_and_keeps_its_state(
 ):
     town = await make_town()
     email = f"chatty@{town.slug}.example"
-    from domain.intake import Submission
-
-    async with town.scope.transaction():
-        submitted = await submissions.submit(
-            town.scope,
-            town.prefix,
-            Submission(
-                "pothole", "A hole that needs many updates", "Ned", email, uuid.uuid4().hex, address="1 Main"
-            ),
-            "en",
-        )
+    submitted = await commit_request(town, email, "A hole that needs many updates")
     handle = await temporal_client.start_workflow(
         ServiceRequestWorkflow.run,
         RequestParams(town.id, submitted.request_id, submitted.reference, history_limit=40),

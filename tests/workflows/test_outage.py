@@ -11,13 +11,12 @@ from datetime import UTC, datetime
 from apps.web import create_app
 from domain import requests as request_service
 from domain import submissions
-from domain.intake import Submission
 from infra.settings import get_settings
 from infra.temporal_dev import free_port, start_dev_server, stop
 from tests.support.factories import make_town, valid_form
 from tests.support.portal import PortalClient, status_path
 from tests.support.services import connect, eventually
-from tests.workflows.lifecycle_helpers import kill_worker, start_worker_process, wait_status
+from tests.workflows.lifecycle_helpers import commit_request, kill_worker, start_worker_process, wait_status
 from workflows.client import TemporalGateway
 from workflows.reconciler import reconcile_once
 from workflows.worker import build_worker
@@ -69,16 +68,7 @@ async def test_a_request_made_while_temporal_is_down_is_started_when_it_returns(
 
 async def submit_without_workflow(town) -> str:
     """A request committed by a web process that could not start its workflow (or died first)."""
-    async with town.scope.transaction():
-        submitted = await submissions.submit(
-            town.scope,
-            town.prefix,
-            Submission(
-                "pothole", "Nobody started this", "Ned", "ned@example.com", uuid.uuid4().hex, address="1 Main"
-            ),
-            "en",
-        )
-    return f"/status/{submitted.public_token}"
+    return f"/status/{(await commit_request(town)).public_token}"
 
 
 async def test_the_worker_runs_the_reconciler_and_drains_an_outage_backlog_soon_after_temporal_returns(
