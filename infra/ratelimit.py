@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from litestar.stores.base import Store
@@ -43,15 +45,18 @@ LOOKUP_PER_REFERENCE = Limit("lookup-reference", 10, 900)
 
 
 class RateLimiter:
-    """Counts in a Litestar store. The read-and-write is serialised within the process (so a burst of
-    simultaneous posts cannot all read the same count); across web processes the count is approximate,
-    which is enough to slow a flood."""
+    """Counts in a Litestar store. A window opens at the first attempt and lasts its length: a window cut
+    at wall-clock boundaries would let a burst that straddles one through twice, and would make a count
+    depend on when in the window it started. The read-and-write is serialised within the process (so a
+    burst of simultaneous posts cannot all read the same count); across web processes the count is
+    approximate, which is enough to slow a flood."""
 
     SWEEP_EVERY = 500  # calls between removals of expired windows (the file store keeps them otherwise)
 
-    def __init__(self, store: Store, enabled: bool = True) -> None:
+    def __init__(self, store: Store, enabled: bool = True, clock: Callable[[], float] = time.time) -> None:
         self.store = store
         self.enabled = enabled
+        self.clock = clock
         self._lock = asyncio.Lock()
         self._calls = 0
 
@@ -61,9 +66,12 @@ class RateLimiter:
             return True
         key = self._key(limit, who)
         async with self._lock:
-            current = await self.store.get(key)
-            count = int(current or 0) + 1
-            await self.store.set(key, str(count), expires_in=limit.window_seconds)
+            count, ends_at = await self._read(key)
+            now = self.clock()
+            if ends_at <= now:
+                count, ends_at = 0, now + limit.window_seconds
+            count += 1
+            await self._write(key, count, ends_at)
             self._calls += 1
             if self._calls % self.SWEEP_EVERY == 0 and hasattr(self.store, "delete_expired"):
                 await self.store.delete_expired()
@@ -76,12 +84,24 @@ class RateLimiter:
             return
         key = self._key(limit, who)
         async with self._lock:
-            count = int(await self.store.get(key) or 0)
-            if count > 0:
-                await self.store.set(key, str(count - 1), expires_in=limit.window_seconds)
+            count, ends_at = await self._read(key)
+            if count > 0 and ends_at > self.clock():
+                await self._write(key, count - 1, ends_at)
+
+    async def _read(self, key: str) -> tuple[int, float]:
+        """The window's count and the moment it ends; (0, 0) when there is none."""
+        stored = await self.store.get(key)
+        if not stored:
+            return 0, 0.0
+        count, _, ends_at = stored.decode().partition(" ")
+        return int(count), float(ends_at or 0)
+
+    async def _write(self, key: str, count: int, ends_at: float) -> None:
+        await self.store.set(
+            key, f"{count} {ends_at:.3f}", expires_in=max(1, math.ceil(ends_at - self.clock()))
+        )
 
     @staticmethod
     def _key(limit: Limit, who: str) -> str:
-        window = int(time.time() // limit.window_seconds)
         digest = hashlib.sha256(f"{limit.name}:{who.lower()}".encode()).hexdigest()[:32]
-        return f"rl:{limit.name}:{digest}:{window}"
+        return f"rl:{limit.name}:{digest}"
