@@ -101,7 +101,8 @@ def sign_in_provider_failed(request: Request, error: oidc.OidcError) -> Response
 
 
 def server_error(request: Request, error: Exception) -> Response:
-    log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=error)
+    # The path from the scope: building `request.url` may be what failed.
+    log.exception("unhandled error on %s %s", request.method, request.scope.get("path"), exc_info=error)
     return _error(
         request,
         HTTP_500_INTERNAL_SERVER_ERROR,

@@ -25,7 +25,10 @@ CONTENT_SECURITY_POLICY = (
 CONTROL_IN_TEXT = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 CONTROL_IN_ADDRESS = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 # A host name or an IP literal, and an optional numeric port: no user information (`a@b`), nothing else.
-VALID_HOST = re.compile(r"(?:[A-Za-z0-9](?:[A-Za-z0-9.-]{0,252})|\[[0-9A-Fa-f:.]{2,45}\])(?::[0-9]{1,5})?")
+VALID_HOST = re.compile(
+    r"(?:[A-Za-z0-9](?:[A-Za-z0-9.-]{0,252})|\[[0-9A-Fa-f:.]{2,45}\])(?::(?P<port>[0-9]{1,5}))?"
+)
+MAX_PORT = 65535
 # File systems refuse longer names; no page of ours has a path segment anywhere near it.
 MAX_SEGMENT = 255
 MAX_PATH = 2048
@@ -67,7 +70,8 @@ def refusal(scope: Scope) -> tuple[int, str] | None:
     """Why this request is refused before routing, if it is: a forged Host, control characters in the
     address, or a path no file system could hold."""
     host = next((value.decode("latin-1") for key, value in scope.get("headers", []) if key == b"host"), "")
-    if host and not VALID_HOST.fullmatch(host):
+    valid = VALID_HOST.fullmatch(host) if host else None
+    if host and (valid is None or int(valid["port"] or 0) > MAX_PORT):
         return 400, "This address is not valid."
     path, query = scope.get("path", ""), scope.get("query_string", b"").decode("latin-1")
     if CONTROL_IN_ADDRESS.search(path) or CONTROL_IN_ADDRESS.search(unquote_plus(query)):

@@ -75,7 +75,9 @@ async def test_a_comment_with_a_nul_byte_never_reaches_the_workflow():
 # --- the Host header and the links the portal writes -----------------------------------------------------
 
 
-@pytest.mark.parametrize("suffix", [":8000@evil.example", ":abc", "@evil.example", ":80:80", " evil"])
+@pytest.mark.parametrize(
+    "suffix", [":8000@evil.example", ":abc", ":99999", "@evil.example", ":80:80", " evil"]
+)
 async def test_a_host_with_user_information_or_a_bad_port_is_refused_and_nothing_is_mailed(suffix, inbox):
     town = await make_town()
     sent = len(inbox.messages)

@@ -102,7 +102,8 @@ async def test_no_route_answers_anything_with_a_server_error(inbox, tmp_path):
     queue = (await clerk.get("/admin/requests")).text
     reference = re.search(rf"{town.prefix}-\d{{4}}-\d+", queue).group(0)
     known = {"token": status.rsplit("/", 1)[1], "reference": reference, "file_path": "portal.css"}
-    hosts = [town.host, town.host, f"{town.host}:8000", f"{town.host}:abc", f"{town.host}@evil.example"]
+    hosts = [town.host, town.host, f"{town.host}:8000", f"{town.host}:abc", f"{town.host}:70000"]
+    hosts.append(f"{town.host}@evil.example")
     hosts.append("localhost")  # the platform's pages
     loop = asyncio.get_running_loop()
     failures: list[str] = []
