@@ -196,16 +196,21 @@ def test_portal_up_from_a_fresh_clone_survives_a_dead_part_stops_cleanly_and_kee
 
             # The Temporal dev server dies: the web keeps serving and the server comes back.
             temporal = run.child("server start-dev", f"--port {run.temporal_port}")
-            assert temporal
+            web = run.child("uvicorn")
+            assert temporal and web
             os.kill(temporal, signal.SIGKILL)
-            assert springfield.get("/").status_code == 200
-            assert routed(springfield, first)
-            wait_for(
-                lambda: run.child("server start-dev") not in (0, temporal) and port_open(run.temporal_port),
-                WORK_SECONDS,
-                "the Temporal dev server did not come back",
-                run.log,
-            )
+            # Citizens go on reading and submitting all the while the server is away: each post is taken.
+            during_outage = []
+
+            def back_after_a_submit() -> bool:
+                during_outage.append(submit(springfield))
+                assert springfield.get("/").status_code == 200 and routed(springfield, first)
+                return run.child("server start-dev") not in (0, temporal) and port_open(run.temporal_port)
+
+            wait_for(back_after_a_submit, WORK_SECONDS, "the Temporal dev server did not come back", run.log)
+            assert run.child("uvicorn") == web, "the web was restarted with the dev server"
+            for status_path in during_outage:  # the reconciler starts what intake could not
+                wait_for(lambda p=status_path: routed(springfield, p), WORK_SECONDS, "not routed", run.log)
             second = submit(springfield)
             wait_for(
                 lambda: routed(springfield, second), WORK_SECONDS, "no routing after the restart", run.log
