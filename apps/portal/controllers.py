@@ -299,8 +299,7 @@ class PortalController(Controller):
         settings: NamedDependency[Settings],
         next: FromQuery[str] = "/",
     ) -> Redirect:
-        target = next if next.startswith("/") and not next.startswith("//") else "/"
-        response = Redirect(target, status_code=303)
+        response = Redirect(same_site_path(next), status_code=303)
         if code in tenant_of(request).languages:
             response.set_cookie(
                 LANGUAGE_COOKIE,
@@ -311,3 +310,8 @@ class PortalController(Controller):
                 secure=not settings.development,
             )
         return response
+
+
+def same_site_path(target: str) -> str:
+    """A path on this site, or the home page: browsers read `//host` and `/\\host` as another site."""
+    return target if target.startswith("/") and not target.startswith(("//", "/\\")) else "/"

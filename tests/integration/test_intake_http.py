@@ -2,6 +2,8 @@
 
 import re
 
+import pytest
+
 from domain.tables import RequestEvent, ServiceRequest
 from tests.support.factories import make_town, valid_form
 from tests.support.portal import PortalClient, status_path
@@ -117,6 +119,16 @@ async def test_french_is_offered_and_remembered(app):
     assert "Voirie: Nid-de-poule" in by_browser.text
     assert switched.status_code == 303 and switched.headers["location"] == "/status"
     assert '<html lang="fr">' in after.text
+
+
+@pytest.mark.parametrize(
+    "elsewhere", ["//evil.example", "/\\evil.example", "https://evil.example/", "status"]
+)
+async def test_switching_language_never_sends_the_visitor_to_another_site(app, elsewhere):
+    town = await make_town()
+    async with PortalClient(app, town.host) as portal:
+        switched = await portal.get("/lang/fr", params={"next": elsewhere})
+    assert switched.status_code == 303 and switched.headers["location"] == "/"
 
 
 async def test_the_status_lookup_needs_the_reference_and_the_same_email(app):
