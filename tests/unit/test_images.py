@@ -35,3 +35,14 @@ def test_png_and_webp_keep_their_format_and_transparency(kind, media_type):
 def test_anything_else_is_refused(content):
     with pytest.raises(BadImage):
         clean_photo(content)
+
+
+@pytest.mark.parametrize(
+    "size",
+    [(9_000, 9_000), (12_001, 1)],
+    ids=["more-pixels-than-a-phone-camera-yet-under-pillows-own-limit", "one-side-too-long"],
+)
+def test_an_image_larger_than_any_phone_photo_is_refused_before_it_is_decoded(size):
+    small_file = _encoded(Image.new("1", size), "PNG")  # a few kilobytes that would unpack to megabytes
+    with pytest.raises(BadImage, match="too many pixels"):
+        clean_photo(small_file)
