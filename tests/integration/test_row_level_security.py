@@ -99,3 +99,29 @@ async def test_the_cross_tenant_path_is_named_and_logged(caplog):
     assert "cross-tenant access: test: staff of two towns" in caplog.text
     with pytest.raises(ValueError, match="say why"):
         cross_tenant(" ")
+
+
+@postgres_only
+async def test_every_policy_shows_a_town_its_own_rows_only_and_everything_only_on_the_cross_tenant_path():
+    """The policies' conditions themselves: a `USING (true)` would pass every count above on tables
+    the other tests leave empty."""
+    rows = await _Raw.raw(
+        "SELECT c.relname AS name, pg_get_expr(p.polqual, p.polrelid) AS using, "
+        "pg_get_expr(p.polwithcheck, p.polrelid) AS check "
+        "FROM pg_policy p JOIN pg_class c ON c.oid = p.polrelid"
+    )
+    policies: dict[str, list[dict]] = {}
+    for row in rows:
+        policies.setdefault(row["name"], []).append(row)
+    own_town = "NULLIF(current_setting('app.tenant_id'::text, true), ''::text))::integer"
+    cross_tenant = "COALESCE(current_setting('app.cross_tenant'::text, true), ''::text) <> ''::text"
+    for table in APP_CONFIG.table_classes:
+        name = table._meta.tablename
+        assert len(policies.get(name, [])) == 1, (name, policies.get(name))  # policies add up: one alone
+        policy = policies[name][0]
+        key = {"tenant": "id", "platform_admin": None}.get(name, "tenant_id")
+        for condition in (policy["using"], policy["check"]):
+            if key is None:
+                assert condition == f"({cross_tenant})", (name, condition)
+            else:
+                assert condition == f"(({key} = ({own_town}) OR ({cross_tenant}))", (name, condition)
