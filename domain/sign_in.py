@@ -11,14 +11,17 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from domain import staff
+from domain.intake import valid_email
 from domain.permissions import ROLES
 from domain.scope import TenantScope
 from domain.staff import StaffMember
 from domain.tables import Citizen, SignInProvider, StaffUser
 from infra.i18n import N_
 from infra.oidc import Identity, ProviderConfig
+from infra.security import CONTROL_IN_TEXT
 from tenants.tables import Tenant
 
+MAX_NAME = 200  # the name columns' length
 NO_EMAIL = N_("Your sign-in service did not confirm an e-mail address, which we need to know who you are.")
 NOT_STAFF = N_("Your account at the sign-in service gives no access to this municipality's staff workspace.")
 DEACTIVATED = N_("Your staff account here is deactivated. Ask your administrator.")
@@ -120,16 +123,26 @@ def role_for(row: dict, identity: Identity) -> str | None:
     for role in ROLES:  # most senior first
         if role in mapped:
             return role
-    domain = (identity.email or "").rsplit("@", 1)[-1].lower()
-    if row["default_role"] in ROLES and domain in row["email_domains"].lower().split():
+    email = (identity.email or "").strip().lower()
+    domain = email.rsplit("@", 1)[-1] if valid_email(email) else ""
+    if domain and row["default_role"] in ROLES and domain in row["email_domains"].lower().split():
         return row["default_role"]
     return None
 
 
 def _verified_email(identity: Identity) -> str:
-    if not identity.email or not identity.email_verified:
+    """The provider's address, held to the portal's own rule for addresses: it becomes a staff member's or
+    citizen's address and is mailed, so one naming two recipients or carrying markup is refused too."""
+    email = (identity.email or "").strip().lower()
+    if not identity.email_verified or not valid_email(email):
         raise SignInRefused(NO_EMAIL)
-    return identity.email.strip().lower()
+    return email
+
+
+def _display_name(identity: Identity, fallback: str) -> str:
+    """The provider's name for the person, without control characters and within the column's length."""
+    name = " ".join(CONTROL_IN_TEXT.sub(" ", identity.name or "").split())[:MAX_NAME]
+    return name or fallback
 
 
 async def staff_member(scope: TenantScope, row: dict, identity: Identity) -> StaffMember:
@@ -145,7 +158,7 @@ async def staff_member(scope: TenantScope, row: dict, identity: Identity) -> Sta
     if role is None:
         raise SignInRefused(NOT_STAFF)
     if member is None:
-        staff_id = await staff.add_member(scope, email, identity.name or email, role)
+        staff_id = await staff.add_member(scope, email, _display_name(identity, email), role)
     else:
         staff_id = member["id"]
         if member["role"] != role:
@@ -159,6 +172,8 @@ async def citizen(scope: TenantScope, identity: Identity) -> dict:
     email = _verified_email(identity)
     found = await scope.select(Citizen).where(Citizen.email == email).first()
     if found is None:
-        await scope.new(Citizen, email=email, name=identity.name or "", verified_at=datetime.now(UTC)).save()
+        await scope.new(
+            Citizen, email=email, name=_display_name(identity, ""), verified_at=datetime.now(UTC)
+        ).save()
         found = await scope.select(Citizen).where(Citizen.email == email).first()
     return found
