@@ -129,8 +129,24 @@ async def check_reach(url: str, reach: Reach) -> None:
         raise OidcError("The sign-in provider's address cannot be found.") from error
     for *_, sockaddr in found:
         address = ipaddress.ip_address(str(sockaddr[0]).split("%")[0])
-        if not address.is_global and not any(address in network for network in reach.allowed_networks):
+        reached = _carried_ipv4(address) or address
+        if not (address.is_global and reached.is_global) and not any(
+            address in network for network in reach.allowed_networks
+        ):
             raise OidcError("The sign-in provider's address is on a private or local network.")
+
+
+NAT64 = ipaddress.ip_network("64:ff9b::/96")
+
+
+def _carried_ipv4(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
+    """The IPv4 address an IPv6 one leads to (mapped, or through a NAT64 gateway), which is what gets
+    reached: `64:ff9b::7f00:1` counts as global, yet a NAT64 gateway takes it to 127.0.0.1."""
+    if not isinstance(address, ipaddress.IPv6Address):
+        return None
+    if address.ipv4_mapped:
+        return address.ipv4_mapped
+    return ipaddress.IPv4Address(int(address) & 0xFFFFFFFF) if address in NAT64 else None
 
 
 def clear_caches() -> None:

@@ -3,6 +3,8 @@ headers on every answer, and the inputs that used to end in a 500."""
 
 import dataclasses
 import http.server
+import ipaddress
+import json
 import socket
 import threading
 
@@ -310,7 +312,14 @@ class _Huge(http.server.BaseHTTPRequestHandler):
 async def test_the_server_does_not_fetch_loopback_private_or_plain_http_issuers_unless_allowed():
     public_only = oidc.Reach(require_https=False)
     production = oidc.Reach(require_https=True)
-    for url in ("http://127.0.0.1:1/", "http://[::1]:1/", "http://10.1.2.3/", "http://169.254.169.254/"):
+    for url in (
+        "http://127.0.0.1:1/",
+        "http://[::1]:1/",
+        "http://10.1.2.3/",
+        "http://169.254.169.254/",
+        "http://[64:ff9b::7f00:1]/",  # loopback through a NAT64 gateway
+        "http://[::ffff:10.1.2.3]/",
+    ):
         with pytest.raises(oidc.OidcError, match="private or local"):
             await oidc.check_reach(url, public_only)
     with pytest.raises(oidc.OidcError, match="https"):
@@ -321,6 +330,56 @@ async def test_the_server_does_not_fetch_loopback_private_or_plain_http_issuers_
     config = oidc.ProviderConfig(issuer="http://127.0.0.1:1", client_id="c", client_secret="s")
     with pytest.raises(oidc.OidcError, match="private or local"):
         await oidc.begin(config, "http://testville.localhost:8000/cb", reach=public_only)
+
+
+class _PointsInward(http.server.BaseHTTPRequestHandler):
+    """A provider at an allowed address whose discovery document sends the server on to a private one."""
+
+    endpoints: dict[str, str] = {}
+
+    def do_GET(self):  # noqa: N802 - http.server's hook name
+        issuer = f"http://127.0.0.1:{self.server.server_address[1]}"
+        document = {
+            "issuer": issuer,
+            "authorization_endpoint": f"{issuer}/authorize",
+            "token_endpoint": f"{issuer}/token",
+            "jwks_uri": f"{issuer}/jwks",
+            **self.endpoints,
+        }
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.end_headers()
+        self.wfile.write(json.dumps(document).encode())
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.mark.parametrize("endpoint", ["token_endpoint", "jwks_uri"])
+async def test_a_provider_cannot_send_the_server_on_to_a_private_address(endpoint):
+    class Handler(_PointsInward):
+        endpoints = {endpoint: "http://10.1.2.3/inside"}
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    only_this_provider = oidc.Reach(
+        require_https=False, allowed_networks=(ipaddress.ip_network("127.0.0.1/32"),)
+    )
+    try:
+        oidc.clear_caches()
+        config = oidc.ProviderConfig(
+            issuer=f"http://127.0.0.1:{server.server_address[1]}", client_id="c", client_secret="s"
+        )
+        with pytest.raises(oidc.OidcError, match="private or local"):
+            await oidc.begin(config, "http://testville.localhost:8000/cb", reach=only_this_provider)
+        Handler.endpoints = {}  # the same provider, its endpoints at home: fine
+        oidc.clear_caches()
+        url, _ = await oidc.begin(config, "http://testville.localhost:8000/cb", reach=only_this_provider)
+        assert url.startswith(f"{config.issuer}/authorize?")
+    finally:
+        oidc.clear_caches()
+        server.shutdown()
+        server.server_close()
 
 
 async def test_a_huge_provider_answer_is_cut_off():
