@@ -110,8 +110,7 @@ class Transaction:
         try:
             transaction = connection.transaction()
             await transaction.start()
-            for name, value in settings.items():
-                await connection.execute("SELECT set_config($1, $2, true)", name, value)
+            await _apply_settings(connection, settings)
         except BaseException:
             await self._give_back(connection)
             raise
@@ -129,6 +128,12 @@ class Transaction:
             await self.engine.pool.release(connection)
         else:
             await connection.close()
+
+
+async def _apply_settings(connection: Any, settings: dict[str, str]) -> None:
+    """Sets them for the rest of the transaction (`SET LOCAL`), as row-level security's policies read them."""
+    for name, value in settings.items():
+        await connection.execute("SELECT set_config($1, $2, true)", name, value)
 
 
 @contextmanager
@@ -158,8 +163,17 @@ async def _transaction(settings: dict[str, str]) -> AsyncIterator[None]:
             raise RuntimeError("a transaction without a tenant is open: open the scope's transaction first")
         if current.settings != settings and CROSS_TENANT_SETTING not in current.settings:
             raise RuntimeError(f"a transaction with {current.settings} is open; cannot switch to {settings}")
-        async with current.connection.transaction():  # joins it, as a savepoint
+        # A town's scope inside the cross-tenant path joins it as a savepoint that sees that town alone:
+        # row-level security narrows the nested work as it would on its own, and widens again after.
+        names = set(current.settings) | set(settings)
+        inner = {name: settings.get(name, "") for name in names}
+        outer = {name: current.settings.get(name, "") for name in names}
+        async with current.connection.transaction():
+            if inner != outer:
+                await _apply_settings(current.connection, inner)
             yield
+            if inner != outer:  # on an error the savepoint's rollback restores them by itself
+                await _apply_settings(current.connection, outer)
         return
     holder = current if isinstance(current, Transaction) else Transaction(engine)
     token = None if holder is current else engine.current_transaction.set(holder)  # type: ignore[arg-type]

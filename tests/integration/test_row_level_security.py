@@ -125,3 +125,17 @@ async def test_every_policy_shows_a_town_its_own_rows_only_and_everything_only_o
                 assert condition == f"({cross_tenant})", (name, condition)
             else:
                 assert condition == f"(({key} = ({own_town}) OR ({cross_tenant}))", (name, condition)
+
+
+@postgres_only
+async def test_a_towns_scope_inside_the_cross_tenant_path_sees_that_town_alone():
+    town, other = await make_town(), await make_town("Shelbyville")
+    async with cross_tenant("test: a town's work inside a cross-town job"):
+        async with town.scope.transaction():
+            assert await StaffUser.count().where(StaffUser.tenant == other.id) == 0
+            assert await StaffUser.count().where(StaffUser.tenant == town.id) == 5
+            with pytest.raises(Exception, match="row-level security"):
+                async with town.scope.transaction():  # a savepoint, so the job can go on afterwards
+                    await Department(tenant=other.id, slug="planted", name="Planted").save()
+        # Back on the cross-tenant path: both towns again.
+        assert await StaffUser.count().where(StaffUser.tenant.is_in([town.id, other.id])) == 10
