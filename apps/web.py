@@ -15,6 +15,7 @@ from litestar.stores.base import Store
 from litestar.stores.file import FileStore
 from litestar.stores.redis import RedisStore
 from litestar.template.config import TemplateConfig
+from redis.asyncio import Redis
 
 from apps.admin.controllers import AuthController, QueueController
 from apps.admin.settings import SignInSettingsController
@@ -28,7 +29,7 @@ from infra import templating
 from infra.csrf import CsrfMiddleware
 from infra.database import close_pool, start_pool
 from infra.mail import Mailer
-from infra.ratelimit import RateLimiter
+from infra.ratelimit import Counters, MemoryCounters, RateLimiter, RedisCounters
 from infra.security import CheckedRequest, EdgeMiddleware, security_headers
 from infra.sessions import SESSION_COOKIE, RotatingSessionConfig
 from infra.settings import PROJECT_ROOT, Settings, get_settings
@@ -53,14 +54,15 @@ def create_app(settings: Settings | None = None) -> Litestar:
     resolver = TenantResolver(settings.base_domain)
     temporal = TemporalGateway(settings)
     session_store: Store
-    limit_store: Store
-    if settings.session_store_url.startswith("redis"):
-        shared = RedisStore.with_client(url=settings.session_store_url)
-        session_store, limit_store = shared.with_namespace("sessions"), shared.with_namespace("limits")
+    counters: Counters
+    if settings.session_store_url.startswith("redis"):  # several web processes: they share one Redis
+        redis = Redis.from_url(settings.session_store_url)
+        session_store = RedisStore(redis, namespace="sessions", handle_client_shutdown=True)
+        counters = RedisCounters(redis)
     else:
         session_store = FileStore(settings.var_dir / "sessions")
-        limit_store = FileStore(settings.var_dir / "limits")
-    limiter = RateLimiter(limit_store, enabled=settings.rate_limits != "off")
+        counters = MemoryCounters()
+    limiter = RateLimiter(counters, enabled=settings.rate_limits != "off")
     mailer = Mailer(settings.smtp_host, settings.smtp_port, settings.mail_from)
     environment = templating.install(
         Environment(
@@ -138,7 +140,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
                 secure=not settings.development,
             ),
         ],
-        stores={"sessions": session_store, "limits": limit_store},
+        stores={"sessions": session_store},
         template_config=TemplateConfig(engine=JinjaTemplateEngine.from_environment(environment)),
         exception_handlers=HANDLERS,
         before_send=[security_headers(settings.development)],

@@ -1,22 +1,25 @@
 """Fixed-window rate limits for public writes (submissions, sign-in), per client address and per e-mail
-address, kept in the same store as the sessions so that every web process counts together."""
+address. Each window is one atomic counter: in the process's memory for the embedded setup, in Redis when
+several web processes must count together. A post costs the same whatever came before it."""
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
-import math
+import heapq
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Protocol
 
-from litestar.stores.base import Store
+from redis.asyncio import Redis
 
 from infra.i18n import N_
 
 
 @dataclass(frozen=True)
 class Limit:
+    """An allowance of `allowed` attempts in a window of `window_seconds` that opens at the first one."""
+
     name: str
     allowed: int
     window_seconds: int
@@ -44,62 +47,96 @@ LOOKUP_PER_ADDRESS = Limit("lookup-ip", 20, 900)
 LOOKUP_PER_REFERENCE = Limit("lookup-reference", 10, 900)
 
 
-class RateLimiter:
-    """Counts in a Litestar store. A window opens at the first attempt and lasts its length: a window cut
-    at wall-clock boundaries would let a burst that straddles one through twice, and would make a count
-    depend on when in the window it started. The read-and-write is serialised within the process (so a
-    burst of simultaneous posts cannot all read the same count); across web processes the count is
-    approximate, which is enough to slow a flood."""
+class Counters(Protocol):
+    """Window counters that count atomically: simultaneous attempts never read the same count."""
 
-    SWEEP_EVERY = 500  # calls between removals of expired windows (the file store keeps them otherwise)
+    async def hit(self, key: str, window_seconds: int) -> int:
+        """Adds one to the key's window, opening one of `window_seconds` if none is open; the new count."""
 
-    def __init__(self, store: Store, enabled: bool = True, clock: Callable[[], float] = time.time) -> None:
-        self.store = store
-        self.enabled = enabled
+    async def give_back(self, key: str) -> None:
+        """Takes one off the key's open window, if it has one and its count is above nothing."""
+
+
+class MemoryCounters:
+    """Counters in this process, for the embedded setup's single web process. Nothing here awaits, so each
+    call is atomic on the event loop; windows that ended are dropped as later calls pass them, so memory
+    holds only the windows still open."""
+
+    def __init__(self, clock: Callable[[], float] = time.time) -> None:
         self.clock = clock
-        self._lock = asyncio.Lock()
-        self._calls = 0
+        self._windows: dict[str, list[float]] = {}  # key -> [count, ends_at]
+        self._endings: list[tuple[float, str]] = []  # (ends_at, key), soonest first
+
+    async def hit(self, key: str, window_seconds: int) -> int:
+        now = self.clock()
+        self._drop_ended(now)
+        window = self._windows.get(key)
+        if window is None or window[1] <= now:
+            window = self._windows[key] = [0, now + window_seconds]
+            heapq.heappush(self._endings, (window[1], key))
+        window[0] += 1
+        return int(window[0])
+
+    async def give_back(self, key: str) -> None:
+        window = self._windows.get(key)
+        if window is not None and window[0] > 0 and window[1] > self.clock():
+            window[0] -= 1
+
+    def __len__(self) -> int:
+        return len(self._windows)
+
+    def _drop_ended(self, now: float) -> None:
+        # A key has one entry here per window, and a window reopens only after its ending is dropped.
+        while self._endings and self._endings[0][0] <= now:
+            del self._windows[heapq.heappop(self._endings)[1]]
+
+
+class RedisCounters:
+    """Counters in Redis, shared by every web process. Each call is one script, so a count and its window's
+    expiry are set together; Redis drops a window when it ends."""
+
+    HIT = """
+    local count = redis.call('INCR', KEYS[1])
+    if count == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
+    return count
+    """
+    GIVE_BACK = """
+    local count = tonumber(redis.call('GET', KEYS[1]) or '0')
+    if count > 0 then redis.call('DECR', KEYS[1]) end
+    return count
+    """
+
+    def __init__(self, client: Redis) -> None:
+        self._hit = client.register_script(self.HIT)
+        self._give_back = client.register_script(self.GIVE_BACK)
+
+    async def hit(self, key: str, window_seconds: int) -> int:
+        return int(await self._hit(keys=[key], args=[window_seconds * 1000]))
+
+    async def give_back(self, key: str) -> None:
+        await self._give_back(keys=[key])
+
+
+class RateLimiter:
+    """Counts attempts per limit and person. A window opens at the first attempt and lasts its length: a
+    window cut at wall-clock boundaries would let a burst that straddles one through twice, and would make
+    a count depend on when in the window it started."""
+
+    def __init__(self, counters: Counters, enabled: bool = True) -> None:
+        self.counters = counters
+        self.enabled = enabled
 
     async def allow(self, limit: Limit, who: str) -> bool:
         """Counts this attempt; False once `who` has used up the window's allowance."""
         if not self.enabled or not who:
             return True
-        key = self._key(limit, who)
-        async with self._lock:
-            count, ends_at = await self._read(key)
-            now = self.clock()
-            if ends_at <= now:
-                count, ends_at = 0, now + limit.window_seconds
-            count += 1
-            await self._write(key, count, ends_at)
-            self._calls += 1
-            if self._calls % self.SWEEP_EVERY == 0 and hasattr(self.store, "delete_expired"):
-                await self.store.delete_expired()
-        return count <= limit.allowed
+        return await self.counters.hit(self._key(limit, who), limit.window_seconds) <= limit.allowed
 
     async def forgive(self, limit: Limit, who: str) -> None:
         """Gives back an attempt `allow` counted, once it proved good. Counting first and forgiving after
         (rather than counting failures afterwards) keeps simultaneous guesses from all slipping through."""
-        if not self.enabled or not who:
-            return
-        key = self._key(limit, who)
-        async with self._lock:
-            count, ends_at = await self._read(key)
-            if count > 0 and ends_at > self.clock():
-                await self._write(key, count - 1, ends_at)
-
-    async def _read(self, key: str) -> tuple[int, float]:
-        """The window's count and the moment it ends; (0, 0) when there is none."""
-        stored = await self.store.get(key)
-        if not stored:
-            return 0, 0.0
-        count, _, ends_at = stored.decode().partition(" ")
-        return int(count), float(ends_at or 0)
-
-    async def _write(self, key: str, count: int, ends_at: float) -> None:
-        await self.store.set(
-            key, f"{count} {ends_at:.3f}", expires_in=max(1, math.ceil(ends_at - self.clock()))
-        )
+        if self.enabled and who:
+            await self.counters.give_back(self._key(limit, who))
 
     @staticmethod
     def _key(limit: Limit, who: str) -> str:

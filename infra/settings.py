@@ -50,7 +50,8 @@ class Settings:
     public_port: str = field(default_factory=lambda: _env("PUBLIC_PORT", "8000"))
     # Signs the CSRF tokens; outside development it must be a long random value of the operator's own.
     secret_key: str = field(default_factory=lambda: _env("SECRET_KEY", DEVELOPMENT_SECRET_KEY))
-    # redis://... shares sessions between web processes; empty means files under var/.
+    # redis://... shares sessions and rate-limit counts between web processes; empty means one web
+    # process: sessions in files under var/, counts in its memory.
     session_store_url: str = field(default_factory=lambda: _env("SESSION_STORE_URL", ""))
     # Staff sessions end after this long without a request, and in any case after the absolute time.
     session_idle_seconds: int = field(default_factory=lambda: int(_env("SESSION_IDLE_SECONDS", "1800")))
