@@ -102,13 +102,15 @@ async def update_profile(
     ).where(Citizen.id == citizen_id)
 
 
-async def their_requests(scope: TenantScope, email: str) -> list[request_service.RequestRecord]:
-    return request_service.records(
-        await request_service.select_requests(scope)
-        .where(ServiceRequest.contact_email == email)
-        .order_by(ServiceRequest.created_at, ascending=False)
-        .order_by(ServiceRequest.id, ascending=False)
-    )
+MY_REQUESTS_PAGE_SIZE = 25
+
+
+async def their_requests(
+    scope: TenantScope, email: str, before_id: int | None = None, limit: int | None = MY_REQUESTS_PAGE_SIZE
+) -> list[request_service.RequestRecord]:
+    """A page of the requests made with this address, newest first; `limit=None` for all of them."""
+    query = request_service.select_requests(scope).where(ServiceRequest.contact_email == email)
+    return await request_service.newest_first(scope, query, before_id, limit)
 
 
 async def preferences(scope: TenantScope, email: str) -> dict | None:
@@ -123,7 +125,7 @@ async def preferences(scope: TenantScope, email: str) -> dict | None:
 async def export(scope: TenantScope, citizen: dict) -> dict:
     """Everything the town holds about this citizen, as they can download it."""
     requests = []
-    for row in await their_requests(scope, citizen["email"]):
+    for row in await their_requests(scope, citizen["email"], limit=None):
         requests.append(
             {
                 "reference": row.reference,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from domain import lifecycle
-from domain.requests import RequestRecord, records, select_requests
+from domain.requests import RequestRecord, newest_first, select_requests
 from domain.scope import TenantScope
 from domain.tables import ServiceRequest
 
@@ -16,7 +16,7 @@ QUEUE_PAGE_SIZE = 50
 class QueueFilter:
     status: str = ""
     department_id: int | None = None
-    # Keyset cursor: the (created_at, id) of the last row already shown.
+    # Keyset cursor: the id of the last row already shown (its (created_at, id) is where the page starts).
     before_id: int | None = None
     # For staff who see only their departments' requests; None means every department.
     only_departments: tuple[int, ...] | None = None
@@ -32,22 +32,4 @@ async def queue(scope: TenantScope, wanted: QueueFilter, limit: int = QUEUE_PAGE
         query = query.where(ServiceRequest.department == wanted.department_id)
     if wanted.only_departments is not None:
         query = query.where(ServiceRequest.department.is_in(list(wanted.only_departments) or [0]))
-    if wanted.before_id:
-        anchor = (
-            await scope.select(ServiceRequest, ServiceRequest.created_at)
-            .where(ServiceRequest.id == wanted.before_id)
-            .first()
-        )
-        if anchor:
-            query = query.where(
-                (ServiceRequest.created_at < anchor["created_at"])
-                | (
-                    (ServiceRequest.created_at == anchor["created_at"])
-                    & (ServiceRequest.id < wanted.before_id)
-                )
-            )
-    return records(
-        await query.order_by(ServiceRequest.created_at, ascending=False)
-        .order_by(ServiceRequest.id, ascending=False)
-        .limit(limit)
-    )
+    return await newest_first(scope, query, wanted.before_id, limit)

@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from piccolo.columns.combination import WhereRaw
+
 from domain.scope import TenantScope
 from domain.tables import ServiceRequest
 
@@ -93,6 +95,33 @@ def select_requests(scope: TenantScope) -> Any:
 
 def records(rows: list[dict[str, Any]]) -> list[RequestRecord]:
     return [RequestRecord(**row) for row in rows]
+
+
+async def newest_first(
+    scope: TenantScope, query: Any, before_id: int | None, limit: int | None
+) -> list[RequestRecord]:
+    """One page of what `query` selects, newest first, after the request `before_id` (the last one shown).
+    The cursor is the row value (created_at, id), which PostgreSQL and SQLite compare as one range of an
+    index ending in (created_at DESC, id DESC): the scan starts at the cursor, so page 2,000 costs what
+    page 2 does (an OR of the two columns makes the database walk every newer row first)."""
+    if before_id:
+        anchor = (
+            await scope.select(ServiceRequest, ServiceRequest.created_at)
+            .where(ServiceRequest.id == before_id)
+            .first()
+        )
+        if anchor:
+            query = query.where(
+                WhereRaw(
+                    "(service_request.created_at, service_request.id) < ({}, {})",
+                    anchor["created_at"],
+                    before_id,
+                )
+            )
+    query = query.order_by(ServiceRequest.created_at, ascending=False).order_by(
+        ServiceRequest.id, ascending=False
+    )
+    return records(await (query if limit is None else query.limit(limit)))
 
 
 def localise(record: RequestRecord, language: str) -> RequestRecord:

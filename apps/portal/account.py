@@ -14,7 +14,7 @@ from litestar.params import FromPath
 from litestar.response import Redirect, Response, Template
 
 from apps import sign_in_flow
-from apps.pages import PathId, page, scope_of, tenant_of, town_link
+from apps.pages import PathId, QueryId, page, scope_of, tenant_of, town_link
 from domain import citizens, sign_in
 from domain import requests as request_service
 from domain.intake import PHONE_PATTERN, valid_email
@@ -182,15 +182,22 @@ class AccountController(Controller):
 
     @get("/requests")
     async def my_requests(
-        self, request: Request, citizen: NamedDependency[dict], tenant_scope: NamedDependency[TenantScope]
+        self,
+        request: Request,
+        citizen: NamedDependency[dict],
+        tenant_scope: NamedDependency[TenantScope],
+        before: QueryId = None,
     ) -> Template:
         language = current_language.get()
-        rows = await citizens.their_requests(tenant_scope, citizen["email"])
+        size = citizens.MY_REQUESTS_PAGE_SIZE
+        rows = await citizens.their_requests(tenant_scope, citizen["email"], before, limit=size + 1)
         return page(
             request,
             "account/requests.html",
             citizen=citizen,
-            rows=[request_service.localise(row, language) for row in rows],
+            rows=[request_service.localise(row, language) for row in rows[:size]],
+            next_before=rows[size - 1].id if len(rows) > size else None,
+            first_page=before is None,
         )
 
     @get("/")

@@ -142,3 +142,28 @@ async def test_the_same_address_at_two_towns_is_two_accounts(inbox):
     async with cross_tenant("test: one address in two towns"):
         accounts = await Citizen.select(Citizen.tenant.as_alias("town")).where(Citizen.email == email)
     assert sorted(row["town"] for row in accounts) == sorted([town.id, other_town.id])
+
+
+async def test_my_requests_come_a_page_at_a_time_newest_first_and_every_one_once(inbox):
+    from domain.citizens import MY_REQUESTS_PAGE_SIZE
+    from tests.integration.test_staff_pages import many_requests
+
+    town = await make_town()
+    email = f"heavy@{town.slug}.example"
+    expected = await many_requests(town, MY_REQUESTS_PAGE_SIZE * 2 + 3, contact_email=email)
+    async with PortalClient(create_app(OFFLINE), town.host) as citizen:
+        await sign_in(citizen, inbox, email)
+        path, pages = "/account/requests", []
+        while path:
+            page = (await citizen.get(path)).text
+            pages.append(re.findall(r'<td><a href="/status/[\w-]+">([\w-]+)</a>', page))
+            older = re.search(r'<a href="(/account/requests\?before=\d+)">Older requests</a>', page)
+            path = older.group(1) if older else ""
+        assert [len(rows) for rows in pages] == [MY_REQUESTS_PAGE_SIZE, MY_REQUESTS_PAGE_SIZE, 3]
+        assert sum(pages, []) == expected
+        assert (
+            "Newest requests" in page
+            and "Newest requests" not in (await citizen.get("/account/requests")).text
+        )
+        exported = json.loads((await citizen.get("/account/data.json")).text)
+        assert len(exported["requests"]) == len(expected)  # the download holds every one, not a page
