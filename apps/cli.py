@@ -74,7 +74,7 @@ def web(port: int, workers: int = 1) -> None:
 @dataclass
 class Child:
     """One process of the development run. It leads its own process group, so stopping the group also stops
-    what it started (the worker's PDF processes, multiprocessing's resource tracker)."""
+    what it started (the worker's PDF process)."""
 
     name: str
     command: Callable[[], list[str]]  # called at each start: the dev server picks fresh free ports

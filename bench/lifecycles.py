@@ -626,10 +626,7 @@ async def pdf_probe(tenant_id: int, request_id: int, renders: int) -> dict:
     activities = RequestActivities(
         settings, Mailer(settings.smtp_host, settings.smtp_port, settings.mail_from)
     )
-    try:
-        context = await activities._document_context(TenantScope(tenant_id), request_id)
-    finally:
-        activities._pdf_pool.shutdown()
+    context = await activities._document_context(TenantScope(tenant_id), request_id)
     template = activities.templates.get_template("receipt.html")
     cpu: dict[str, list[float]] = {"qr_svg": [], "page_with_qr": [], "page_without_qr": []}
     with i18n.use_language(context["request"].language):

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import io
 
-from PIL import Image, ImageOps
-
 # What the portal accepts, by Pillow's format name, with the media type it is served as.
 FORMATS = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp"}
 # A 50-megapixel phone camera fits; anything larger is refused before it is decoded.
@@ -28,6 +26,8 @@ class BadImage(ValueError):
 
 def clean_photo(content: bytes) -> tuple[bytes, str]:
     """The photo re-encoded in its own format without metadata, and its media type."""
+    from PIL import Image, ImageOps  # at the first photo: a web process that never gets one holds no Pillow
+
     try:
         # Pillow itself refuses at open anything over twice its own pixel limit (DecompressionBombError).
         with Image.open(io.BytesIO(content), formats=list(FORMATS)) as image:

@@ -19,8 +19,8 @@ from workflows.service_request.activities import RequestActivities
 from workflows.service_request.workflow import ServiceRequestWorkflow
 
 
-def build_worker(client: Client, settings: Settings) -> Worker:
-    activities = RequestActivities(
+def build_worker(client: Client, settings: Settings, activities: RequestActivities | None = None) -> Worker:
+    activities = activities or RequestActivities(
         settings, Mailer(settings.smtp_host, settings.smtp_port, settings.mail_from)
     )
     return Worker(
@@ -33,7 +33,7 @@ def build_worker(client: Client, settings: Settings) -> Worker:
 
 async def run_worker(settings: Settings) -> None:
     """Runs until cancelled. SIGTERM (a supervisor's stop) cancels it like Ctrl-C does, so the process exits
-    through its clean path, which also ends its PDF processes and multiprocessing's resource tracker."""
+    through its clean path, which also ends its PDF process (which would end anyway once its pipe closed)."""
     from piccolo_conf import DB
 
     this = asyncio.current_task()
@@ -45,10 +45,15 @@ async def run_worker(settings: Settings) -> None:
     reconciler = asyncio.create_task(
         reconcile_forever(gateway, settings.reconcile_interval, settings.reconcile_grace)
     )
+    activities = RequestActivities(
+        settings, Mailer(settings.smtp_host, settings.smtp_port, settings.mail_from)
+    )
     try:
-        await build_worker(client, settings).run()
+        await activities.pdf.start()  # warm before the first receipt, not during it
+        await build_worker(client, settings, activities).run()
     finally:
         reconciler.cancel()
+        await activities.pdf.close()
         await close_pool(DB)
 
 
@@ -66,7 +71,6 @@ async def wait_for_temporal(gateway: TemporalGateway, attempts: int = 120) -> Cl
 
 def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s worker %(levelname)s %(message)s")
-    logging.getLogger("weasyprint").setLevel(logging.WARNING)  # seven lines per PDF otherwise
     with contextlib.suppress(KeyboardInterrupt, asyncio.CancelledError):
         asyncio.run(run_worker(get_settings()))
 

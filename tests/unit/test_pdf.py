@@ -1,15 +1,22 @@
 """The PDF renderer draws only what the document embeds: a template value that names a remote or local file
-must not make the worker fetch it (server-side request forgery, reading the worker's files)."""
+must not make the worker fetch it (server-side request forgery, reading the worker's files). It runs in
+processes of its own that load WeasyPrint and nothing of the portal, and one that dies is replaced."""
 
 import base64
 import io
+import os
+import signal
+import subprocess
+import sys
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+import pytest
 import qrcode
 from pypdf import PdfReader
 
-from infra.pdf import render_pdf
+from infra.pdf import READY, PdfRenderer, RenderFailed, render_pdf
+from infra.settings import PROJECT_ROOT
 
 
 def _png() -> bytes:
@@ -53,3 +60,50 @@ def test_receipts_draw_embedded_images_and_fetch_neither_remote_nor_local_urls(t
     assert _images(remote) == 0
     assert _images(on_disk) == 0
     assert _images(inline) == 1
+
+
+def test_the_pdf_process_loads_what_rendering_needs_and_nothing_of_the_portal():
+    started = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "infra.pdf"],
+        cwd=PROJECT_ROOT,
+        stdin=subprocess.DEVNULL,  # no page to render: it warms up, says it is ready, and ends
+        capture_output=True,
+        timeout=120,
+    )
+    assert started.returncode == 0, started.stderr[-2000:]
+    assert started.stdout == READY
+    imported = {
+        line.rsplit("|", 1)[1].strip().split(".")[0]
+        for line in started.stderr.decode().splitlines()
+        if line.startswith("import time:") and "|" in line
+    }
+    assert "weasyprint" in imported
+    portal = {
+        "apps",
+        "domain",
+        "tenants",
+        "workflows",
+        "temporalio",
+        "piccolo",
+        "litestar",
+        "asyncpg",
+        "jinja2",
+    }
+    assert not imported & portal
+
+
+async def test_pages_render_in_a_process_that_is_replaced_when_it_dies():
+    renderer = PdfRenderer(processes=1)
+    try:
+        await renderer.start()
+        (first,) = renderer.pids()
+        assert (await renderer.render("<h1>Receipt</h1>")).startswith(b"%PDF")
+        assert renderer.pids() == {first}  # the same warm process, page after page
+        os.kill(first, signal.SIGKILL)
+        with pytest.raises(RenderFailed, match="ended while rendering"):
+            await renderer.render("<h1>Receipt</h1>")  # the activity fails and Temporal retries it
+        assert (await renderer.render("<h1>Receipt</h1>")).startswith(b"%PDF")
+        assert renderer.pids() and first not in renderer.pids()
+    finally:
+        await renderer.close()
+    assert not renderer.pids()

@@ -93,7 +93,7 @@ def start_worker_process(task_queue: str, **environment: str) -> subprocess.Pope
 
 
 def kill_worker(worker: subprocess.Popen, sig: signal.Signals = signal.SIGKILL) -> None:
-    """Signals the whole group, so the PDF process and the resource tracker go with the worker."""
+    """Signals the whole group, so the PDF process goes with the worker."""
     with contextlib.suppress(ProcessLookupError):
         os.killpg(worker.pid, sig)
     try:
@@ -106,11 +106,11 @@ def kill_worker(worker: subprocess.Popen, sig: signal.Signals = signal.SIGKILL) 
 
 
 async def acknowledged(client: Client, workflow: str) -> bool:
-    """True once the history records route, acknowledgement PDF and acknowledgement mail as completed."""
-    completed = 0
-    async for event in client.get_workflow_handle(workflow).fetch_history_events():
-        completed += event.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_COMPLETED
-    return completed >= 3
+    """True once the history records the routing and the acknowledgement mail as completed."""
+    return (
+        await activity_completions(client, workflow, "route") >= 1
+        and await activity_completions(client, workflow, "notify_citizen") >= 1
+    )
 
 
 async def activity_completions(client: Client, workflow: str, name: str) -> int:

@@ -7,7 +7,7 @@ import pytest
 from pypdf import PdfReader
 
 from domain import requests as request_service
-from domain.tables import Department, Notification
+from domain.tables import Department, Document, Notification
 from tests.support.factories import make_town, valid_form
 from tests.support.portal import PortalClient, status_path
 from tests.support.services import eventually
@@ -48,6 +48,7 @@ async def test_a_request_travels_from_the_portal_to_closure_with_a_pdf_receipt(a
         acknowledgement = await inbox.wait_for(lambda m: m["to"] == email and "received" in m["subject"])
         assert reference in acknowledgement["subject"]
         assert f"http://{town.host}:8000{path}" in text_of(acknowledgement)
+        assert not list(acknowledgement.iter_attachments())  # the reference and link say it; no PDF
 
         assert (await clerk.login(town.roads_email, town.password)).status_code == 303
         queue = await clerk.get(
@@ -97,6 +98,9 @@ async def test_a_request_travels_from_the_portal_to_closure_with_a_pdf_receipt(a
     # One acknowledgement, one public update, one closure: nothing sent twice.
     assert len(inbox.matching(lambda m: m["to"] == email)) == 3
     assert notifications == 3
+    async with town.scope.transaction():
+        documents = await Document.select(Document.kind).where(Document.request == row.id)
+    assert [document["kind"] for document in documents] == ["receipt"]  # one PDF per lifecycle
 
 
 async def test_htmx_actions_answer_with_the_panel_and_refusals_keep_what_was_typed(app, inbox):

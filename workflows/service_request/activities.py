@@ -6,7 +6,6 @@ through an outbox row so a retried send never reaches the citizen twice.
 
 from __future__ import annotations
 
-import asyncio
 import functools
 import sqlite3
 from dataclasses import asdict
@@ -25,7 +24,7 @@ from domain.scope import TenantScope
 from infra import i18n
 from infra.i18n import N_
 from infra.mail import Attachment, BadRecipient, Mailer, OutgoingMail
-from infra.pdf import pdf_process_pool, qr_png_data_uri, render_pdf
+from infra.pdf import PdfRenderer, qr_png_data_uri
 from infra.settings import Settings
 from infra.templating import document_environment
 from tenants.resolve import tenant_by_id, town_url
@@ -113,7 +112,7 @@ class RequestActivities:
         self.templates = document_environment(TEMPLATES)
         # WeasyPrint is CPU-bound Python holding the GIL: in a thread it would stall the worker's event loop
         # (and every Update waiting on it), so PDFs render in their own processes.
-        self._pdf_pool = pdf_process_pool(pdf_processes)
+        self.pdf = PdfRenderer(pdf_processes)
 
     @activity.defn
     @bad_data_is_final
@@ -155,7 +154,7 @@ class RequestActivities:
             html = self.templates.get_template("receipt.html").render(
                 **context, kind=receipt.kind, qr_code=qr_png_data_uri(context["status_url"])
             )
-        pdf = await asyncio.get_running_loop().run_in_executor(self._pdf_pool, render_pdf, html)
+        pdf = await self.pdf.render(html)
         suffix = "" if receipt.kind == RECEIPT else f"-{receipt.kind}"
         filename = f"{context['request'].reference}{suffix}.pdf"
         async with scope.transaction():

@@ -46,6 +46,9 @@ RENDER_TIMEOUT = timedelta(minutes=2)
 MAIL_RETRY = RetryPolicy(initial_interval=timedelta(seconds=2), maximum_interval=timedelta(minutes=5))
 # Changes to running workflows: each new step is taken only by runs that reach it after the change.
 ACKNOWLEDGEMENT_RECEIPT = "acknowledgement-receipt"
+# The acknowledgement mail carries the reference and the status link; a PDF of it, which nobody asked for,
+# was half the worker's CPU. Only the closure receipt is rendered now.
+ACKNOWLEDGEMENT_WITHOUT_PDF = "acknowledgement-without-pdf"
 SERVICE_LEVELS = "service-levels"
 # The database refused a step's data (the activity noted it on the internal timeline): said to whoever acted.
 STEP_NOT_SAVED = N_("This could not be saved. The request is marked for the staff to look at.")
@@ -73,7 +76,9 @@ class ServiceRequestWorkflow:
     async def run(self, params: RequestParams) -> str:
         if params.carried is None:
             await self._route()
-            if workflow.patched(ACKNOWLEDGEMENT_RECEIPT):
+            if not workflow.patched(ACKNOWLEDGEMENT_WITHOUT_PDF) and workflow.patched(
+                ACKNOWLEDGEMENT_RECEIPT
+            ):
                 await self._render("acknowledgement")
                 await self._notify("acknowledgement", key="acknowledgement", attach="acknowledgement")
             else:
