@@ -11,6 +11,7 @@ from domain.intake import Submission
 from domain.scope import TenantScope
 from domain.tables import ReferenceCounter, RequestEvent, RequestType, ServiceRequest
 from domain.writes import utc_now, write_transaction
+from infra.database import cross_tenant
 
 
 @dataclass(frozen=True)
@@ -106,10 +107,23 @@ async def mark_workflow_started(scope: TenantScope, request_id: int) -> None:
     )
 
 
-async def awaiting_workflow(scope: TenantScope, created_before: datetime, limit: int = 500) -> list[dict]:
-    return (
-        await scope.select(ServiceRequest, ServiceRequest.id, ServiceRequest.reference)
-        .where(ServiceRequest.workflow_started.eq(False) & (ServiceRequest.created_at < created_before))
-        .order_by(ServiceRequest.id)
-        .limit(limit)
+async def awaiting_workflow(
+    created_before: datetime, only_tenants: list[int] | None = None, limit: int = 500
+) -> list[dict]:
+    """The requests of every active town whose workflow was never started (Temporal was down, or the web
+    process died between commit and start), oldest first: the reconciler's one query across towns, an
+    index range of the few unstarted rows (service_request_unstarted) however many requests there are."""
+    query = ServiceRequest.select(
+        ServiceRequest.id,
+        ServiceRequest.reference,
+        ServiceRequest.tenant.as_alias("tenant_id"),
+        ServiceRequest.tenant.slug.as_alias("tenant_slug"),
+    ).where(
+        ServiceRequest.workflow_started.eq(False)
+        & (ServiceRequest.created_at < created_before)
+        & (ServiceRequest.tenant.active == True)  # noqa: E712 - a Piccolo condition, not a comparison
     )
+    if only_tenants is not None:
+        query = query.where(ServiceRequest.tenant.is_in(only_tenants or [0]))
+    async with cross_tenant("reconciler: requests whose workflow was never started"):
+        return await query.order_by(ServiceRequest.id).limit(limit)

@@ -14,6 +14,7 @@ every page. So on SQLite each multi-statement write keeps its own IMMEDIATE tran
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import sqlite3
 from collections.abc import AsyncIterator, Iterator
@@ -234,3 +235,42 @@ async def savepoint() -> AsyncIterator[None]:
     else:
         async with engine.transaction():
             yield
+
+
+class Leadership:
+    """Whether this process holds a role that one process of the installation plays at a time (the
+    reconciler), and so keeps: on PostgreSQL a session advisory lock on a connection of its own, outside
+    the pool, which the server releases when the process or its connection dies, so another process takes
+    the role over at its next try. On SQLite there is one worker, and it always leads."""
+
+    def __init__(self, role: str) -> None:
+        self.key = int.from_bytes(hashlib.sha256(role.encode()).digest()[:8], "big", signed=True)
+        self._connection: Any = None
+
+    async def held(self) -> bool:
+        """Tries for the role if this process does not hold it yet; True while it does."""
+        engine = _engine()
+        if not isinstance(engine, PostgresEngine):
+            return True
+        if self._connection is not None:
+            try:
+                await self._connection.fetchval("SELECT 1")  # the session, and so its lock, still lives
+                return True
+            except Exception:  # the server restarted or the connection broke: the lock went with it
+                connection, self._connection = self._connection, None
+                connection.terminate()
+        connection = await engine.get_new_connection()
+        try:
+            if await connection.fetchval("SELECT pg_try_advisory_lock($1)", self.key):
+                self._connection = connection
+                return True
+        except BaseException:
+            await connection.close()
+            raise
+        await connection.close()
+        return False
+
+    async def release(self) -> None:
+        if self._connection is not None:
+            connection, self._connection = self._connection, None
+            await connection.close()  # and with it the lock

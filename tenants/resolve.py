@@ -132,12 +132,6 @@ async def tenant_by_id(tenant_id: int) -> TenantInfo | None:
     return tenant
 
 
-async def all_tenant_ids(reason: str) -> list[int]:
-    """For platform jobs (the reconciler) that then work tenant by tenant; `reason` goes to the audit log."""
-    async with cross_tenant(reason):
-        return [row["id"] for row in await Tenant.select(Tenant.id).where(Tenant.active.eq(True))]
-
-
 def town_url(tenant: TenantInfo, settings: Settings, path: str = "/", via: str | None = None) -> str:
     """The absolute address of one of the town's pages, for mail, PDFs, QR codes and sign-in redirects.
 

@@ -1,7 +1,9 @@
 """Starts every workflow that intake could not start (Temporal was down, the web process died).
 
-Runs in the worker on a timer and on demand (`citizen-portal reconcile`). It works tenant by tenant:
-the list of towns is its one cross-tenant (audited) read; each town's requests are read in its own scope.
+One process of the installation runs it on a timer (whichever worker holds the reconciler's lock; the
+others only try for the lock), and anyone on demand (`citizen-portal reconcile`). Each pass is one indexed
+query across towns on the audited cross-tenant path; each start then marks its request in the town's own
+scope.
 """
 
 from __future__ import annotations
@@ -10,9 +12,8 @@ import asyncio
 import logging
 from datetime import UTC, datetime, timedelta
 
-from domain.scope import TenantScope
 from domain.submissions import awaiting_workflow
-from tenants.resolve import all_tenant_ids, tenant_by_id
+from infra.database import Leadership
 from workflows.client import TemporalGateway
 
 log = logging.getLogger(__name__)
@@ -21,36 +22,30 @@ log = logging.getLogger(__name__)
 # Workflows are started this many at a time: one by one, a backlog held back by an outage drained at about
 # one a second (each start waited behind the database writes of the workflows started before it).
 BATCH = 16
+ROLE = "citizen-portal reconciler"
 
 
 async def reconcile_once(
     gateway: TemporalGateway, grace_seconds: float, tenant_ids: list[int] | None = None
 ) -> int:
-    """Returns how many workflows it started; stops at the first failure (the server is still down)."""
+    """Returns how many workflows it started; stops at the first failure (the server is still down).
+    `tenant_ids` narrows it to those towns (the tests' own)."""
     started = 0
     cutoff = datetime.now(UTC) - timedelta(seconds=grace_seconds)
     try:
-        for tenant_id in tenant_ids or await all_tenant_ids(
-            "reconciler: towns to check for missing workflows"
-        ):
-            scope = TenantScope(tenant_id)
-            async with scope.transaction():
-                tenant = await tenant_by_id(tenant_id)
-                rows = await awaiting_workflow(scope, cutoff)
-            if tenant is None:
-                continue  # removed since the list was read
-            for first in range(0, len(rows), BATCH):
-                results = await asyncio.gather(
-                    *(
-                        gateway.start_request(
-                            tenant_id, tenant.slug, row["id"], row["reference"], ignore_backoff=True
-                        )
-                        for row in rows[first : first + BATCH]
+        rows = await awaiting_workflow(cutoff, tenant_ids)
+        for first in range(0, len(rows), BATCH):
+            results = await asyncio.gather(
+                *(
+                    gateway.start_request(
+                        row["tenant_id"], row["tenant_slug"], row["id"], row["reference"], ignore_backoff=True
                     )
+                    for row in rows[first : first + BATCH]
                 )
-                started += sum(results)
-                if not all(results):
-                    return started
+            )
+            started += sum(results)
+            if not all(results):
+                return started
         return started
     finally:
         if started:
@@ -58,9 +53,14 @@ async def reconcile_once(
 
 
 async def reconcile_forever(gateway: TemporalGateway, interval: float, grace_seconds: float) -> None:
-    while True:
-        try:
-            await reconcile_once(gateway, grace_seconds)
-        except Exception:  # the loop must outlive any one bad pass
-            log.exception("reconciler pass failed")
-        await asyncio.sleep(interval)
+    leadership = Leadership(ROLE)
+    try:
+        while True:
+            try:
+                if await leadership.held():
+                    await reconcile_once(gateway, grace_seconds)
+            except Exception:  # the loop must outlive any one bad pass
+                log.exception("reconciler pass failed")
+            await asyncio.sleep(interval)
+    finally:
+        await leadership.release()

@@ -93,8 +93,7 @@ async def test_the_worker_runs_the_reconciler_and_drains_an_outage_backlog_soon_
         returned = time.monotonic()
 
         async def all_started() -> bool:
-            async with town.scope.transaction():
-                return not await submissions.awaiting_workflow(town.scope, datetime.now(UTC))
+            return not await submissions.awaiting_workflow(datetime.now(UTC), [town.id])
 
         await eventually(all_started, within=BACKLOG_DRAINED_WITHIN)
         assert time.monotonic() - returned < BACKLOG_DRAINED_WITHIN
@@ -102,3 +101,51 @@ async def test_the_worker_runs_the_reconciler_and_drains_an_outage_backlog_soon_
     finally:
         kill_worker(worker, signal.SIGTERM)
         stop(server)
+
+
+async def test_the_reconcilers_one_query_finds_every_active_towns_unstarted_requests_and_no_others():
+    from domain.tables import ServiceRequest
+    from infra.database import cross_tenant
+    from tenants.tables import Tenant
+
+    springfield, shelbyville, closed_down = (
+        await make_town("Springfield"),
+        await make_town("Shelbyville"),
+        await make_town("Ogdenville"),
+    )
+    waiting = {town.slug: (await commit_request(town)).reference for town in (springfield, shelbyville)}
+    await commit_request(closed_down)
+    started = await commit_request(springfield)
+    async with springfield.scope.transaction():
+        await submissions.mark_workflow_started(springfield.scope, started.request_id)
+    async with cross_tenant("test: a town that left the platform"):
+        await Tenant.update({Tenant.active: False}).where(Tenant.id == closed_down.id)
+    ours = [springfield.id, shelbyville.id, closed_down.id]
+    rows = await submissions.awaiting_workflow(datetime.now(UTC), ours)
+    assert {row["tenant_slug"]: row["reference"] for row in rows} == waiting
+    assert {row["tenant_id"] for row in rows} == {springfield.id, shelbyville.id}
+    async with cross_tenant("test: the rows behind the answer"):
+        for row in rows:  # each row's town is its own, as the start and its mark need
+            owner = await ServiceRequest.select(ServiceRequest.tenant).where(ServiceRequest.id == row["id"])
+            assert list(owner[0].values()) == [row["tenant_id"]]
+
+
+async def test_one_process_at_a_time_holds_the_reconciler_and_another_takes_over_when_it_lets_go():
+    from piccolo.engine.postgres import PostgresEngine
+
+    from infra.database import Leadership
+    from piccolo_conf import DB
+    from workflows.reconciler import ROLE
+
+    first, second = Leadership(ROLE), Leadership(ROLE)
+    try:
+        assert await first.held()
+        if not isinstance(DB, PostgresEngine):
+            assert await second.held()  # SQLite: the one worker of the embedded setup always leads
+            return
+        assert not await second.held() and await first.held()  # kept by the first, refused to the second
+        await first.release()  # as when the first worker's process dies and its connection closes
+        assert await second.held() and not await first.held()
+    finally:
+        await first.release()
+        await second.release()
