@@ -192,6 +192,21 @@ def spawn_worker(project: Path, log_file: Path) -> subprocess.Popen:
         )
 
 
+def spawn_skeleton(project: Path, queue: str, receipt: Path, log_file: Path) -> subprocess.Popen:
+    """The skeleton's worker (bench/skeleton.py), with the measured checkout's code."""
+    with log_file.open("ab") as output:
+        return subprocess.Popen(
+            [sys.executable, str(Path(__file__).with_name("skeleton.py")), "--task-queue", queue]
+            + ["--receipt", str(receipt)],
+            cwd=project,
+            env={**os.environ, "PYTHONPATH": str(project)},
+            stdin=subprocess.DEVNULL,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+
 def tail(path: Path, lines: int = 30) -> str:
     try:
         return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
@@ -611,14 +626,13 @@ async def db_route_latencies(tenant_id: int, request_ids: set[int]) -> list[floa
     ]
 
 
-async def pdf_probe(tenant_id: int, request_id: int, renders: int) -> dict:
-    """CPU of one receipt render, as render_receipt does it, here in this (now idle) process, after the run:
-    the Jinja page with its SVG QR code, then the same page without the QR code, to see what drawing it costs.
-    Mirrors RequestActivities.render_receipt (its private _document_context included)."""
+async def receipt_html(tenant_id: int, request_id: int) -> str:
+    """The closure receipt's page exactly as render_receipt builds it (its private _document_context
+    included), for the in-process timing and for the skeleton's one PDF."""
     from domain.scope import TenantScope
     from infra import i18n
     from infra.mail import Mailer
-    from infra.pdf import qr_svg, render_pdf
+    from infra.pdf import qr_png_data_uri
     from infra.settings import get_settings
     from workflows.service_request.activities import RequestActivities
 
@@ -626,20 +640,56 @@ async def pdf_probe(tenant_id: int, request_id: int, renders: int) -> dict:
     activities = RequestActivities(
         settings, Mailer(settings.smtp_host, settings.smtp_port, settings.mail_from)
     )
-    context = await activities._document_context(TenantScope(tenant_id), request_id)
-    template = activities.templates.get_template("receipt.html")
-    cpu: dict[str, list[float]] = {"qr_svg": [], "page_with_qr": [], "page_without_qr": []}
+    scope = TenantScope(tenant_id)
+    async with scope.transaction():
+        context = await activities._document_context(scope, request_id)
     with i18n.use_language(context["request"].language):
-        for _ in range(renders):
-            started = time.thread_time()
-            qr = qr_svg(context["status_url"])
-            cpu["qr_svg"].append(time.thread_time() - started)
-            for name, code in (("page_with_qr", qr), ("page_without_qr", "")):
-                html = template.render(**context, kind="receipt", qr_code=code)
-                started = time.thread_time()
-                render_pdf(html)
-                cpu[name].append(time.thread_time() - started)
-    return {name: round(1000 * percentile(values, 0.5), 1) for name, values in cpu.items()}
+        return activities.templates.get_template("receipt.html").render(
+            **context, kind="receipt", qr_code=qr_png_data_uri(context["status_url"])
+        )
+
+
+def pdf_probe(html: str, renders: int) -> dict:
+    """CPU of one receipt render in this (now idle) process, warm: the first render is not counted."""
+    from infra.pdf import render_pdf
+
+    render_pdf(html)
+    cpu = []
+    for _ in range(renders):
+        started = time.thread_time()
+        render_pdf(html)
+        cpu.append(time.thread_time() - started)
+    return {"receipt": round(1000 * percentile(cpu, 0.5), 1)}
+
+
+async def skeleton_phase(
+    ctx: Context, processes: Processes, temp: Path, html: str, count: int, probe
+) -> dict:
+    """The skeleton (bench/skeleton.py) in its own worker process, as many lifecycles as the measured phase
+    completed and as many in flight: its worker and Temporal server CPU per lifecycle, and its events."""
+    import skeleton
+
+    receipt = temp / "receipt.html"
+    receipt.write_text(html)
+    queue = f"skeleton-{uuid.uuid4().hex[:8]}"
+    worker = processes.adopt(
+        await asyncio.to_thread(spawn_skeleton, ctx.args.project, queue, receipt, temp / "skeleton.log")
+    )
+    try:
+        await skeleton.run_phase(ctx.client, queue, ctx.args.warmup, 1)
+        start = probe(worker.pid)
+        durations = await skeleton.run_phase(ctx.client, queue, count, ctx.args.concurrency)
+        end = probe(worker.pid)
+        events = await skeleton.history_events(ctx.client, queue)
+    finally:
+        processes.stop(worker)
+    return {
+        "lifecycles": len(durations),
+        "worker_cpu_s_per_lifecycle": round((end["worker"] - start["worker"]) / len(durations), 4),
+        "temporal_cpu_s_per_lifecycle": round((end["temporal"] - start["temporal"]) / len(durations), 4),
+        "lifecycle_p50_ms": round(1000 * percentile(durations, 0.5), 1),
+        "history_events": events,
+    }
 
 
 async def count_documents(tenant_id: int) -> dict[str, int]:
@@ -681,6 +731,7 @@ class Report:
     pdf_kb_mean: float
     pdf_render_cpu_ms: dict[str, float]  # median thread CPU of --pdf-probe renders in the bench process
     documents: dict[str, int]
+    skeleton: dict
     failure_kinds: dict[str, int] = field(default_factory=dict)
     failure_samples: dict[str, str] = field(default_factory=dict)
 
@@ -766,9 +817,14 @@ async def bench(args: argparse.Namespace, processes: Processes, temp: Path, data
         )
         db_routed = await db_route_latencies(ctx.tenant_id, {sample.request_id for sample in samples})
         documents = await count_documents(ctx.tenant_id)
-        pdf_cpu = (
-            await pdf_probe(ctx.tenant_id, samples[0].request_id, args.pdf_probe) if args.pdf_probe else {}
-        )
+        html = await receipt_html(ctx.tenant_id, samples[0].request_id)
+        pdf_cpu = pdf_probe(html, args.pdf_probe) if args.pdf_probe else {}
+        log(f"skeleton: {done} lifecycles, {args.concurrency} in flight")
+
+        def skeleton_probe(pid: int) -> dict:
+            return {"worker": tree_cpu_seconds(pid), "temporal": tree_cpu_seconds(temporal_pid)}
+
+        bare = await skeleton_phase(ctx, processes, temp, html, done, skeleton_probe)
     finally:
         if running is not None:
             await running.shutdown()
@@ -821,6 +877,7 @@ async def bench(args: argparse.Namespace, processes: Processes, temp: Path, data
         pdf_kb_mean=round((sink.pdf_bytes - bytes_before) / pdfs / 1024, 1) if pdfs else 0.0,
         pdf_render_cpu_ms=pdf_cpu,
         documents=documents,
+        skeleton=bare,
         failure_kinds=dict(failures),
         failure_samples=failure_samples,
     )
@@ -869,12 +926,22 @@ def print_report(report: Report) -> None:
     ]
     lines += [f"  {count:>5} x {kind}" for kind, count in sorted(report.mail_kinds.items())]
     if report.pdf_render_cpu_ms:
-        probe = report.pdf_render_cpu_ms
         lines.append(
-            f"receipt render CPU    {probe['page_with_qr']:.0f} ms per PDF as rendered, "
-            f"{probe['page_without_qr']:.0f} ms without the QR code, QR SVG itself {probe['qr_svg']:.0f} ms "
-            "(median, measured in the bench process after the run)"
+            f"receipt render CPU    {report.pdf_render_cpu_ms['receipt']:.0f} ms per PDF, warm "
+            "(median, in the bench process after the run)"
         )
+    bare = report.skeleton
+    lines.append(
+        f"skeleton              {bare['lifecycles']} lifecycles: worker CPU "
+        f"{bare['worker_cpu_s_per_lifecycle'] * 1000:.1f} ms, Temporal server CPU "
+        f"{bare['temporal_cpu_s_per_lifecycle'] * 1000:.1f} ms per lifecycle, {bare['history_events']} events"
+    )
+    if report.worker_cpu_s_per_lifecycle is not None:
+        ratio = report.worker_cpu_s_per_lifecycle / bare["worker_cpu_s_per_lifecycle"]
+        lines.append(f"ratio worker CPU lifecycle/skeleton: {ratio:.2f}")
+    ratio = report.temporal_cpu_s_per_lifecycle / bare["temporal_cpu_s_per_lifecycle"]
+    lines.append(f"ratio Temporal server CPU lifecycle/skeleton: {ratio:.2f}")
+    lines.append(f"history events per lifecycle: {first['events']}")
     for kind, count in report.failure_kinds.items():
         lines.append(f"FAILED {count} x {kind}: {report.failure_samples.get(kind, '')!r}")
     print("\n".join(lines))

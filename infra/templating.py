@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 from datetime import datetime
 from pathlib import Path
+from typing import Literal, cast
 from zoneinfo import ZoneInfo
 
-from babel.dates import format_datetime
+from babel import Locale
+from babel.dates import DateTimePattern, get_date_format, get_datetime_format, get_time_format, parse_pattern
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from infra import i18n
@@ -22,7 +25,21 @@ def localtime(value: datetime | str | None, timezone: str = "UTC", fmt: str = "m
         zone = ZoneInfo(timezone)
     except (KeyError, ValueError):
         zone = ZoneInfo("UTC")
-    return format_datetime(value.astimezone(zone), format=fmt, locale=i18n.current_language.get())
+    locale, pattern = _pattern(i18n.current_language.get(), fmt)
+    return pattern.apply(value.astimezone(zone), locale)
+
+
+@functools.lru_cache(maxsize=64)
+def _pattern(language: str, fmt: str) -> tuple[Locale, DateTimePattern]:
+    """What babel's format_datetime works out at every call (a queue page has fifty dates), once per
+    language and format: the locale's date and time patterns inside its pattern that joins them."""
+    locale = Locale.parse(language)
+    if fmt in ("full", "long", "medium", "short"):
+        name = cast(Literal["full", "long", "medium", "short"], fmt)
+        joined = str(get_datetime_format(name, locale=locale))
+        time_pattern = get_time_format(name, locale=locale).pattern
+        fmt = joined.replace("{0}", time_pattern).replace("{1}", get_date_format(name, locale=locale).pattern)
+    return locale, parse_pattern(fmt)
 
 
 def install(env: Environment) -> Environment:

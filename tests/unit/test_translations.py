@@ -11,6 +11,7 @@ import re
 import subprocess
 import sys
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from babel.messages.catalog import Catalog, Message
@@ -145,3 +146,25 @@ def test_the_app_serves_french_and_english():
         assert i18n.gettext("Request %(reference)s", reference=reference) == f"Request {reference}"
         assert i18n.gettext("Report a problem or make a request") == "Report a problem or make a request"
         assert i18n.gettext("This request is already closed.") == "This request is already closed."
+
+
+@pytest.mark.parametrize("language", ["en", "fr"])
+@pytest.mark.parametrize("fmt", ["short", "medium", "long", "full", "d MMMM y"])
+def test_dates_read_as_babel_writes_them_in_each_language(language, fmt):
+    """The date filter works babel's patterns out once per language and format: its answers must be
+    babel's own, at every hour of a year that crosses both changes of daylight saving time."""
+    from datetime import UTC, datetime, timedelta
+
+    from babel.dates import format_datetime
+
+    from infra import i18n
+    from infra.templating import localtime
+
+    start = datetime(2026, 1, 1, 0, 30, tzinfo=UTC)
+    with i18n.use_language(language):
+        for hours in range(0, 365 * 24, 7):
+            moment = start + timedelta(hours=hours)
+            expected = format_datetime(
+                moment.astimezone(ZoneInfo("America/Toronto")), format=fmt, locale=language
+            )
+            assert localtime(moment, "America/Toronto", fmt) == expected

@@ -1,0 +1,124 @@
+"""What the benchmarks share: a throwaway PostgreSQL database with the migrations applied, process CPU and
+memory read with psutil, percentiles, and a line that says how busy the machine was."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import psutil
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_POSTGRES = "postgresql://postgres@127.0.0.1:5432/postgres"
+APP_ROLE = "portal_app"  # as in the tests: the portal's role owns nothing and is held by row-level security
+
+
+def log(bench: str, message: str) -> None:
+    print(f"[{bench}] {message}", file=sys.stderr, flush=True)
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    ordered = sorted(values)
+    if not ordered:
+        return float("nan")
+    return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
+
+
+def cpu_seconds(pid: int, children: bool = True) -> float:
+    """User and system CPU of a process and, by default, of its living descendants."""
+    processes = [psutil.Process(pid)]
+    if children:
+        processes += processes[0].children(recursive=True)
+    total = 0.0
+    for process in processes:
+        try:
+            times = process.cpu_times()
+        except psutil.NoSuchProcess:
+            continue
+        total += times.user + times.system
+    return total
+
+
+def rss_mb(pid: int) -> float:
+    return psutil.Process(pid).memory_info().rss / 2**20
+
+
+def postgres_cpu_seconds() -> float:
+    """Every PostgreSQL server process on this machine (its backends serve this benchmark, and whatever
+    else runs here: compare within one run)."""
+    total = 0.0
+    for process in psutil.process_iter(["name", "cpu_times"]):
+        if process.info["name"] and process.info["name"].startswith("postgres") and process.info["cpu_times"]:
+            total += process.info["cpu_times"].user + process.info["cpu_times"].system
+    return total
+
+
+def machine_line() -> str:
+    load = os.getloadavg()
+    return (
+        f"{psutil.cpu_count()} CPU, {psutil.virtual_memory().total / 2**30:.0f} GiB, "
+        f"load {load[0]:.1f} {load[1]:.1f} {load[2]:.1f}, Python {sys.version.split()[0]}"
+    )
+
+
+@dataclass
+class Database:
+    owner_url: str  # migrations run as the owner
+    app_url: str  # the portal connects as its own role, as in production
+
+
+async def _admin(url: str, statement: str) -> None:
+    import asyncpg
+
+    connection = await asyncpg.connect(url)
+    try:
+        await connection.execute(statement)
+    finally:
+        await connection.close()
+
+
+@contextmanager
+def postgres_database(admin_url: str = DEFAULT_POSTGRES, prefix: str = "portal_bench") -> Iterator[Database]:
+    """A fresh database, migrated, dropped afterwards; its URLs are also set in this process's
+    environment (DATABASE_URL, DATABASE_OWNER_URL) before the portal's modules read their settings."""
+    name = f"{prefix}_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+    asyncio.run(_admin(admin_url, f'CREATE DATABASE "{name}"'))
+    parts = urlsplit(admin_url)
+    owner = urlunsplit(parts._replace(path=f"/{name}"))
+    app = urlunsplit(
+        parts._replace(netloc=f"{APP_ROLE}@{parts.hostname}:{parts.port or 5432}", path=f"/{name}")
+    )
+    try:
+        environment = {**os.environ, "DATABASE_URL": app, "DATABASE_OWNER_URL": owner}
+        subprocess.run(
+            [sys.executable, "-m", "apps.cli", "migrate"],
+            cwd=PROJECT_ROOT,
+            env=environment,
+            check=True,
+            capture_output=True,
+        )
+        os.environ.update(DATABASE_URL=app, DATABASE_OWNER_URL=owner)
+        yield Database(owner, app)
+    finally:
+        asyncio.run(_admin(admin_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+class Stopwatch:
+    """Wall and CPU time of this process around a block: `with Stopwatch() as watch: ...; watch.cpu`."""
+
+    def __enter__(self) -> Stopwatch:
+        self._wall, self._cpu = time.perf_counter(), time.process_time()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.wall = time.perf_counter() - self._wall
+        self.cpu = time.process_time() - self._cpu
