@@ -22,8 +22,6 @@ from pathlib import Path
 
 from temporalio import activity, workflow
 
-sys.path.append(str(Path(__file__).resolve().parents[1]))  # after PYTHONPATH: the checkout measured
-
 WORKFLOW = "BenchSkeleton"
 
 
@@ -106,6 +104,8 @@ async def history_events(client, task_queue: str) -> int:
 
 
 if __name__ == "__main__":
+    # Here, not at import: the workflow sandbox re-imports this module and refuses filesystem calls.
+    sys.path.append(str(Path(__file__).resolve().parents[1]))  # after PYTHONPATH: the checkout measured
     parser = argparse.ArgumentParser()
     parser.add_argument("--task-queue", required=True)
     parser.add_argument("--receipt", type=Path, required=True)

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from apps.web import create_app
 from domain.tables import Citizen, ServiceRequest, SignInLink
 from infra.database import cross_tenant
-from tests.support.factories import make_town, valid_form
+from tests.support.factories import make_town, many_requests, valid_form
 from tests.support.portal import PortalClient, status_path
 from tests.support.services import offline_settings
 from tests.workflows.lifecycle_helpers import about, text_of
@@ -146,7 +146,6 @@ async def test_the_same_address_at_two_towns_is_two_accounts(inbox):
 
 async def test_my_requests_come_a_page_at_a_time_newest_first_and_every_one_once(inbox):
     from domain.citizens import MY_REQUESTS_PAGE_SIZE
-    from tests.integration.test_staff_pages import many_requests
 
     town = await make_town()
     email = f"heavy@{town.slug}.example"

@@ -9,7 +9,7 @@ from apps.demo import DEMO_PASSWORD
 from apps.web import create_app
 from domain import lifecycle
 from domain.tables import Department, ServiceRequest
-from tests.support.factories import make_town, valid_form
+from tests.support.factories import make_town, many_requests, valid_form
 from tests.support.portal import PortalClient, status_path
 from tests.support.services import offline_settings
 
@@ -94,39 +94,6 @@ async def test_staff_read_staff_wording_for_a_request_waiting_on_the_citizen(req
     await client.get("/lang/fr?next=/")
     french = (await client.get(f"/admin/requests/{reference}")).text
     assert "En attente du citoyen" in french and "En attente de votre réponse" not in french
-
-
-async def many_requests(town, count: int, contact_email: str = "ned@example.com") -> list[str]:
-    """`count` requests whose submission times tie in threes, newest first as the queue orders them: a
-    cursor on the time alone would skip or repeat the ones that share it."""
-    import uuid
-    from datetime import UTC, datetime, timedelta
-
-    from domain import submissions
-    from domain.intake import Submission
-
-    async with town.scope.transaction():
-        for n in range(count):
-            await submissions.submit(
-                town.scope,
-                town.prefix,
-                Submission(
-                    "pothole", f"Pothole {n}", "Ned", contact_email, uuid.uuid4().hex, address="1 Main"
-                ),
-                "en",
-            )
-        rows = await town.scope.select(ServiceRequest, ServiceRequest.id).order_by(ServiceRequest.id)
-        start = datetime(2026, 3, 1, tzinfo=UTC)
-        for n, row in enumerate(rows):
-            await town.scope.update(
-                ServiceRequest, {ServiceRequest.created_at: start + timedelta(hours=n // 3)}
-            ).where(ServiceRequest.id == row["id"])
-        ordered = (
-            await town.scope.select(ServiceRequest, ServiceRequest.reference)
-            .order_by(ServiceRequest.created_at, ascending=False)
-            .order_by(ServiceRequest.id, ascending=False)
-        )
-    return [row["reference"] for row in ordered]
 
 
 async def test_older_requests_page_through_the_whole_queue_once_each_in_order():

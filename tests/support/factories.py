@@ -102,3 +102,36 @@ def valid_form(**overrides: str) -> dict[str, str]:
     }
     form.update(overrides)
     return form
+
+
+async def many_requests(town, count: int, contact_email: str = "ned@example.com") -> list[str]:
+    """`count` requests whose submission times tie in threes, newest first as the queue orders them: a
+    cursor on the time alone would skip or repeat the ones that share it."""
+    from datetime import UTC, datetime, timedelta
+
+    from domain import submissions
+    from domain.intake import Submission
+    from domain.tables import ServiceRequest
+
+    async with town.scope.transaction():
+        for n in range(count):
+            await submissions.submit(
+                town.scope,
+                town.prefix,
+                Submission(
+                    "pothole", f"Pothole {n}", "Ned", contact_email, uuid.uuid4().hex, address="1 Main"
+                ),
+                "en",
+            )
+        rows = await town.scope.select(ServiceRequest, ServiceRequest.id).order_by(ServiceRequest.id)
+        start = datetime(2026, 3, 1, tzinfo=UTC)
+        for n, row in enumerate(rows):
+            await town.scope.update(
+                ServiceRequest, {ServiceRequest.created_at: start + timedelta(hours=n // 3)}
+            ).where(ServiceRequest.id == row["id"])
+        ordered = (
+            await town.scope.select(ServiceRequest, ServiceRequest.reference)
+            .order_by(ServiceRequest.created_at, ascending=False)
+            .order_by(ServiceRequest.id, ascending=False)
+        )
+    return [row["reference"] for row in ordered]
