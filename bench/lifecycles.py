@@ -514,8 +514,11 @@ async def run_phase(ctx: Context, count: int, concurrency: int, seconds: float):
 
 
 async def history_profile(client, workflow_ids: list[str]) -> dict:
-    """Event counts of a few finished workflows: all events, activities by type, updates, timers, tasks."""
+    """Event counts of a few finished workflows: all events, activities by type (scheduled and local),
+    updates, timers, workflow tasks."""
     from temporalio.api.enums.v1 import EventType
+
+    from workflows.history import steps
 
     profiles = []
     for wid in workflow_ids:
@@ -523,17 +526,17 @@ async def history_profile(client, workflow_ids: list[str]) -> dict:
         kinds = Counter(
             EventType.Name(event.event_type).removeprefix("EVENT_TYPE_") for event in history.events
         )
-        activities = Counter(
-            event.activity_task_scheduled_event_attributes.activity_type.name
-            for event in history.events
-            if event.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED
-        )
+        ran = steps(history.events)
+        activities = Counter(step.name for step in ran if not step.local)
+        local = Counter(step.name for step in ran if step.local)
         profiles.append(
             {
                 "workflow_id": wid,
                 "events": len(history.events),
                 "activities": sum(activities.values()),
                 "activity_types": dict(activities),
+                "local_activities": sum(local.values()),
+                "local_activity_types": dict(local),
                 "workflow_tasks": kinds["WORKFLOW_TASK_COMPLETED"],
                 "updates": kinds["WORKFLOW_EXECUTION_UPDATE_ACCEPTED"],
                 "timers_started": kinds["TIMER_STARTED"],

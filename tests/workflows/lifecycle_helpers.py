@@ -9,7 +9,6 @@ import subprocess
 import sys
 import uuid
 
-from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client
 
 from domain import requests as request_service
@@ -19,6 +18,7 @@ from infra.settings import PROJECT_ROOT
 from tests.support.factories import TestTown, valid_form
 from tests.support.portal import PortalClient, status_path
 from tests.support.services import PATIENCE, eventually
+from workflows import history
 
 # Only what a lifecycle test needs: everything else stays off (None).
 QUIET = {
@@ -114,12 +114,6 @@ async def acknowledged(client: Client, workflow: str) -> bool:
 
 
 async def activity_completions(client: Client, workflow: str, name: str) -> int:
-    history = client.get_workflow_handle(workflow).fetch_history_events()
-    scheduled, completed = set(), 0
-    async for event in history:
-        if event.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
-            if event.activity_task_scheduled_event_attributes.activity_type.name == name:
-                scheduled.add(event.event_id)
-        elif event.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_COMPLETED:
-            completed += event.activity_task_completed_event_attributes.scheduled_event_id in scheduled
-    return completed
+    """Completed runs of the activity `name`, scheduled or local."""
+    events = [event async for event in client.get_workflow_handle(workflow).fetch_history_events()]
+    return sum(step.name == name and step.completed for step in history.steps(events))
