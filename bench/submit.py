@@ -7,6 +7,8 @@ Scenarios, each against its own uvicorn subprocess on a free 127.0.0.1 port, in 
                   reference counter, timeline event, template or Temporal). The floor for "one row".
   submit/closed   the portal (apps.web:create_app); TEMPORAL_ADDRESS points at a closed 127.0.0.1 port, so
                   each request's background task tries to connect, fails (connection refused) and logs.
+  bare/dev        the bare app that also starts each request's workflow on the dev server after its INSERT
+                  (BENCH_START_WORKFLOW=1): the floor for submit/dev, "one INSERT + start_workflow".
   submit/dev      the portal with a real Temporal dev server (infra.temporal_dev, no worker): the background
                   task really starts the workflow and then marks the row (one more UPDATE).
 
@@ -41,7 +43,6 @@ import re
 import shutil
 import signal
 import socket
-import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -49,7 +50,7 @@ import time
 import uuid
 from collections import Counter
 from collections.abc import Callable
-from contextlib import AsyncExitStack, closing
+from contextlib import AsyncExitStack
 from dataclasses import asdict, dataclass, field
 from http.cookiejar import CookieJar, DefaultCookiePolicy
 from http.cookies import SimpleCookie
@@ -191,12 +192,14 @@ class Database:
     def is_postgres(self) -> bool:
         return self.admin_url is not None
 
-    async def count_started(self) -> int:
-        sql = "SELECT count(*) FROM service_request WHERE workflow_started = true"
-        if not self.is_postgres:
-            with closing(sqlite3.connect(self.url.removeprefix("sqlite:///"), timeout=30)) as connection:
-                return connection.execute(sql).fetchone()[0]
-        return await _pg_fetchval(self.url, sql)
+
+async def count_workflows(address: str) -> int:
+    """Workflows the dev server knows (the row is marked only once the workflow routes it, and no worker
+    runs here)."""
+    from temporalio.client import Client
+
+    client = await Client.connect(address)
+    return (await client.count_workflows()).count
 
 
 async def _pg_fetchval(url: str, sql: str):
@@ -453,6 +456,7 @@ class Result:
     machine_cpu_pct: float
     other_cpu_pct: float
     temporal_cpu_ms_per_req: float | None = None
+    postgres_cpu_ms_per_req: float | None = None
     workflows_started: int | None = None
     background_lag_s: float | None = None
     workflow_start_failures: int | None = None
@@ -519,7 +523,9 @@ def run_scenario(
     temp: Path,
     temporal: subprocess.Popen | None = None,
 ) -> Result:
-    portal = name != "bare"
+    from bench.common import postgres_cpu_seconds  # main() put this checkout on sys.path
+
+    portal = not name.startswith("bare")
     app = "apps.web:create_app" if portal else "bare_app:create_app"
     log_file = temp / f"{name.replace('/', '-')}-w{workers}.log"
     log(f"{name}, {workers} worker(s): starting {app}")
@@ -529,6 +535,7 @@ def run_scenario(
         return {
             "server": tree_cpu_seconds(server.pid),
             "temporal": tree_cpu_seconds(temporal.pid) if temporal else 0.0,
+            "postgres": postgres_cpu_seconds() if database.is_postgres else 0.0,
             "machine": machine_cpu(),
             "client": time.process_time(),
         }
@@ -537,20 +544,21 @@ def run_scenario(
         return log_file.read_text(errors="replace").count("not started yet")
 
     try:
-        started_before = runner.run(database.count_started()) if temporal else 0
+        address = env["TEMPORAL_ADDRESS"]
+        started_before = runner.run(count_workflows(address)) if temporal else 0
         tally, measures = runner.run(drive(port, f"{args.tenant}.localhost:{port}", portal, args, probe))
         ok = len(tally.latencies)
         lag = workflows = None
-        if temporal:
+        if temporal and portal:
             # Workflow starts run after each response: wait until each row we made is started or given up on
             # (logged for the reconciler), so their CPU is counted and we can say how far behind they were.
             expected = measures["warm_ok"] + ok
             finished = time.perf_counter()
             while time.perf_counter() - finished < 120:
-                workflows = runner.run(database.count_started()) - started_before
+                workflows = runner.run(count_workflows(address)) - started_before
                 if workflows + start_failures() >= expected:
                     break
-                time.sleep(0.1)
+                time.sleep(0.5)
             lag = time.perf_counter() - finished
         else:
             time.sleep(0.3)  # let the last background tasks finish before reading the CPU counters
@@ -583,6 +591,9 @@ def run_scenario(
         machine_cpu_pct=round(machine_pct, 1),
         other_cpu_pct=round(machine_pct - 100 * ours / elapsed, 1),
         temporal_cpu_ms_per_req=round(temporal_cpu * per_request, 3) if temporal_cpu is not None else None,
+        postgres_cpu_ms_per_req=(
+            round((final["postgres"] - start["postgres"]) * per_request, 3) if database.is_postgres else None
+        ),
         workflows_started=workflows,
         background_lag_s=round(lag, 2) if lag is not None else None,
         workflow_start_failures=failures,
@@ -609,9 +620,15 @@ def print_table(results: list[Result], ratios: list[dict]) -> None:
     print()
     for ratio in ratios:
         print(
-            f"ratio {ratio['scenario']}/bare, {ratio['workers']} worker(s): throughput {ratio['ratio']:.2f}, "
-            f"server CPU per request (bare/submit) {ratio['cpu_ratio']:.2f}"
+            f"ratio {ratio['scenario']}/{ratio['baseline']}, {ratio['workers']} worker(s): "
+            f"throughput {ratio['ratio']:.2f}, server CPU per request (bare/submit) {ratio['cpu_ratio']:.2f}"
         )
+        print(f"ratio web CPU per post {ratio['scenario']}/{ratio['baseline']}: {ratio['web_cpu_times']:.2f}")
+        if ratio["postgres_cpu_times"] is not None:
+            print(
+                f"ratio PostgreSQL CPU per post {ratio['scenario']}/{ratio['baseline']}: "
+                f"{ratio['postgres_cpu_times']:.2f}"
+            )
     for r in results:
         if r.workflows_started is not None:
             print(
@@ -734,31 +751,26 @@ def main(argv: list[str] | None = None) -> int:
                     results.append(
                         run_scenario("submit/closed", runner, processes, database, env, workers, args, temp)
                     )
-                if args.temporal in ("dev", "both"):
-                    temporal_port = free_port()
-                    log(f"starting a Temporal dev server on {LOOPBACK}:{temporal_port} (no worker)")
-                    temporal = processes.adopt(
-                        start_dev_server(
-                            temporal_port, temp / f"temporal-w{workers}.db", log_file=temp / "temporal.log"
-                        )
-                    )
-                    try:
-                        dev_env = {**env, "TEMPORAL_ADDRESS": f"{LOOPBACK}:{temporal_port}"}
-                        results.append(
-                            run_scenario(
-                                "submit/dev",
-                                runner,
-                                processes,
-                                database,
-                                dev_env,
-                                workers,
-                                args,
-                                temp,
-                                temporal=temporal,
+                if args.temporal in ("dev", "both"):  # each with a dev server of its own
+                    for name, extra in (("bare/dev", {"BENCH_START_WORKFLOW": "1"}), ("submit/dev", {})):
+                        temporal_port = free_port()
+                        log(f"starting a Temporal dev server on {LOOPBACK}:{temporal_port} (no worker)")
+                        temporal = processes.adopt(
+                            start_dev_server(
+                                temporal_port,
+                                temp / f"temporal-{name.replace('/', '-')}-w{workers}.db",
+                                log_file=temp / "temporal.log",
                             )
                         )
-                    finally:
-                        processes.stop(temporal)
+                        try:
+                            dev_env = {**env, **extra, "TEMPORAL_ADDRESS": f"{LOOPBACK}:{temporal_port}"}
+                            results.append(
+                                run_scenario(
+                                    name, runner, processes, database, dev_env, workers, args, temp, temporal
+                                )
+                            )
+                        finally:
+                            processes.stop(temporal)
     except KeyboardInterrupt:
         log("interrupted; cleaning up")
         return 130
@@ -772,18 +784,29 @@ def main(argv: list[str] | None = None) -> int:
             shutil.rmtree(temp, ignore_errors=True)
     ratios = []
     for workers in args.workers:
-        bare = next((r for r in results if r.scenario == "bare" and r.workers == workers), None)
-        for r in results:
-            if r.workers == workers and r.scenario != "bare" and bare and bare.req_per_s:
-                ratios.append(
-                    {
-                        "scenario": r.scenario,
-                        "workers": workers,
-                        "ratio": round(r.req_per_s / bare.req_per_s, 3),
-                        # Less sensitive to other load on the machine than throughput is.
-                        "cpu_ratio": round(bare.server_cpu_ms_per_req / r.server_cpu_ms_per_req, 3),
-                    }
-                )
+        mine = [r for r in results if r.workers == workers]
+        plain = next((r for r in mine if r.scenario == "bare"), None)
+        with_start = next((r for r in mine if r.scenario == "bare/dev"), None)
+        for r in mine:
+            bare = with_start if r.scenario == "submit/dev" and with_start else plain
+            if r.scenario.startswith("bare") or not bare or not bare.req_per_s:
+                continue
+            ratios.append(
+                {
+                    "scenario": r.scenario,
+                    "baseline": bare.scenario,
+                    "workers": workers,
+                    "ratio": round(r.req_per_s / bare.req_per_s, 3),
+                    # Less sensitive to other load on the machine than throughput is.
+                    "cpu_ratio": round(bare.server_cpu_ms_per_req / r.server_cpu_ms_per_req, 3),
+                    "web_cpu_times": round(r.server_cpu_ms_per_req / bare.server_cpu_ms_per_req, 3),
+                    "postgres_cpu_times": (
+                        round(r.postgres_cpu_ms_per_req / bare.postgres_cpu_ms_per_req, 3)
+                        if r.postgres_cpu_ms_per_req and bare.postgres_cpu_ms_per_req
+                        else None
+                    ),
+                }
+            )
     print_table(results, ratios)
     print(f"Machine busy before the run (other load, idle wait of 3 s): {busy_before:.0f}%.")
     if args.json:

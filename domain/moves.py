@@ -77,6 +77,8 @@ def _changes(move: Move, status: str, now: datetime) -> dict:
         values[ServiceRequest.due_at] = move.due_at
     if move.action in (lifecycle.ROUTE, lifecycle.TRANSFER):
         values[ServiceRequest.department] = move.department_id
+    if move.action == lifecycle.ROUTE:
+        values[ServiceRequest.workflow_started] = True  # its workflow is what routes it
     if move.action == lifecycle.TRANSFER:
         values[ServiceRequest.assignee] = None
     if move.action == lifecycle.ASSIGN:

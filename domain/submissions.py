@@ -23,14 +23,9 @@ class SubmitResult:
 
 
 async def _next_reference(scope: TenantScope, prefix: str, year: int) -> str:
-    await ReferenceCounter.raw(
-        "INSERT INTO reference_counter (tenant_id, year, last_value) VALUES ({}, {}, 0) "
-        "ON CONFLICT (tenant_id, year) DO NOTHING",
-        scope.tenant_id,
-        year,
-    )
     rows = await ReferenceCounter.raw(
-        "UPDATE reference_counter SET last_value = last_value + 1 WHERE tenant_id = {} AND year = {} "
+        "INSERT INTO reference_counter (tenant_id, year, last_value) VALUES ({}, {}, 1) "
+        "ON CONFLICT (tenant_id, year) DO UPDATE SET last_value = reference_counter.last_value + 1 "
         "RETURNING last_value",
         scope.tenant_id,
         year,
@@ -51,17 +46,26 @@ async def _existing(scope: TenantScope, idempotency_key: str) -> SubmitResult | 
     return SubmitResult(row["id"], row["reference"], row["public_token"], created=False)
 
 
-async def submit(scope: TenantScope, prefix: str, submission: Submission, language: str) -> SubmitResult:
-    """Commits the request and its first timeline line. The same idempotency key returns the same request."""
-    if found := await _existing(scope, submission.idempotency_key):
-        return found
-    request_type = (
-        await scope.select(RequestType, RequestType.id)
-        .where(RequestType.code == submission.request_type_code)
-        .first()
-    )
-    if request_type is None:
-        raise ValueError("unknown request type")
+async def submit(
+    scope: TenantScope,
+    prefix: str,
+    submission: Submission,
+    language: str,
+    request_type_id: int | None = None,
+) -> SubmitResult:
+    """Commits the request and its first timeline line. The same idempotency key returns the same request:
+    a second post of a form fails the key's unique index and is answered with the first (rare enough that
+    the common path makes no lookup first). `request_type_id`, when the caller has just read the catalogue,
+    spares reading it again."""
+    if request_type_id is None:
+        request_type = (
+            await scope.select(RequestType, RequestType.id)
+            .where(RequestType.code == submission.request_type_code)
+            .first()
+        )
+        if request_type is None:
+            raise ValueError("unknown request type")
+        request_type_id = request_type["id"]
     try:
         async with write_transaction():
             now = utc_now()
@@ -69,7 +73,7 @@ async def submit(scope: TenantScope, prefix: str, submission: Submission, langua
             row = scope.new(
                 ServiceRequest,
                 reference=reference,
-                request_type=request_type["id"],
+                request_type=request_type_id,
                 status=lifecycle.SUBMITTED,
                 description=submission.description,
                 address=submission.address,
@@ -94,7 +98,8 @@ async def submit(scope: TenantScope, prefix: str, submission: Submission, langua
                 created_at=now,
             ).save()
     except Exception:
-        # A concurrent post with the same key won the race: answer with its request.
+        # The same form was posted before (a double click, a retried post) or a concurrent post with the
+        # same key won the race: answer with its request.
         if found := await _existing(scope, submission.idempotency_key):
             return found
         raise

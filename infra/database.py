@@ -69,7 +69,16 @@ def _enable_wal(path: Path) -> None:
 
 async def start_pool(engine: Engine) -> None:
     if isinstance(engine, PostgresEngine):
-        await engine.start_connection_pool(min_size=POOL_MIN_SIZE, max_size=POOL_MAX_SIZE)
+        await engine.start_connection_pool(
+            min_size=POOL_MIN_SIZE, max_size=POOL_MAX_SIZE, reset=_keep_session
+        )
+
+
+async def _keep_session(connection: Any) -> None:
+    """Given back to the pool, a connection keeps its session as it is: asyncpg's default reset (unlock
+    advisory locks, close cursors, unlisten, RESET ALL) is four statements on every release, and there is
+    nothing to undo. Settings are only ever set for a transaction, which asyncpg has ended by now; cursors
+    live inside transactions; nothing listens; the one advisory lock is on a connection outside the pool."""
 
 
 async def close_pool(engine: Engine) -> None:

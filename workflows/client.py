@@ -84,9 +84,18 @@ class TemporalGateway:
         return self._client
 
     async def start_request(
-        self, tenant_id: int, tenant_slug: str, request_id: int, reference: str, ignore_backoff: bool = False
+        self,
+        tenant_id: int,
+        tenant_slug: str,
+        request_id: int,
+        reference: str,
+        ignore_backoff: bool = False,
+        mark: bool = True,
     ) -> bool:
-        """Starts the request's workflow once; True when it runs (now or already). Never raises."""
+        """Starts the request's workflow once; True when it runs (now or already). Never raises.
+        The row is marked started (so the reconciler leaves it) by its routing, or here when `mark`: the
+        web does not, which spares every post a transaction; the reconciler does, so a row it started is
+        not started again while the workflow waits for a worker."""
         try:
             client = await self.client(ignore_backoff)
             await client.start_workflow(
@@ -102,9 +111,10 @@ class TemporalGateway:
         except (TemporalUnavailable, RPCError) as error:
             log.warning("workflow for %s not started yet (%s); the reconciler will retry", reference, error)
             return False
-        scope = TenantScope(tenant_id)
-        async with scope.transaction():
-            await mark_workflow_started(scope, request_id)
+        if mark:
+            scope = TenantScope(tenant_id)
+            async with scope.transaction():
+                await mark_workflow_started(scope, request_id)
         return True
 
     async def act(self, tenant_slug: str, reference: str, update: str, command: contract.Command) -> str:

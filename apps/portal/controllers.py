@@ -94,14 +94,24 @@ class PortalController(Controller):
             return await self._form_page(request, values, {"form": TOO_MANY}, status_code=429)
         if submission is None:
             return await self._form_page(request, values, errors, status_code=422)
+        type_ids = {option.code: option.id for option in options}
         result = await submissions.submit(
-            tenant_scope, tenant.reference_prefix, submission, current_language.get()
+            tenant_scope,
+            tenant.reference_prefix,
+            submission,
+            current_language.get(),
+            request_type_id=type_ids.get(submission.request_type_code),
         )
         background = None
         if result.created:
             # Off the response path: the citizen has the reference even if Temporal is down.
             background = BackgroundTask(
-                temporal.start_request, tenant.id, tenant.slug, result.request_id, result.reference
+                temporal.start_request,
+                tenant.id,
+                tenant.slug,
+                result.request_id,
+                result.reference,
+                mark=False,  # routing marks it
             )
         return Redirect(f"/status/{result.public_token}?new=1", status_code=303, background=background)
 
