@@ -13,9 +13,7 @@ from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.static_files import create_static_files_router
 from litestar.stores.base import Store
 from litestar.stores.file import FileStore
-from litestar.stores.redis import RedisStore
 from litestar.template.config import TemplateConfig
-from redis.asyncio import Redis
 
 from apps.admin.controllers import AuthController, QueueController
 from apps.admin.settings import SignInSettingsController
@@ -56,6 +54,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
     session_store: Store
     counters: Counters
     if settings.session_store_url.startswith("redis"):  # several web processes: they share one Redis
+        from litestar.stores.redis import RedisStore  # only then: the client is 7 MB of an idle process
+        from redis.asyncio import Redis
+
         redis = Redis.from_url(settings.session_store_url)
         session_store = RedisStore(redis, namespace="sessions", handle_client_shutdown=True)
         counters = RedisCounters(redis)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -29,6 +30,8 @@ class Move:
     actor_kind: str = ""
     due_at: datetime | None = None
     reopen_until: datetime | None = None
+    # What fires next after this move (deadline name -> when); None leaves what is stored.
+    upcoming: dict[str, datetime] | None = None
 
 
 async def apply_move(scope: TenantScope, move: Move) -> str:
@@ -75,6 +78,10 @@ def _changes(move: Move, status: str, now: datetime) -> dict:
     values: dict = {ServiceRequest.status: status, ServiceRequest.updated_at: now}
     if move.due_at is not None:
         values[ServiceRequest.due_at] = move.due_at
+    if move.upcoming is not None:
+        values[ServiceRequest.upcoming] = json.dumps(
+            {key: when.isoformat() for key, when in move.upcoming.items()}
+        )
     if move.action in (lifecycle.ROUTE, lifecycle.TRANSFER):
         values[ServiceRequest.department] = move.department_id
     if move.action == lifecycle.ROUTE:

@@ -12,6 +12,7 @@ from typing import Any
 
 from piccolo.columns.combination import WhereRaw
 
+from domain import lifecycle
 from domain.scope import TenantScope
 from domain.tables import ServiceRequest
 
@@ -43,6 +44,7 @@ class RequestRecord:
     closed_at: datetime | None
     due_at: datetime | None
     reopen_until: datetime | None
+    upcoming: dict[str, str]
     type_name: str
     type_translations: dict[str, dict[str, str]]
     type_category: str
@@ -79,6 +81,7 @@ REQUEST_COLUMNS = (
     ServiceRequest.closed_at,
     ServiceRequest.due_at,
     ServiceRequest.reopen_until,
+    ServiceRequest.upcoming,
     ServiceRequest.request_type.name.as_alias("type_name"),
     ServiceRequest.request_type.translations.as_alias("type_translations"),
     ServiceRequest.request_type.category.as_alias("type_category"),
@@ -133,6 +136,15 @@ def localise(record: RequestRecord, language: str) -> RequestRecord:
         category_label=type_tr.get("category") or record.type_category,
         department_label=(record.department_translations or {}).get(language) or record.department_name or "",
     )
+
+
+def next_deadlines(record: RequestRecord, now: datetime) -> list[tuple[str, datetime]]:
+    """What fires next, soonest first: the deadlines stored at the request's last move that are still ahead
+    (one that fired since has passed, so it drops out by itself)."""
+    if record.status in lifecycle.TERMINAL:
+        return []
+    found = [(key, datetime.fromisoformat(when)) for key, when in (record.upcoming or {}).items()]
+    return sorted(((key, when) for key, when in found if when > now), key=lambda item: item[1])
 
 
 async def _one(query: Any) -> RequestRecord | None:

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from domain import lifecycle
 from domain.moves import Move, apply_move
 from domain.scope import TenantScope
-from domain.sla import Clock, ServiceLevel, due_at
+from domain.sla import Clock, ServiceLevel, deadlines, due_at
 from domain.staff import assignees, members_of
 from domain.tables import RequestEvent, RequestType, RoutingRule, ServiceRequest, StaffUser
 from domain.writes import short_key
@@ -184,9 +184,19 @@ async def route(scope: TenantScope, request_id: int, action_key: str) -> Routed:
     if assignee_id is not None and assignee_id not in {p.id for p in await assignees(scope, department_id)}:
         assignee_id = None  # a rule or type names someone who could not open it: the queue has it instead
     due = due_at(level, Clock(running_since=routed_at))
+    # What the workflow will sleep on once it has this answer (the clock it starts, as it starts it).
+    clock = Clock(running_since=routed_at, unassigned_since=None if assignee_id else routed_at)
+    upcoming = deadlines(level, clock, assigned=assignee_id is not None, waiting=False)
     status = await apply_move(
         scope,
-        Move(request_id, lifecycle.ROUTE, action_key, department_id=department_id, due_at=due),
+        Move(
+            request_id,
+            lifecycle.ROUTE,
+            action_key,
+            department_id=department_id,
+            due_at=due,
+            upcoming=upcoming,
+        ),
     )
     if assignee_id is not None:
         status = await apply_move(

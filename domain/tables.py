@@ -138,6 +138,8 @@ class ServiceRequest(Row, Table, tablename="service_request"):
     due_at = Timestamptz(null=True, default=None)
     # Until when the citizen may reopen a closed request.
     reopen_until = Timestamptz(null=True, default=None)
+    # What fires next (deadline name -> ISO time) as the workflow worked it out at the last move (0018).
+    upcoming = JSON(default="{}")
 
 
 class RequestFollower(Row, Table, tablename="request_follower"):

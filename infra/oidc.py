@@ -5,6 +5,9 @@ from Authlib's `AsyncOAuth2Client` (its httpx2 flavour, which Authlib 1.9 prefer
 token's signature is checked with `joserfc` (Authlib's JOSE successor; `authlib.jose` is deprecated) and its
 claims with Authlib's `CodeIDToken`, the same pieces Authlib's own framework clients use. No web framework and
 no database here: the caller keeps the `PendingLogin` in the server-side session between the two legs.
+
+Those libraries are imported by the first sign-in, not when the web starts: they are a sixth of an idle web
+process's memory, and most towns sign in with passwords.
 """
 
 from __future__ import annotations
@@ -19,24 +22,20 @@ import time
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import Any, cast
+from functools import cache
+from typing import TYPE_CHECKING, Any, cast
 from urllib.parse import urlsplit
-
-import httpx2
-from authlib.common.security import generate_token
-from authlib.integrations.httpx_client import AsyncOAuth2Client, OAuthError
-from authlib.oidc.core import CodeIDToken
-from joserfc import jwt
-from joserfc.errors import BadSignatureError, ClaimError, InvalidKeyIdError, JoseError, MissingClaimError
-from joserfc.jwk import KeySet, KeySetSerialization
-from joserfc.jws import JWSRegistry
 
 from infra.settings import Settings, get_settings
 
+if TYPE_CHECKING:
+    import ssl
+
+    import httpx2
+    from authlib.integrations.httpx_client import AsyncOAuth2Client
+
 # Every call to a provider is bounded: a slow provider must not hold a worker for long.
-TIMEOUT = httpx2.Timeout(10.0, connect=5.0)
-# Loading the CA bundle reads files and takes ~50 ms: done once at import, not on the event loop per client.
-TLS = httpx2.create_ssl_context()
+TIMEOUT_SECONDS, CONNECT_TIMEOUT_SECONDS = 10.0, 5.0
 # Discovery documents and key sets change rarely; a token the cached keys cannot verify refetches them early.
 CACHE_SECONDS = 3600
 # A discovery document or key set is a few kilobytes; a provider that sends more is not one.
@@ -195,6 +194,8 @@ async def begin(
     `state` ties the callback to this browser, `nonce` ties the ID token to this attempt, and PKCE (S256)
     ties the code to this server even if the code leaks on its way back.
     """
+    from authlib.common.security import generate_token
+
     async with _http(http) as client:
         metadata = await discover(config, client, reach)
     pending = PendingLogin(
@@ -235,6 +236,8 @@ async def complete(
     code = callback_params.get("code")
     if not code:
         raise OidcError("The sign-in provider sent no authorization code.")
+    import httpx2
+    from authlib.integrations.httpx_client import OAuthError
 
     async with _http(http) as client:
         metadata = await discover(config, client, reach)
@@ -271,6 +274,12 @@ async def _validate_id_token(
     A cached key set that cannot verify the token (unknown `kid`, or a bad signature: some providers, the test
     one included, send no `kid`) is fetched again once, so a provider's key rotation is picked up at once.
     """
+    from authlib.oidc.core import CodeIDToken
+    from joserfc import jwt
+    from joserfc.errors import BadSignatureError, ClaimError, InvalidKeyIdError, JoseError, MissingClaimError
+    from joserfc.jwk import KeySet, KeySetSerialization
+    from joserfc.jws import JWSRegistry
+
     offered = metadata.get("id_token_signing_alg_values_supported") or ["RS256"]
     algorithms = [alg for alg in offered if alg in ASYMMETRIC_ALGORITHMS] or ["RS256"]
     registry = JWSRegistry(algorithms=algorithms, strict_check_header=False)
@@ -336,9 +345,12 @@ async def _jwks(uri: str, http: httpx2.AsyncClient, *, refresh: bool = False) ->
 
 async def _get_json(http: httpx2.AsyncClient, url: str) -> dict[str, Any]:
     """Redirects are not followed (they could lead anywhere) and the answer is read up to a cap."""
+    import httpx2
+
     body = bytearray()
     try:
-        async with http.stream("GET", url, timeout=TIMEOUT, headers={"Accept": "application/json"}) as answer:
+        accept = {"Accept": "application/json"}
+        async with http.stream("GET", url, timeout=_timeout(), headers=accept) as answer:
             answer.raise_for_status()
             async for chunk in answer.aiter_bytes():
                 body += chunk
@@ -355,15 +367,33 @@ async def _get_json(http: httpx2.AsyncClient, url: str) -> dict[str, Any]:
 @asynccontextmanager
 async def _http(http: httpx2.AsyncClient | None) -> AsyncIterator[httpx2.AsyncClient]:
     """The caller's client (and its connection pool) if given, else a short-lived one."""
+    import httpx2
+
     if http is not None:
         yield http
     else:
-        async with httpx2.AsyncClient(timeout=TIMEOUT, verify=TLS) as client:
+        async with httpx2.AsyncClient(timeout=_timeout(), verify=_tls()) as client:
             yield client
+
+
+def _timeout() -> httpx2.Timeout:
+    import httpx2
+
+    return httpx2.Timeout(TIMEOUT_SECONDS, connect=CONNECT_TIMEOUT_SECONDS)
+
+
+@cache
+def _tls() -> ssl.SSLContext:
+    """Loading the CA bundle reads files and takes ~50 ms: done once, by the first sign-in."""
+    import httpx2
+
+    return httpx2.create_ssl_context()
 
 
 def _oauth_client(config: ProviderConfig, metadata: Mapping[str, Any]) -> AsyncOAuth2Client:
     """Authlib's client for this tenant; client_secret_basic unless the provider offers only POST."""
+    from authlib.integrations.httpx_client import AsyncOAuth2Client
+
     methods = metadata.get("token_endpoint_auth_methods_supported") or ["client_secret_basic"]
     auth_method = "client_secret_post" if "client_secret_basic" not in methods else "client_secret_basic"
     return AsyncOAuth2Client(
@@ -372,8 +402,8 @@ def _oauth_client(config: ProviderConfig, metadata: Mapping[str, Any]) -> AsyncO
         scope=config.scopes,
         code_challenge_method="S256",
         token_endpoint_auth_method=auth_method,
-        timeout=TIMEOUT,
-        verify=TLS,
+        timeout=_timeout(),
+        verify=_tls(),
     )
 
 

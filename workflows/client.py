@@ -147,19 +147,6 @@ class TemporalGateway:
             except (TimeoutError, WorkflowUpdateRPCTimeoutOrCancelledError) as error:
                 raise ActionPending(STILL_APPLYING) from error
 
-    async def schedule(self, tenant_slug: str, reference: str) -> contract.Schedule | None:
-        """The live timers for the admin; None when the workflow or the server cannot answer now."""
-        try:
-            client = await self.client()
-            handle = client.get_workflow_handle(contract.workflow_id(tenant_slug, reference))
-            async with released():
-                return await handle.query(
-                    contract.SCHEDULE_QUERY, result_type=contract.Schedule, rpc_timeout=timedelta(seconds=3)
-                )
-        except Exception as error:  # a page must render without its schedule
-            log.info("no schedule for %s: %s", reference, error)
-            return None
-
     async def close(self) -> None:
         self._client = None
 

@@ -5,6 +5,7 @@ Every action goes to the request's workflow as a Temporal Update; this code neve
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from litestar import Controller, Request, get, post
@@ -316,10 +317,9 @@ class QueueController(Controller):
         request: Request,
         member: NamedDependency[StaffMember],
         reference: FromPath[str],
-        temporal: NamedDependency[TemporalGateway],
         tenant_scope: NamedDependency[TenantScope],
     ) -> Template:
-        return await self._detail(request, member, reference, temporal)
+        return await self._detail(request, member, reference)
 
     @post("/{reference:str}/{action:str}")
     async def act(
@@ -347,11 +347,9 @@ class QueueController(Controller):
             except TemporalUnavailable:
                 errors = {action: UNAVAILABLE}
         if errors:
-            return await self._detail(
-                request, member, reference, temporal, errors=errors, values=form, status_code=409
-            )
+            return await self._detail(request, member, reference, errors=errors, values=form, status_code=409)
         if is_htmx(request):
-            return await self._detail(request, member, reference, temporal, flash=SUCCESS[action])
+            return await self._detail(request, member, reference, flash=SUCCESS[action])
         return Redirect(f"/admin/requests/{item.reference}?done={action}", status_code=303)
 
     async def _command(
@@ -415,7 +413,6 @@ class QueueController(Controller):
         request: Request,
         member: StaffMember,
         reference: str,
-        temporal: TemporalGateway,
         errors: dict | None = None,
         values: dict | None = None,
         flash: str = "",
@@ -438,7 +435,8 @@ class QueueController(Controller):
             "flash": flash or SUCCESS.get(done, ""),
             "terminal": item.status in lifecycle.TERMINAL,
             "departments": await catalog.departments(scope, language),
-            "schedule": await temporal.schedule(tenant_of(request).slug, item.reference),
+            "upcoming": request_service.next_deadlines(item, datetime.now(UTC)),
+            "paused": item.status in lifecycle.PAUSED,
             "allowed": lifecycle.allowed_actions(item.status),
             "status_labels": lifecycle.STAFF_STATUS_LABELS,
         }

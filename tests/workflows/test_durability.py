@@ -128,9 +128,15 @@ async def test_the_admin_shows_the_due_time_and_what_fires_next(app, worker, tem
         assert schedule.due_at is not None and not schedule.paused
         await clerk.login(town.roads_email, town.password)
         page = (await clerk.get(f"/admin/requests/{reference}")).text
-        assert "Reminder to assign" in page and "Overdue notice" in page and ">Due<" in page
+        # The page reads the row (what routing stored), in the order the workflow sleeps on them.
+        assert ">Due<" in page and page.index("Reminder to assign") < page.index("Overdue notice")
         citizen_page = (await citizen.get(path)).text
         assert "Expected completion" in citizen_page
+        assert (await clerk.act(reference, "assign")).status_code == 303
+        schedule = await handle.query(ServiceRequestWorkflow.schedule)
+        assert [key for key, _ in schedule.upcoming] == ["overdue"]
+        page = (await clerk.get(f"/admin/requests/{reference}")).text
+        assert "Reminder to assign" not in page and "Overdue notice" in page  # the move stored its schedule
 
 
 async def test_a_temporal_outage_delays_a_timer_but_never_drops_it(tmp_path, inbox):

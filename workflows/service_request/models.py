@@ -53,6 +53,7 @@ class MoveInput:
     actor_kind: str = ""
     due_at: datetime | None = None
     reopen_until: datetime | None = None
+    upcoming: dict[str, datetime] | None = None
 
 
 @dataclass

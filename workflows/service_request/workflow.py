@@ -469,13 +469,19 @@ class ServiceRequestWorkflow:
             clock.waiting_since = now
             clock.fired = [k for k in clock.fired if k not in (sla.CITIZEN_REMINDER, sla.CITIZEN_AUTO_CLOSE)]
         due = sla.due_at(self.level, clock) or self.state.due_at
+        upcoming: dict[str, datetime] = {}
+        if status not in lifecycle.TERMINAL:  # stored for the staff page, which does not ask the workflow
+            waiting = status == lifecycle.WAITING_ON_CITIZEN
+            upcoming = sla.deadlines(self.level, clock, assigned=assignee_id is not None, waiting=waiting)
         reopen_until = None
         if status == lifecycle.CLOSED:
             reopen_until = now + timedelta(seconds=self.level.reopen_window)
         try:
             self.state.status = await _step(
                 RequestActivities.persist_move,
-                self._move(action, key=key, due_at=due, reopen_until=reopen_until, **details),
+                self._move(
+                    action, key=key, due_at=due, reopen_until=reopen_until, upcoming=upcoming, **details
+                ),
                 start_to_close_timeout=DB_TIMEOUT,
             )
         except (ActivityError, ApplicationError) as failed:
