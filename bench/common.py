@@ -1,10 +1,13 @@
-"""What the benchmarks share: a throwaway PostgreSQL database with the migrations applied, process CPU and
-memory read with psutil, percentiles, and a line that says how busy the machine was."""
+"""What the benchmarks share: a throwaway PostgreSQL database with the migrations applied, child processes
+stopped with their descendants, free loopback ports, process CPU and memory read with psutil, percentiles,
+and a line that says how busy the machine was."""
 
 from __future__ import annotations
 
 import asyncio
 import os
+import signal
+import socket
 import subprocess
 import sys
 import time
@@ -19,6 +22,7 @@ import psutil
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_POSTGRES = "postgresql://postgres@127.0.0.1:5432/postgres"
+LOOPBACK = "127.0.0.1"
 APP_ROLE = "portal_app"  # as in the tests: the portal's role owns nothing and is held by row-level security
 
 
@@ -122,3 +126,79 @@ class Stopwatch:
     def __exit__(self, *exc) -> None:
         self.wall = time.perf_counter() - self._wall
         self.cpu = time.process_time() - self._cpu
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind((LOOPBACK, 0))
+        return probe.getsockname()[1]
+
+
+class Processes:
+    """Children that each lead their own process group, so stopping one stops what it started too (uvicorn's
+    worker processes, the worker's PDF process)."""
+
+    def __init__(self, cwd: Path = PROJECT_ROOT) -> None:
+        self.cwd = cwd
+        self.children: list[subprocess.Popen] = []
+
+    def spawn(self, command: list[str], env: dict[str, str], log_file: Path) -> subprocess.Popen:
+        with log_file.open("ab") as output:
+            child = subprocess.Popen(
+                command,
+                cwd=self.cwd,
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=output,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        self.children.append(child)
+        return child
+
+    def adopt(self, child: subprocess.Popen) -> subprocess.Popen:
+        self.children.append(child)
+        return child
+
+    def stop(self, child: subprocess.Popen, timeout: float = 15) -> None:
+        if child in self.children:
+            self.children.remove(child)
+        for sig in (signal.SIGTERM, signal.SIGKILL):
+            if child.poll() is not None:
+                return
+            try:
+                os.killpg(child.pid, sig)  # start_new_session: the child's pid is its group's id
+            except ProcessLookupError:
+                return
+            try:
+                child.wait(timeout)
+                return
+            except subprocess.TimeoutExpired:
+                continue
+
+    def stop_all(self) -> None:
+        for child in reversed(list(self.children)):
+            self.stop(child)
+
+
+def tree_rss_mb(pid: int) -> float:
+    """Resident memory of a process and its living descendants."""
+    try:
+        root = psutil.Process(pid)
+        processes = [root, *root.children(recursive=True)]
+    except psutil.NoSuchProcess:
+        return 0.0
+    total = 0
+    for process in processes:
+        try:
+            total += process.memory_info().rss
+        except psutil.NoSuchProcess:
+            continue
+    return total / 2**20
+
+
+def tail(path: Path, lines: int = 30) -> str:
+    try:
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+    except OSError:
+        return ""
