@@ -66,6 +66,14 @@ def postgres_cpu_seconds() -> float:
     return total
 
 
+def machine_cpu() -> tuple[float, float]:
+    """(busy, total) jiffies from /proc/stat, all cores together."""
+    with open("/proc/stat") as stat:
+        values = [int(value) for value in stat.readline().split()[1:]]
+    idle = values[3] + values[4]
+    return float(sum(values) - idle), float(sum(values))
+
+
 def machine_line() -> str:
     load = os.getloadavg()
     return (

@@ -50,7 +50,6 @@ import platform
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -62,9 +61,10 @@ from email import message_from_bytes, policy
 from pathlib import Path
 from urllib.parse import urlparse, urlunparse
 
+import psutil
+from common import LOOPBACK, Processes, cpu_seconds, free_port, machine_cpu, tail  # bench/common.py
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent  # the default --project
-LOOPBACK = "127.0.0.1"
-CLK_TCK = os.sysconf("SC_CLK_TCK")
 CLOSED_SUBJECT = re.compile(r"Your request (\S+) is closed")
 REFERENCE = re.compile(r"\b[A-Z]{2,5}-\d{4}-\d{6}\b")
 
@@ -74,75 +74,6 @@ def log(message: str) -> None:
 
 
 # --------------------------------------------------------------------------------------------- processes
-
-
-class Processes:
-    """Children started in their own session (process group), so stopping one stops its descendants."""
-
-    def __init__(self) -> None:
-        self.children: list[subprocess.Popen] = []
-
-    def adopt(self, child: subprocess.Popen) -> subprocess.Popen:
-        self.children.append(child)
-        return child
-
-    def stop(self, child: subprocess.Popen, timeout: float = 15) -> None:
-        if child in self.children:
-            self.children.remove(child)
-        for sig in (signal.SIGTERM, signal.SIGKILL):
-            if child.poll() is not None:
-                return
-            try:
-                os.killpg(child.pid, sig)  # start_new_session: the child's pid is its group's id
-            except ProcessLookupError:
-                return
-            try:
-                child.wait(timeout)
-                return
-            except subprocess.TimeoutExpired:
-                continue
-
-    def stop_all(self) -> None:
-        for child in reversed(list(self.children)):
-            self.stop(child)
-
-
-def tree_cpu_seconds(root_pid: int) -> float:
-    """utime + stime of a process and all its live descendants, from /proc."""
-    parents: dict[int, int] = {}
-    times: dict[int, float] = {}
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat") as stat:
-                fields = stat.read().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        parents[int(entry)] = int(fields[1])
-        times[int(entry)] = (int(fields[11]) + int(fields[12])) / CLK_TCK
-    members, frontier = {root_pid}, [root_pid]
-    while frontier:
-        parent = frontier.pop()
-        for pid, ppid in parents.items():
-            if ppid == parent and pid not in members:
-                members.add(pid)
-                frontier.append(pid)
-    return sum(times.get(pid, 0.0) for pid in members)
-
-
-def machine_cpu() -> tuple[float, float]:
-    """(busy, total) jiffies from /proc/stat, all cores together."""
-    with open("/proc/stat") as stat:
-        values = [int(value) for value in stat.readline().split()[1:]]
-    idle = values[3] + values[4]
-    return float(sum(values) - idle), float(sum(values))
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind((LOOPBACK, 0))
-        return probe.getsockname()[1]
 
 
 def start_memory_dev_server(port: int, log_file: Path, timeout: float = 30) -> subprocess.Popen:
@@ -205,13 +136,6 @@ def spawn_skeleton(project: Path, queue: str, receipt: Path, log_file: Path) -> 
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
-
-
-def tail(path: Path, lines: int = 30) -> str:
-    try:
-        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
-    except OSError:
-        return ""
 
 
 # ---------------------------------------------------------------------------------------------- database
@@ -735,8 +659,21 @@ class Report:
     pdf_render_cpu_ms: dict[str, float]  # median thread CPU of --pdf-probe renders in the bench process
     documents: dict[str, int]
     skeleton: dict
+    worker_memory_mb: dict = field(default_factory=dict)
     failure_kinds: dict[str, int] = field(default_factory=dict)
     failure_samples: dict[str, str] = field(default_factory=dict)
+
+
+def worker_memory(worker: subprocess.Popen | None) -> dict[str, float]:
+    """RSS of the worker process and of its children (the PDF process), apart: which one grows."""
+    if worker is None:
+        return {}
+    main = psutil.Process(worker.pid)
+    children = main.children(recursive=True)
+    return {
+        "worker": round(main.memory_info().rss / 2**20, 1),
+        "pdf": round(sum(child.memory_info().rss for child in children) / 2**20, 1),
+    }
 
 
 async def bench(args: argparse.Namespace, processes: Processes, temp: Path, database: Database) -> Report:
@@ -792,8 +729,8 @@ async def bench(args: argparse.Namespace, processes: Processes, temp: Path, data
 
         def probe() -> dict:
             return {
-                "worker": tree_cpu_seconds(worker.pid) if worker else None,
-                "temporal": tree_cpu_seconds(temporal_pid),
+                "worker": cpu_seconds(worker.pid) if worker else None,
+                "temporal": cpu_seconds(temporal_pid),
                 "bench": time.process_time(),
                 "machine": machine_cpu(),
                 "load": os.getloadavg()[0],
@@ -807,11 +744,13 @@ async def bench(args: argparse.Namespace, processes: Processes, temp: Path, data
         kinds_before = Counter(sink.kinds)
         log(f"measuring: {args.lifecycles} lifecycles, {args.concurrency} in flight, cap {args.seconds}s")
         start = probe()
+        memory_before = worker_memory(worker)
         samples, failures, failure_samples, wall = await run_phase(
             ctx, args.lifecycles, args.concurrency, args.seconds
         )
         await asyncio.sleep(0.2)  # the last SMTP session's QUIT and outbox stamp
         end = probe()
+        memory_after = worker_memory(worker)
         done = len(samples)
         if not done:
             raise RuntimeError(f"no lifecycle completed: {dict(failures)} {failure_samples}")
@@ -825,7 +764,7 @@ async def bench(args: argparse.Namespace, processes: Processes, temp: Path, data
         log(f"skeleton: {done} lifecycles, {args.concurrency} in flight")
 
         def skeleton_probe(pid: int) -> dict:
-            return {"worker": tree_cpu_seconds(pid), "temporal": tree_cpu_seconds(temporal_pid)}
+            return {"worker": cpu_seconds(pid), "temporal": cpu_seconds(temporal_pid)}
 
         bare = await skeleton_phase(ctx, processes, temp, html, done, skeleton_probe)
     finally:
@@ -881,6 +820,7 @@ async def bench(args: argparse.Namespace, processes: Processes, temp: Path, data
         pdf_render_cpu_ms=pdf_cpu,
         documents=documents,
         skeleton=bare,
+        worker_memory_mb={"before": memory_before, "after": memory_after},
         failure_kinds=dict(failures),
         failure_samples=failure_samples,
     )
@@ -928,6 +868,12 @@ def print_report(report: Report) -> None:
         f"(mean {report.pdf_kb_mean} KiB); documents stored: {report.documents}",
     ]
     lines += [f"  {count:>5} x {kind}" for kind, count in sorted(report.mail_kinds.items())]
+    if memory := report.worker_memory_mb:
+        before, after = memory["before"], memory["after"]
+        lines.append(
+            f"worker RSS            {before.get('worker')} MB before, {after.get('worker')} MB after; "
+            f"its PDF process {before.get('pdf')} MB before, {after.get('pdf')} MB after"
+        )
     if report.pdf_render_cpu_ms:
         lines.append(
             f"receipt render CPU    {report.pdf_render_cpu_ms['receipt']:.0f} ms per PDF, warm "

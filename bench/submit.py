@@ -42,7 +42,6 @@ import platform
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -58,11 +57,18 @@ from pathlib import Path
 from urllib.parse import urlparse, urlunparse
 
 import httpx
+from common import (  # bench/common.py
+    LOOPBACK,
+    Processes,
+    cpu_seconds,
+    free_port,
+    machine_cpu,
+    postgres_cpu_seconds,
+    tail,
+)
 
 BENCH_DIR = Path(__file__).resolve().parent
 PROJECT_ROOT = BENCH_DIR.parent  # the default --project
-LOOPBACK = "127.0.0.1"
-CLK_TCK = os.sysconf("SC_CLK_TCK")
 CSRF_FIELD = re.compile(r'name="_csrf_token"\s+value="([^"]+)"')
 TYPE_SELECT = re.compile(r'<select[^>]*name="request_type".*?</select>', re.DOTALL)
 TYPE_OPTION = re.compile(r'<option value="([a-z0-9-]+)"')
@@ -82,86 +88,6 @@ def log(message: str) -> None:
     print(f"[bench] {message}", file=sys.stderr, flush=True)
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind((LOOPBACK, 0))
-        return probe.getsockname()[1]
-
-
-# --------------------------------------------------------------------------------------------- processes
-
-
-class Processes:
-    """Every child is the leader of its own process group, so stopping it stops its uvicorn workers too."""
-
-    def __init__(self, cwd: Path) -> None:
-        self.cwd = cwd
-        self.children: list[subprocess.Popen] = []
-
-    def spawn(self, command: list[str], env: dict[str, str], log_file: Path) -> subprocess.Popen:
-        with log_file.open("ab") as output:
-            child = subprocess.Popen(
-                command,
-                cwd=self.cwd,
-                env=env,
-                stdin=subprocess.DEVNULL,
-                stdout=output,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-        self.children.append(child)
-        return child
-
-    def adopt(self, child: subprocess.Popen) -> subprocess.Popen:
-        self.children.append(child)
-        return child
-
-    def stop(self, child: subprocess.Popen, timeout: float = 15) -> None:
-        if child in self.children:
-            self.children.remove(child)
-        if child.poll() is not None:
-            return
-        for sig in (signal.SIGTERM, signal.SIGKILL):
-            try:
-                os.killpg(child.pid, sig)  # our child's own group (start_new_session): its pid is the pgid
-            except ProcessLookupError:
-                return
-            try:
-                child.wait(timeout)
-                return
-            except subprocess.TimeoutExpired:
-                continue
-
-    def stop_all(self) -> None:
-        for child in reversed(list(self.children)):
-            self.stop(child)
-
-
-def tree_cpu_seconds(root_pid: int) -> float:
-    """User + system CPU of a process and all its descendants (uvicorn's supervisor and workers)."""
-    parents: dict[int, int] = {}
-    times: dict[int, float] = {}
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat") as stat:
-                fields = stat.read().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        pid = int(entry)
-        parents[pid] = int(fields[1])
-        times[pid] = (int(fields[11]) + int(fields[12])) / CLK_TCK
-    members, frontier = {root_pid}, [root_pid]
-    while frontier:
-        parent = frontier.pop()
-        for pid, ppid in parents.items():
-            if ppid == parent and pid not in members:
-                members.add(pid)
-                frontier.append(pid)
-    return sum(times.get(pid, 0.0) for pid in members)
-
-
 def machine_busy_pct(seconds: float) -> float:
     """How busy the machine is over a short idle wait: what else runs there, before we start."""
     before = machine_cpu()
@@ -169,17 +95,6 @@ def machine_busy_pct(seconds: float) -> float:
     after = machine_cpu()
     total = after[1] - before[1]
     return 100 * (os.cpu_count() or 1) * (after[0] - before[0]) / total if total else 0.0
-
-
-def machine_cpu() -> tuple[float, float]:
-    """(busy, total) jiffies from /proc/stat, all cores together."""
-    with open("/proc/stat") as stat:
-        values = [int(value) for value in stat.readline().split()[1:]]
-    idle = values[3] + values[4]
-    return float(sum(values) - idle), float(sum(values))
-
-
-# ---------------------------------------------------------------------------------------------- database
 
 
 @dataclass
@@ -329,13 +244,6 @@ def healthy(port: int) -> bool:
         return httpx.get(f"http://{LOOPBACK}:{port}/healthz", timeout=2).status_code == 200
     except httpx.HTTPError:
         return False
-
-
-def tail(path: Path, lines: int = 30) -> str:
-    try:
-        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
-    except OSError:
-        return ""
 
 
 # -------------------------------------------------------------------------------------------------- load
@@ -523,8 +431,6 @@ def run_scenario(
     temp: Path,
     temporal: subprocess.Popen | None = None,
 ) -> Result:
-    from bench.common import postgres_cpu_seconds  # main() put this checkout on sys.path
-
     portal = not name.startswith("bare")
     app = "apps.web:create_app" if portal else "bare_app:create_app"
     log_file = temp / f"{name.replace('/', '-')}-w{workers}.log"
@@ -533,8 +439,8 @@ def run_scenario(
 
     def probe() -> dict:
         return {
-            "server": tree_cpu_seconds(server.pid),
-            "temporal": tree_cpu_seconds(temporal.pid) if temporal else 0.0,
+            "server": cpu_seconds(server.pid),
+            "temporal": cpu_seconds(temporal.pid) if temporal else 0.0,
             "postgres": postgres_cpu_seconds() if database.is_postgres else 0.0,
             "machine": machine_cpu(),
             "client": time.process_time(),
