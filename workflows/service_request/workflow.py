@@ -15,12 +15,15 @@ from temporalio import workflow
 from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError
 
+# Names from this package's modules, never `from workflows.service_request import contract`: the
+# sandbox imports this package afresh for each run, and a submodule taken from it skips the pass-through.
 with workflow.unsafe.imports_passed_through():
     from domain import lifecycle, permissions, sla
     from infra.i18n import N_
-    from workflows.service_request import contract
     from workflows.service_request.activities import STEP_FAILED, RequestActivities
     from workflows.service_request.contract import (
+        EXPIRED,
+        REFUSED,
         AssignCommand,
         CitizenCommand,
         CloseCommand,
@@ -284,7 +287,7 @@ class ServiceRequestWorkflow:
     def _check_fresh(self, command: Command) -> None:
         """The web stops waiting at `expires_at` and says nothing was done: a late command must not apply."""
         if command.expires_at is not None and workflow.now() > command.expires_at:
-            raise ApplicationError("arrived after its sender stopped waiting", type=contract.EXPIRED)
+            raise ApplicationError("arrived after its sender stopped waiting", type=EXPIRED)
 
     def _check_actor(self, command: StaffCommand) -> None:
         access = permissions.StaffAccess(command.actor_role, frozenset(command.actor_departments))
@@ -315,7 +318,7 @@ class ServiceRequestWorkflow:
             try:
                 self._check_actor(command)
             except lifecycle.TransitionRefused as refused:
-                raise ApplicationError(str(refused), type=contract.REFUSED, non_retryable=True) from None
+                raise ApplicationError(str(refused), type=REFUSED, non_retryable=True) from None
 
     @workflow.update
     async def citizen_comment(self, command: CitizenCommand) -> str:
@@ -450,7 +453,7 @@ class ServiceRequestWorkflow:
         try:
             status = lifecycle.next_status(self.state.status, action)
         except lifecycle.TransitionRefused as refused:
-            raise ApplicationError(str(refused), type=contract.REFUSED, non_retryable=True) from None
+            raise ApplicationError(str(refused), type=REFUSED, non_retryable=True) from None
         now = workflow.now()
         clock = copy.deepcopy(self.state.clock)
         if action == lifecycle.REOPEN:
