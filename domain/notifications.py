@@ -30,22 +30,21 @@ async def send_once(scope: TenantScope, key: str, mail: OutgoingMail, mailer: Ma
     """Call it outside any transaction: the outbox row must be committed before the message is sent."""
     key = short_key(key, 120)
     async with scope.transaction():  # committed before the message leaves
-        row = (
-            await scope.select(Notification, Notification.id, Notification.sent_at)
-            .where(Notification.key == key)
-            .first()
+        # The first attempt, by far the most common, is one statement; a retry finds the row and reads it.
+        written = await Notification.raw(
+            "INSERT INTO notification (tenant_id, key, recipient, subject) "
+            "VALUES ({}, {}, {}, {}) ON CONFLICT (key) DO NOTHING RETURNING id",
+            scope.tenant_id,
+            key,
+            mail.to,
+            mail.subject[:300],
         )
-        if row and row["sent_at"]:
-            return False
-        if row is None:
-            await Notification.raw(
-                "INSERT INTO notification (tenant_id, key, recipient, subject) "
-                "VALUES ({}, {}, {}, {}) ON CONFLICT (key) DO NOTHING",
-                scope.tenant_id,
-                key,
-                mail.to,
-                mail.subject[:300],
+        if not written:
+            row = (
+                await scope.select(Notification, Notification.sent_at).where(Notification.key == key).first()
             )
+            if row and row["sent_at"]:
+                return False
 
     async def stamp() -> None:
         sent = {Notification.sent_at: datetime.now(UTC)}

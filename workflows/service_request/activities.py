@@ -52,6 +52,8 @@ CITIZEN_SUBJECTS = {
 FOLLOWER_NOTICES = frozenset({"update", "resolved", "closed"})
 # What a citizen who wants closure mail only does not receive: progress, not questions or the outcome.
 STEP_NOTICES = frozenset({"update", "resolved"})
+# Citizen mails whose text quotes the public timeline (the receipt always does); the others skip reading it.
+QUOTING_NOTICES = frozenset({"closed"})
 STAFF_HEADLINES = {
     "assigned": N_("Request %(reference)s is assigned to you"),
     "assign_reminder": N_("Request %(reference)s is waiting to be assigned"),
@@ -167,7 +169,9 @@ class RequestActivities:
         scope = TenantScope(notice.tenant_id)
         # Reads in one transaction; each message then goes through the outbox, which commits on its own.
         async with scope.transaction():
-            context = await self._document_context(scope, notice.request_id)
+            context = await self._document_context(
+                scope, notice.request_id, timeline=notice.kind in QUOTING_NOTICES
+            )
             request: request_service.RequestRecord = context["request"]
             attachments: tuple[Attachment, ...] = ()
             if notice.attach:
@@ -217,7 +221,7 @@ class RequestActivities:
         """Mails the staff concerned and notes it on the internal timeline; never twice for one key."""
         scope = TenantScope(notice.tenant_id)
         async with scope.transaction():
-            context = await self._document_context(scope, notice.request_id)
+            context = await self._document_context(scope, notice.request_id, timeline=False)
             request: request_service.RequestRecord = context["request"]
             people = await staff_service.notice_recipients(
                 scope, notice.kind, request.department, request.assignee
@@ -252,7 +256,7 @@ class RequestActivities:
                 )
         return sent
 
-    async def _document_context(self, scope: TenantScope, request_id: int) -> dict:
+    async def _document_context(self, scope: TenantScope, request_id: int, timeline: bool = True) -> dict:
         tenant = await tenant_by_id(scope.tenant_id)
         request = await request_service.get_by_id(scope, request_id)
         if tenant is None or request is None:
@@ -265,7 +269,9 @@ class RequestActivities:
             "status_labels": lifecycle.STATUS_LABELS,
             "auto_closed": lifecycle.AUTO_CLOSED,
             "close_reason_label": lifecycle.CLOSE_REASONS.get(request.close_reason, ""),
-            "timeline": await request_timeline.timeline(scope, request_id, public_only=True),
+            "timeline": await request_timeline.timeline(scope, request_id, public_only=True)
+            if timeline
+            else [],
             "status_url": town_url(tenant, self.settings, f"/status/{request.public_token}"),
         }
 
