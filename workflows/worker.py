@@ -28,6 +28,7 @@ def build_worker(client: Client, settings: Settings, activities: RequestActiviti
         task_queue=settings.task_queue,
         workflows=[ServiceRequestWorkflow],
         activities=activities.all(),
+        max_cached_workflows=settings.worker_cached_workflows,
     )
 
 
