@@ -27,7 +27,17 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.common import LOOPBACK, PROJECT_ROOT, Processes, cpu_seconds, free_port, log, machine_line, tail
+from bench.common import (
+    LOOPBACK,
+    PROJECT_ROOT,
+    Processes,
+    compile_bytecode,
+    cpu_seconds,
+    free_port,
+    log,
+    machine_line,
+    tail,
+)
 
 MONTH = 30 * 24 * 3600
 
@@ -107,6 +117,7 @@ def main(argv: list[str] | None = None) -> int:
     from infra.temporal_dev import start_dev_server
 
     say(machine_line())
+    compile_bytecode()
     temp = Path(tempfile.mkdtemp(prefix="portal-idle-"))
     processes = Processes(PROJECT_ROOT)
     env = {

@@ -62,7 +62,15 @@ from pathlib import Path
 from urllib.parse import urlparse, urlunparse
 
 import psutil
-from common import LOOPBACK, Processes, cpu_seconds, free_port, machine_cpu, tail  # bench/common.py
+from common import (  # bench/common.py
+    LOOPBACK,
+    Processes,
+    compile_bytecode,
+    cpu_seconds,
+    free_port,
+    machine_cpu,
+    tail,
+)
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent  # the default --project
 CLOSED_SUBJECT = re.compile(r"Your request (\S+) is closed")
@@ -592,8 +600,9 @@ def pdf_probe(html: str, renders: int) -> dict:
 async def skeleton_phase(
     ctx: Context, processes: Processes, temp: Path, html: str, count: int, probe
 ) -> dict:
-    """The skeleton (bench/skeleton.py) in its own worker process, as many lifecycles as the measured phase
-    completed and as many in flight: its worker and Temporal server CPU per lifecycle, and its events."""
+    """The two bare workflows (bench/skeleton.py) in one worker process of their own, each for as many
+    lifecycles as the measured phase completed and as many in flight: worker and Temporal server CPU per
+    lifecycle, and history events, for the same-shape one and for the one-activity one."""
     import skeleton
 
     receipt = temp / "receipt.html"
@@ -602,21 +611,30 @@ async def skeleton_phase(
     worker = processes.adopt(
         await asyncio.to_thread(spawn_skeleton, ctx.args.project, queue, receipt, temp / "skeleton.log")
     )
+    figures = {}
     try:
-        await skeleton.run_phase(ctx.client, queue, ctx.args.warmup, 1)
-        start = probe(worker.pid)
-        durations = await skeleton.run_phase(ctx.client, queue, count, ctx.args.concurrency)
-        end = probe(worker.pid)
-        events = await skeleton.history_events(ctx.client, queue)
+        for name, workflow_type in (
+            ("same_shape", skeleton.SAME_SHAPE),
+            ("one_activity", skeleton.ONE_ACTIVITY),
+        ):
+            await skeleton.run_phase(ctx.client, queue, workflow_type, ctx.args.warmup, 1)
+            start = probe(worker.pid)
+            durations = await skeleton.run_phase(
+                ctx.client, queue, workflow_type, count, ctx.args.concurrency
+            )
+            end = probe(worker.pid)
+            figures[name] = {
+                "lifecycles": len(durations),
+                "worker_cpu_s_per_lifecycle": round((end["worker"] - start["worker"]) / len(durations), 4),
+                "temporal_cpu_s_per_lifecycle": round(
+                    (end["temporal"] - start["temporal"]) / len(durations), 4
+                ),
+                "lifecycle_p50_ms": round(1000 * percentile(durations, 0.5), 1),
+                "history_events": await skeleton.history_events(ctx.client, queue, workflow_type),
+            }
     finally:
         processes.stop(worker)
-    return {
-        "lifecycles": len(durations),
-        "worker_cpu_s_per_lifecycle": round((end["worker"] - start["worker"]) / len(durations), 4),
-        "temporal_cpu_s_per_lifecycle": round((end["temporal"] - start["temporal"]) / len(durations), 4),
-        "lifecycle_p50_ms": round(1000 * percentile(durations, 0.5), 1),
-        "history_events": events,
-    }
+    return figures
 
 
 async def count_documents(tenant_id: int) -> dict[str, int]:
@@ -879,17 +897,22 @@ def print_report(report: Report) -> None:
             f"receipt render CPU    {report.pdf_render_cpu_ms['receipt']:.0f} ms per PDF, warm "
             "(median, in the bench process after the run)"
         )
-    bare = report.skeleton
-    lines.append(
-        f"skeleton              {bare['lifecycles']} lifecycles: worker CPU "
-        f"{bare['worker_cpu_s_per_lifecycle'] * 1000:.1f} ms, Temporal server CPU "
-        f"{bare['temporal_cpu_s_per_lifecycle'] * 1000:.1f} ms per lifecycle, {bare['history_events']} events"
-    )
+    for name, label in (("same_shape", "same shape"), ("one_activity", "one activity")):
+        bare = report.skeleton[name]
+        lines.append(
+            f"skeleton, {label:<13}{bare['lifecycles']} lifecycles: worker CPU "
+            f"{bare['worker_cpu_s_per_lifecycle'] * 1000:.1f} ms, Temporal server CPU "
+            f"{bare['temporal_cpu_s_per_lifecycle'] * 1000:.1f} ms per lifecycle, "
+            f"{bare['history_events']} events"
+        )
+    same, one = report.skeleton["same_shape"], report.skeleton["one_activity"]
     if report.worker_cpu_s_per_lifecycle is not None:
-        ratio = report.worker_cpu_s_per_lifecycle / bare["worker_cpu_s_per_lifecycle"]
+        ratio = report.worker_cpu_s_per_lifecycle / same["worker_cpu_s_per_lifecycle"]
         lines.append(f"ratio worker CPU lifecycle/skeleton: {ratio:.2f}")
-    ratio = report.temporal_cpu_s_per_lifecycle / bare["temporal_cpu_s_per_lifecycle"]
-    lines.append(f"ratio Temporal server CPU lifecycle/skeleton: {ratio:.2f}")
+        ratio = report.worker_cpu_s_per_lifecycle / one["worker_cpu_s_per_lifecycle"]
+        lines.append(f"ratio worker CPU lifecycle/one-activity workflow: {ratio:.2f}")
+    ratio = report.temporal_cpu_s_per_lifecycle / one["temporal_cpu_s_per_lifecycle"]
+    lines.append(f"ratio Temporal server CPU lifecycle/one-activity workflow: {ratio:.2f}")
     lines.append(f"history events per lifecycle: {first['events']}")
     for kind, count in report.failure_kinds.items():
         lines.append(f"FAILED {count} x {kind}: {report.failure_samples.get(kind, '')!r}")
@@ -959,6 +982,7 @@ def main(argv: list[str] | None = None) -> int:
     if not (args.project / "workflows" / "worker.py").is_file():
         raise SystemExit(f"{args.project} is not a Citizen Portal checkout (no workflows/worker.py)")
     sys.path.insert(0, str(args.project))  # before the editable install's finder: this checkout's code
+    compile_bytecode(args.project)
     from infra.temporal_dev import start_dev_server
 
     def terminate(*_) -> None:

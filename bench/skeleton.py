@@ -1,9 +1,15 @@
-"""The bare lifecycle that bench/lifecycles.py measures the real one against, in the same run.
+"""The bare lifecycles that bench/lifecycles.py measures the real one against, in the same run.
 
-Same shape from the outside: a workflow is started, a clerk's assign and close arrive as Updates, and the
-workflow ends with one receipt PDF rendered by the same renderer process the real worker uses. Nothing
-else: no routing, no database, no mail, one activity. So its worker CPU is what Temporal's SDK and one
-PDF cost, and its Temporal server CPU what a one-activity workflow with two Updates costs.
+Two workflows, both started, assigned and closed through two Updates like a request:
+
+- `BenchSameShape` takes the real lifecycle's steps in the same order and of the same kind, and its
+  activities do nothing, except the receipt, one PDF rendered by the same renderer process the real worker
+  uses: routing and the acknowledgement (local), a timer, an assignment that persists and tells the assignee
+  (local), a closure that persists (local), the receipt (scheduled), the closure mail (local). Its worker
+  CPU is what Temporal's SDK and one PDF cost for that shape: the real worker's CPU above it is the
+  portal's own work (database, templates, mail).
+- `BenchOneActivity` waits for the closure and runs one activity, the receipt: the Temporal server's CPU
+  for it is the floor of any workflow that takes two Updates and renders a receipt.
 
     python bench/skeleton.py --task-queue Q --receipt FILE     # the worker (TEMPORAL_ADDRESS from the env)
 """
@@ -22,11 +28,14 @@ from pathlib import Path
 
 from temporalio import activity, workflow
 
-WORKFLOW = "BenchSkeleton"
+ONE_ACTIVITY = "BenchOneActivity"
+SAME_SHAPE = "BenchSameShape"
+LOCAL_STEPS = ("route", "notify_citizen", "persist_move", "notify_staff")
+STEP_TIMEOUT = timedelta(seconds=30)
 
 
-@workflow.defn(name=WORKFLOW)
-class SkeletonWorkflow:
+@workflow.defn(name=ONE_ACTIVITY)
+class OneActivityWorkflow:
     def __init__(self) -> None:
         self.status = "routed"
 
@@ -47,9 +56,55 @@ class SkeletonWorkflow:
         return self.status
 
 
+async def _step(name: str) -> None:
+    await workflow.execute_local_activity(name, start_to_close_timeout=STEP_TIMEOUT)
+
+
+@workflow.defn(name=SAME_SHAPE)
+class SameShapeWorkflow:
+    def __init__(self) -> None:
+        self.status = "submitted"
+        self.moved = False
+
+    @workflow.run
+    async def run(self) -> str:
+        await _step("route")
+        await _step("notify_citizen")
+        self.status = "routed"
+        while self.status != "closed":
+            # The next reminder's timer, restarted after each move as the real workflow's is.
+            self.moved = False
+            with contextlib.suppress(TimeoutError):
+                await workflow.wait_condition(lambda: self.moved, timeout=timedelta(days=1))
+        await workflow.execute_activity("render_receipt", start_to_close_timeout=timedelta(minutes=2))
+        await _step("notify_citizen")
+        return self.status
+
+    @workflow.update
+    async def assign(self) -> str:
+        await _step("persist_move")
+        await _step("notify_staff")
+        self.status, self.moved = "assigned", True
+        return self.status
+
+    @workflow.update
+    async def close(self) -> str:
+        await _step("persist_move")
+        self.status, self.moved = "closed", True
+        return self.status
+
+
+def _no_op(name: str):
+    @activity.defn(name=name)
+    async def step() -> None:
+        return None
+
+    return step
+
+
 async def run_worker(task_queue: str, html: str) -> None:
     # By its module's name: the workflow sandbox cannot re-import __main__.
-    from skeleton import SkeletonWorkflow as Sandboxed
+    from skeleton import OneActivityWorkflow, SameShapeWorkflow
     from temporalio.client import Client
     from temporalio.worker import Worker
 
@@ -64,14 +119,21 @@ async def run_worker(task_queue: str, html: str) -> None:
 
     client = await Client.connect(os.environ["TEMPORAL_ADDRESS"])
     try:
-        await Worker(client, task_queue=task_queue, workflows=[Sandboxed], activities=[render_receipt]).run()
+        await Worker(
+            client,
+            task_queue=task_queue,
+            workflows=[OneActivityWorkflow, SameShapeWorkflow],
+            activities=[render_receipt, *(_no_op(name) for name in LOCAL_STEPS)],
+        ).run()
     finally:
         await renderer.close()
 
 
-async def one_lifecycle(client, task_queue: str) -> float:
+async def one_lifecycle(client, task_queue: str, workflow_type: str) -> float:
     started = time.perf_counter()
-    handle = await client.start_workflow(WORKFLOW, id=f"skeleton-{uuid.uuid4().hex}", task_queue=task_queue)
+    handle = await client.start_workflow(
+        workflow_type, id=f"skeleton-{uuid.uuid4().hex}", task_queue=task_queue
+    )
     await handle.execute_update("assign")
     await handle.execute_update("close")
     if await handle.result() != "closed":
@@ -79,8 +141,8 @@ async def one_lifecycle(client, task_queue: str) -> float:
     return time.perf_counter() - started
 
 
-async def run_phase(client, task_queue: str, count: int, concurrency: int) -> list[float]:
-    """`count` skeleton lifecycles, `concurrency` in flight; how long each took."""
+async def run_phase(client, task_queue: str, workflow_type: str, count: int, concurrency: int) -> list[float]:
+    """`count` lifecycles of one of the two workflows, `concurrency` in flight; how long each took."""
     durations: list[float] = []
     remaining = count
 
@@ -88,15 +150,17 @@ async def run_phase(client, task_queue: str, count: int, concurrency: int) -> li
         nonlocal remaining
         while remaining > 0:
             remaining -= 1
-            durations.append(await one_lifecycle(client, task_queue))
+            durations.append(await one_lifecycle(client, task_queue, workflow_type))
 
     await asyncio.gather(*(lane() for _ in range(concurrency)))
     return durations
 
 
-async def history_events(client, task_queue: str) -> int:
-    """Events in the history of one skeleton lifecycle, run alone."""
-    handle = await client.start_workflow(WORKFLOW, id=f"skeleton-{uuid.uuid4().hex}", task_queue=task_queue)
+async def history_events(client, task_queue: str, workflow_type: str) -> int:
+    """Events in the history of one lifecycle, run alone."""
+    handle = await client.start_workflow(
+        workflow_type, id=f"skeleton-{uuid.uuid4().hex}", task_queue=task_queue
+    )
     await handle.execute_update("assign")
     await handle.execute_update("close")
     await handle.result()

@@ -56,6 +56,7 @@ from bench.common import (
     LOOPBACK,
     PROJECT_ROOT,
     Processes,
+    compile_bytecode,
     cpu_seconds,
     free_port,
     log,
@@ -501,6 +502,7 @@ def main(argv: list[str] | None = None) -> int:
             f"Redis at {args.redis_url} is needed (the production shape shares state there): {error}"
         ) from None
     say(machine_line())
+    compile_bytecode()
     temp = Path(tempfile.mkdtemp(prefix="portal-soak-"))
     processes = Processes(PROJECT_ROOT)
     mailbox = Mailbox()

@@ -60,6 +60,7 @@ import httpx
 from common import (  # bench/common.py
     LOOPBACK,
     Processes,
+    compile_bytecode,
     cpu_seconds,
     free_port,
     machine_cpu,
@@ -626,6 +627,8 @@ def main(argv: list[str] | None = None) -> int:
     if sys.path[0] != str(PROJECT_ROOT):
         sys.path.insert(0, str(PROJECT_ROOT))  # for infra.temporal_dev, from this checkout
     from infra.temporal_dev import start_dev_server
+
+    compile_bytecode(project)
 
     def terminate(*_) -> None:
         raise KeyboardInterrupt
