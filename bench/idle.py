@@ -36,6 +36,7 @@ from bench.common import (
     free_port,
     log,
     machine_line,
+    rss_mb,
     tail,
 )
 
@@ -94,13 +95,15 @@ async def asleep(address: str, workflow_ids: list[str]) -> bool:
 
 
 def window(worker: subprocess.Popen, temporal: subprocess.Popen, seconds: float) -> dict[str, float]:
-    """Share of one core each used over `seconds` of nothing but waiting."""
+    """Share of one core each used over `seconds` of nothing but waiting, and the worker's own memory (its
+    PDF process apart), which holds the workflows it keeps cached (WORKER_CACHED_WORKFLOWS)."""
     before = (cpu_seconds(worker.pid), cpu_seconds(temporal.pid))
     time.sleep(seconds)
     after = (cpu_seconds(worker.pid), cpu_seconds(temporal.pid))
     return {
         "worker_pct": round(100 * (after[0] - before[0]) / seconds, 2),
         "temporal_pct": round(100 * (after[1] - before[1]) / seconds, 2),
+        "worker_rss_mb": round(rss_mb(worker.pid), 1),
     }
 
 
@@ -158,10 +161,15 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         processes.stop_all()
     print(f"\n{machine_line()}")
-    print(f"{'':<28}{'worker':>10}{'Temporal':>10}{'together':>10}   (% of one core)")
+    cached = os.environ.get("WORKER_CACHED_WORKFLOWS", "200 (default)")
+    print(f"{'':<28}{'worker':>10}{'Temporal':>10}{'together':>10}   (% of one core)   worker RSS MB")
     for name, figures in (("no workflow", floor), (f"{args.requests:,} asleep", sleeping)):
         together = figures["worker_pct"] + figures["temporal_pct"]
-        print(f"{name:<28}{figures['worker_pct']:>10.2f}{figures['temporal_pct']:>10.2f}{together:>10.2f}")
+        print(
+            f"{name:<28}{figures['worker_pct']:>10.2f}{figures['temporal_pct']:>10.2f}{together:>10.2f}"
+            f"{figures['worker_rss_mb']:>31.1f}"
+        )
+    print(f"worker keeps at most {cached} workflows cached")
     return 0
 
 

@@ -77,7 +77,7 @@ class Settings:
     # A request younger than this is left to the web process that created it (seconds).
     reconcile_grace: float = field(default_factory=lambda: float(_env("RECONCILE_GRACE", "10")))
     # Open workflows a worker keeps in memory between their tasks. Each holds its own sandboxed copy of the
-    # workflow module (about 0.3 MB); one evicted replays its short history when it next wakes.
+    # workflow module (0.2-0.3 MB); one evicted replays its short history when it next wakes.
     worker_cached_workflows: int = field(default_factory=lambda: int(_env("WORKER_CACHED_WORKFLOWS", "200")))
 
     def __post_init__(self) -> None:
