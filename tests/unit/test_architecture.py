@@ -100,3 +100,19 @@ def test_the_import_check_sees_every_form_of_import(tmp_path):
         "from domain import tables\nimport domain.tables as t\ndef f():\n    from domain.tables import X\n"
     )
     assert _reaches(imported_modules(sample), DOMAIN_TABLES) == {"domain.tables", "domain.tables.X"}
+
+
+def test_the_workflow_takes_names_from_modules_not_modules_from_its_package():
+    """`from workflows.service_request import contract` slips past the sandbox's pass-through (the sandbox
+    imports the package afresh for each run), so the module would be executed again for every workflow."""
+    source = (PROJECT_ROOT / "workflows" / "service_request" / "workflow.py").read_text()
+    package = PROJECT_ROOT / "workflows" / "service_request"
+    submodules = {path.stem for path in package.glob("*.py")}
+    taken = [
+        alias.name
+        for node in ast.walk(ast.parse(source))
+        if isinstance(node, ast.ImportFrom) and node.module == "workflows.service_request"
+        for alias in node.names
+        if alias.name in submodules
+    ]
+    assert taken == [], f"import names from these modules instead: {taken}"
