@@ -5,6 +5,7 @@ and a line that says how busy the machine was."""
 from __future__ import annotations
 
 import asyncio
+import math
 import os
 import signal
 import socket
@@ -31,10 +32,11 @@ def log(bench: str, message: str) -> None:
 
 
 def percentile(values: list[float], fraction: float) -> float:
+    """Nearest rank: the smallest value that `fraction` of the values do not exceed."""
     ordered = sorted(values)
     if not ordered:
         return float("nan")
-    return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
+    return ordered[max(0, min(len(ordered) - 1, math.ceil(fraction * len(ordered)) - 1))]
 
 
 def cpu_seconds(pid: int, children: bool = True) -> float:

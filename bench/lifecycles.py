@@ -69,8 +69,10 @@ from common import (  # bench/common.py
     cpu_seconds,
     free_port,
     machine_cpu,
+    percentile,
     tail,
 )
+from common import log as common_log
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent  # the default --project
 CLOSED_SUBJECT = re.compile(r"Your request (\S+) is closed")
@@ -78,7 +80,7 @@ REFERENCE = re.compile(r"\b[A-Z]{2,5}-\d{4}-\d{6}\b")
 
 
 def log(message: str) -> None:
-    print(f"[lifecycles] {message}", file=sys.stderr, flush=True)
+    common_log("lifecycles", message)
 
 
 # --------------------------------------------------------------------------------------------- processes
@@ -284,14 +286,6 @@ class Context:
     sink: MailSink
     worker: subprocess.Popen | None
     counter: int = 0
-
-
-def percentile(values: list[float], fraction: float) -> float:
-    ordered = sorted(values)
-    if not ordered:
-        return float("nan")
-    rank = max(0, min(len(ordered) - 1, round(fraction * len(ordered) + 0.5) - 1))
-    return ordered[rank]
 
 
 async def one_lifecycle(ctx: Context) -> Sample:

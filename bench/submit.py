@@ -36,7 +36,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import math
 import os
 import platform
 import re
@@ -64,9 +63,11 @@ from common import (  # bench/common.py
     cpu_seconds,
     free_port,
     machine_cpu,
+    percentile,
     postgres_cpu_seconds,
     tail,
 )
+from common import log as common_log
 
 BENCH_DIR = Path(__file__).resolve().parent
 PROJECT_ROOT = BENCH_DIR.parent  # the default --project
@@ -86,7 +87,7 @@ BROWSER_HEADERS = {"Accept": "text/html,application/xhtml+xml", "Accept-Language
 
 
 def log(message: str) -> None:
-    print(f"[bench] {message}", file=sys.stderr, flush=True)
+    common_log("bench", message)
 
 
 def machine_busy_pct(seconds: float) -> float:
@@ -372,13 +373,6 @@ class Result:
     error_kinds: dict[str, int] = field(default_factory=dict)
     error_samples: dict[str, str] = field(default_factory=dict)
     warmup_errors: dict[str, int] = field(default_factory=dict)
-
-
-def percentile(sorted_values: list[float], fraction: float) -> float:
-    if not sorted_values:
-        return float("nan")
-    rank = max(0, min(len(sorted_values) - 1, math.ceil(fraction * len(sorted_values)) - 1))  # nearest rank
-    return sorted_values[rank]
 
 
 async def drive(
