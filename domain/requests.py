@@ -103,6 +103,13 @@ def records(rows: list[dict[str, Any]]) -> list[RequestRecord]:
 async def newest_first(
     scope: TenantScope, query: Any, before_id: int | None, limit: int | None
 ) -> list[RequestRecord]:
+    """One page of requests, newest first, as records (see `newest_first_rows`)."""
+    return records(await newest_first_rows(scope, query, before_id, limit))
+
+
+async def newest_first_rows(
+    scope: TenantScope, query: Any, before_id: int | None, limit: int | None
+) -> list[dict[str, Any]]:
     """One page of what `query` selects, newest first, after the request `before_id` (the last one shown).
     The cursor is the row value (created_at, id), which PostgreSQL and SQLite compare as one range of an
     index ending in (created_at DESC, id DESC): the scan starts at the cursor, so page 2,000 costs what
@@ -124,7 +131,7 @@ async def newest_first(
     query = query.order_by(ServiceRequest.created_at, ascending=False).order_by(
         ServiceRequest.id, ascending=False
     )
-    return records(await (query if limit is None else query.limit(limit)))
+    return await (query if limit is None else query.limit(limit))
 
 
 def localise(record: RequestRecord, language: str) -> RequestRecord:

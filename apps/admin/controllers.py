@@ -28,7 +28,7 @@ from domain.requests import RequestRecord
 from domain.scope import TenantScope
 from domain.staff import StaffMember
 from infra import oidc, ratelimit, sessions
-from infra.i18n import N_, current_language
+from infra.i18n import N_, current_language, gettext
 from infra.mail import Mailer
 from infra.pdf import qr_svg
 from infra.ratelimit import TOO_MANY_SIGN_INS, RateLimiter
@@ -289,24 +289,19 @@ class QueueController(Controller):
             before_id=before,
             only_departments=None if access.sees_all else tuple(access.departments),
         )
-        rows = [
-            request_service.localise(row, language)
-            for row in await request_queue.queue(
-                tenant_scope, wanted, limit=request_queue.QUEUE_PAGE_SIZE + 1
-            )
-        ]
+        size = request_queue.QUEUE_PAGE_SIZE
+        rows = await request_queue.queue(tenant_scope, wanted, language, limit=size + 1)
         context: dict[str, Any] = {
             "member": member,
-            "rows": rows[: request_queue.QUEUE_PAGE_SIZE],
-            "next_before": rows[request_queue.QUEUE_PAGE_SIZE - 1].id
-            if len(rows) > request_queue.QUEUE_PAGE_SIZE
-            else None,
+            "rows": rows[:size],
+            "next_before": rows[size - 1].id if len(rows) > size else None,
             "filters": {"status": status, "department": department},
             "departments": [
                 d for d in await catalog.departments(tenant_scope, language) if access.may_see(d["id"])
             ],
             "open_statuses": lifecycle.OPEN_STATUSES,
-            "status_labels": lifecycle.STAFF_STATUS_LABELS,
+            # Translated once here, not once per row in the template.
+            "status_names": {code: gettext(label) for code, label in lifecycle.STAFF_STATUS_LABELS.items()},
         }
         template = "partials/queue_table.html" if is_htmx(request) else "pages/queue.html"
         return page(request, template, **context)

@@ -94,6 +94,10 @@ async def test_staff_read_staff_wording_for_a_request_waiting_on_the_citizen(req
     await client.get("/lang/fr?next=/")
     french = (await client.get(f"/admin/requests/{reference}")).text
     assert "En attente du citoyen" in french and "En attente de votre réponse" not in french
+    french_queue = (await client.get("/admin/requests?status=all")).text
+    assert '<option value="waiting_on_citizen">En attente du citoyen</option>' in french_queue
+    assert '<td class="status">En attente du citoyen</td>' in french_queue
+    assert "<td>Voirie: Nid-de-poule</td>" in french_queue and "<td>Travaux publics</td>" in french_queue
 
 
 async def test_older_requests_page_through_the_whole_queue_once_each_in_order():
