@@ -21,8 +21,9 @@ second; the busiest hours see twice that, 0.28; three times the peak is the defa
 After --minutes arrivals stop, and the run waits (up to --drain seconds) for every accepted request to be
 closed and mailed. Then it checks that nothing was lost: every accepted request is 'closed' in the database,
 no workflow is left running, each citizen got exactly one acknowledgement and one closure mail, and no
-message was sent twice. It prints p50/p99 per page, the RSS of each web and worker process minute by minute
-and the CPU of each part per request, which docs/performance.md turns into a capacity table.
+message was sent twice. It prints p50/p99 per page, the RSS of each web and worker process (and of each
+worker's PDF process) minute by minute and the CPU of each part per request, which docs/performance.md
+turns into a capacity table.
 
     python bench/soak.py                          # ten minutes at 0.83 requests a second
     python bench/soak.py --minutes 2 --rate 0.5   # a shorter look
@@ -64,6 +65,7 @@ from bench.common import (
     percentile,
     postgres_cpu_seconds,
     postgres_database,
+    rss_mb,
     tail,
     tree_rss_mb,
 )
@@ -321,7 +323,11 @@ async def sample_memory(shape: Shape, samples: list[dict], stop: asyncio.Event, 
         for n, pid in enumerate(web_processes(shape), 1):
             sample[f"web-{n}"] = round(tree_rss_mb(pid), 1)
         for n, worker in enumerate(shape.workers, 1):
-            sample[f"worker-{n}"] = round(tree_rss_mb(worker.pid), 1)  # with its PDF process
+            # The worker apart from its PDF process: that one grows with its first renders (fonts, caches)
+            # and is replaced every few hundred, which says nothing of the worker's own memory.
+            own = rss_mb(worker.pid)
+            sample[f"worker-{n}"] = round(own, 1)
+            sample[f"pdf-{n}"] = round(tree_rss_mb(worker.pid) - own, 1)
         samples.append(sample)
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), every)

@@ -11,6 +11,7 @@ import sys
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+import psutil
 import pytest
 import qrcode
 from pypdf import PdfReader
@@ -107,3 +108,23 @@ async def test_pages_render_in_a_process_that_is_replaced_when_it_dies():
     finally:
         await renderer.close()
     assert not renderer.pids()
+
+
+async def test_the_pdf_process_stays_the_same_size_page_after_page():
+    """WeasyPrint's default is a new font configuration per document, and each one stayed in memory: the
+    process grew by 0.2-0.3 MB a page, 28 MB over these hundred."""
+    renderer = PdfRenderer(processes=1)
+    pages = [f"<h1>Receipt SPR-2026-{n:06d}</h1><p>Pothole at {n} Main St, fixed.</p>" for n in range(110)]
+    try:
+        await renderer.start()
+        for html in pages[:10]:
+            await renderer.render(html)
+        (pid,) = renderer.pids()
+        warm = psutil.Process(pid).memory_info().rss
+        for html in pages[10:]:
+            await renderer.render(html)
+        assert renderer.pids() == {pid}
+        grown = (psutil.Process(pid).memory_info().rss - warm) / 2**20
+    finally:
+        await renderer.close()
+    assert grown < 6, f"the renderer grew by {grown:.1f} MB over 100 pages"
