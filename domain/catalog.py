@@ -54,6 +54,16 @@ async def request_types(scope: TenantScope, language: str) -> list[RequestTypeOp
     ]
 
 
+async def offered_type(scope: TenantScope, code: str) -> dict[str, Any] | None:
+    """The active type a form names, with what intake needs of it (`id`, `needs_location`); None if the
+    town offers no such type. One row by its key: a post does not need the whole catalogue."""
+    return (
+        await scope.select(RequestType, RequestType.id, RequestType.needs_location)
+        .where((RequestType.code == code) & RequestType.active.eq(True))
+        .first()
+    )
+
+
 def grouped_by_category(options: list[RequestTypeOption]) -> list[tuple[str, list[RequestTypeOption]]]:
     groups: dict[str, list[RequestTypeOption]] = {}
     for option in options:

@@ -80,9 +80,9 @@ class PortalController(Controller):
     ) -> Template | Redirect:
         tenant = tenant_of(request)
         values = intake.clean_form(await request.form())
-        options = await catalog.request_types(tenant_scope, current_language.get())
+        offered = await catalog.offered_type(tenant_scope, values["request_type"])
         submission, errors = intake.validate_submission(
-            values, {option.code: option.needs_location for option in options}
+            values, {values["request_type"]: offered["needs_location"]} if offered else {}
         )
         address = request.client.host if request.client else ""
         allowed = await limiter.allow(ratelimit.SUBMIT_PER_ADDRESS, f"{tenant.id}:{address}")
@@ -94,13 +94,12 @@ class PortalController(Controller):
             return await self._form_page(request, values, {"form": TOO_MANY}, status_code=429)
         if submission is None:
             return await self._form_page(request, values, errors, status_code=422)
-        type_ids = {option.code: option.id for option in options}
         result = await submissions.submit(
             tenant_scope,
             tenant.reference_prefix,
             submission,
             current_language.get(),
-            request_type_id=type_ids.get(submission.request_type_code),
+            request_type_id=offered["id"] if offered else None,
         )
         background = None
         if result.created:

@@ -4,7 +4,7 @@ import re
 
 import pytest
 
-from domain.tables import RequestEvent, ServiceRequest
+from domain.tables import RequestEvent, RequestType, ServiceRequest
 from tests.support.factories import make_town, valid_form
 from tests.support.portal import PortalClient, status_path
 
@@ -44,6 +44,24 @@ async def test_invalid_input_is_shown_beside_each_field_and_nothing_typed_is_los
     assert 'value="ned-at-example"' in page
     assert ">Hole near the school</textarea>" in page
     assert re.search(r'<option value="pothole" selected>', page)
+    async with town.scope.transaction():
+        assert await ServiceRequest.count().where(ServiceRequest.tenant == town.id) == 0
+
+
+async def test_a_type_the_town_no_longer_offers_is_refused_beside_the_field(app):
+    town = await make_town()
+    async with town.scope.transaction():
+        await RequestType.update({RequestType.active: False}).where(
+            (RequestType.tenant == town.id) & (RequestType.code == "pothole")
+        )
+    async with PortalClient(app, town.host) as portal:
+        response = await portal.submit(valid_form(description="Hole near the school"))
+        unknown = await portal.submit(valid_form(request_type="no-such-type"))
+    for refused in (response, unknown):
+        assert refused.status_code == 422
+        assert 'id="request_type-error"' in refused.text
+    assert ">Hole near the school</textarea>" in response.text
+    assert '<option value="pothole"' not in response.text
     async with town.scope.transaction():
         assert await ServiceRequest.count().where(ServiceRequest.tenant == town.id) == 0
 
