@@ -29,6 +29,7 @@ or created on exit, Ctrl-C included. Everything listens on and talks to 127.0.0.
   python bench/submit.py --workers 1 2 --json out.json
   python bench/submit.py --database-url postgresql://postgres@127.0.0.1:5432/postgres --workers 1 2
   python bench/submit.py --project /tmp/portal-at-HEAD      # another checkout, e.g. a `git archive` export
+  python bench/submit.py --database-url postgresql://... --temporal dev --rate 40   # both at one pace
 """
 
 from __future__ import annotations
@@ -334,17 +335,22 @@ class Citizen:
 
 
 async def run_phase(
-    citizens: list[Citizen], count: int, seconds: float, first: int = 0
+    citizens: list[Citizen], count: int, seconds: float, first: int = 0, rate: float = 0
 ) -> tuple[Tally, float]:
+    """Posts as fast as the citizens get answers, or, with `rate`, post n no earlier than n / rate seconds
+    in (an open schedule: a late answer does not push the next posts back)."""
     tally = Tally()
-    deadline = time.perf_counter() + seconds
+    started = time.perf_counter()
+    deadline = started + seconds
 
     async def citizen_loop(citizen: Citizen) -> None:
         while tally.issued < count and time.perf_counter() < deadline:
             tally.issued += 1
-            await citizen.submit(tally, first + tally.issued)
+            number = tally.issued
+            if rate:
+                await asyncio.sleep(max(0.0, started + (number - 1) / rate - time.perf_counter()))
+            await citizen.submit(tally, first + number)
 
-    started = time.perf_counter()
     await asyncio.gather(*(citizen_loop(citizen) for citizen in citizens))
     return tally, time.perf_counter() - started
 
@@ -399,9 +405,11 @@ async def drive(
             citizens.append(Citizen(client, portal))
         if portal:
             await asyncio.gather(*(citizen.open_form() for citizen in citizens))
-        warm, _ = await run_phase(citizens, args.warmup, args.seconds)
+        warm, _ = await run_phase(citizens, args.warmup, args.seconds, rate=args.rate)
         start = probe()
-        tally, elapsed = await run_phase(citizens, args.requests, args.seconds, first=warm.issued)
+        tally, elapsed = await run_phase(
+            citizens, args.requests, args.seconds, first=warm.issued, rate=args.rate
+        )
         end = probe()
         return tally, {
             "elapsed": elapsed,
@@ -582,6 +590,14 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--seconds", type=float, default=30, help="cap of the measured phase (and of warm-up)"
     )
     parser.add_argument("--warmup", type=int, default=200, help="posts before measuring (not counted)")
+    parser.add_argument(
+        "--rate",
+        type=float,
+        default=0,
+        help="posts a second (0: as fast as answers come). The portal starts each workflow after its answer, "
+        "so unpaced it outruns a dev server that the bare app waits on, and starts pile up and time out; "
+        "a rate both keep up with compares the same work",
+    )
     parser.add_argument(
         "--temporal",
         choices=("closed", "dev", "both"),
