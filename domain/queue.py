@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from domain import lifecycle
-from domain.requests import newest_first_rows
+from domain.requests import labels, newest_first_rows
 from domain.scope import TenantScope
 from domain.tables import ServiceRequest
 
@@ -54,16 +54,23 @@ QUEUE_COLUMNS = (
 
 
 def queue_row(row: dict[str, Any], language: str) -> QueueRow:
-    type_tr = (row["type_translations"] or {}).get(language, {})
+    type_label, category_label, department_label = labels(
+        language,
+        row["type_name"],
+        row["type_translations"],
+        row["type_category"],
+        row["department_name"],
+        row["department_translations"],
+    )
     return QueueRow(
         id=row["id"],
         reference=row["reference"],
         status=row["status"],
         created_at=row["created_at"],
         assignee_name=row["assignee_name"],
-        type_label=type_tr.get("name") or row["type_name"],
-        category_label=type_tr.get("category") or row["type_category"],
-        department_label=(row["department_translations"] or {}).get(language) or row["department_name"] or "",
+        type_label=type_label,
+        category_label=category_label,
+        department_label=department_label,
     )
 
 

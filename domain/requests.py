@@ -134,14 +134,35 @@ async def newest_first_rows(
     return await (query if limit is None else query.limit(limit))
 
 
+def labels(
+    language: str,
+    type_name: str,
+    type_translations: dict[str, dict[str, str]] | None,
+    type_category: str,
+    department_name: str | None,
+    department_translations: dict[str, str] | None,
+) -> tuple[str, str, str]:
+    """The type's, its category's and the department's names in the reader's language."""
+    type_tr = (type_translations or {}).get(language, {})
+    return (
+        type_tr.get("name") or type_name,
+        type_tr.get("category") or type_category,
+        (department_translations or {}).get(language) or department_name or "",
+    )
+
+
 def localise(record: RequestRecord, language: str) -> RequestRecord:
     """The type's and department's names in the reader's language."""
-    type_tr = (record.type_translations or {}).get(language, {})
+    type_label, category_label, department_label = labels(
+        language,
+        record.type_name,
+        record.type_translations,
+        record.type_category,
+        record.department_name,
+        record.department_translations,
+    )
     return dataclasses.replace(
-        record,
-        type_label=type_tr.get("name") or record.type_name,
-        category_label=type_tr.get("category") or record.type_category,
-        department_label=(record.department_translations or {}).get(language) or record.department_name or "",
+        record, type_label=type_label, category_label=category_label, department_label=department_label
     )
 
 
