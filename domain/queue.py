@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from domain import lifecycle
-from domain.requests import labels, newest_first_rows
+from domain.requests import NAME_COLUMNS, labels, newest_first_rows
 from domain.scope import TenantScope
 from domain.tables import ServiceRequest
 
@@ -44,12 +44,7 @@ QUEUE_COLUMNS = (
     ServiceRequest.reference,
     ServiceRequest.status,
     ServiceRequest.created_at,
-    ServiceRequest.assignee.name.as_alias("assignee_name"),
-    ServiceRequest.request_type.name.as_alias("type_name"),
-    ServiceRequest.request_type.translations.as_alias("type_translations"),
-    ServiceRequest.request_type.category.as_alias("type_category"),
-    ServiceRequest.department.name.as_alias("department_name"),
-    ServiceRequest.department.translations.as_alias("department_translations"),
+    *NAME_COLUMNS,
 )
 
 

@@ -57,6 +57,16 @@ class RequestRecord:
     department_label: str = ""
 
 
+# The names a request is shown with, joined from its type, department and assignee (see `labels`).
+NAME_COLUMNS = (
+    ServiceRequest.request_type.name.as_alias("type_name"),
+    ServiceRequest.request_type.translations.as_alias("type_translations"),
+    ServiceRequest.request_type.category.as_alias("type_category"),
+    ServiceRequest.department.name.as_alias("department_name"),
+    ServiceRequest.department.translations.as_alias("department_translations"),
+    ServiceRequest.assignee.name.as_alias("assignee_name"),
+)
+
 REQUEST_COLUMNS = (
     ServiceRequest.id,
     ServiceRequest.reference,
@@ -82,12 +92,7 @@ REQUEST_COLUMNS = (
     ServiceRequest.due_at,
     ServiceRequest.reopen_until,
     ServiceRequest.upcoming,
-    ServiceRequest.request_type.name.as_alias("type_name"),
-    ServiceRequest.request_type.translations.as_alias("type_translations"),
-    ServiceRequest.request_type.category.as_alias("type_category"),
-    ServiceRequest.department.name.as_alias("department_name"),
-    ServiceRequest.department.translations.as_alias("department_translations"),
-    ServiceRequest.assignee.name.as_alias("assignee_name"),
+    *NAME_COLUMNS,
 )
 
 
