@@ -6,10 +6,10 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime
 
-from domain import lifecycle
+from domain import catalog, lifecycle
 from domain.intake import Submission
 from domain.scope import TenantScope
-from domain.tables import ReferenceCounter, RequestEvent, RequestType, ServiceRequest
+from domain.tables import ReferenceCounter, RequestEvent, ServiceRequest
 from domain.writes import utc_now, write_transaction
 from infra.database import cross_tenant
 
@@ -55,17 +55,13 @@ async def submit(
 ) -> SubmitResult:
     """Commits the request and its first timeline line. The same idempotency key returns the same request:
     a second post of a form fails the key's unique index and is answered with the first (rare enough that
-    the common path makes no lookup first). `request_type_id`, when the caller has just read the catalogue,
+    the common path makes no lookup first). `request_type_id`, when the caller has just read the type,
     spares reading it again."""
     if request_type_id is None:
-        request_type = (
-            await scope.select(RequestType, RequestType.id)
-            .where(RequestType.code == submission.request_type_code)
-            .first()
-        )
-        if request_type is None:
+        offered = await catalog.offered_type(scope, submission.request_type_code)
+        if offered is None:
             raise ValueError("unknown request type")
-        request_type_id = request_type["id"]
+        request_type_id = offered["id"]
     try:
         async with write_transaction():
             now = utc_now()
