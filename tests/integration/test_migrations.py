@@ -45,6 +45,46 @@ async def test_the_composite_indexes_are_in_place(database):
     assert await _index_names(database) >= EXPECTED_INDEXES
 
 
+async def _indexes(database) -> list[tuple[str, str, tuple[str, ...], bool]]:
+    """(table, index, its columns in order, whether it is unique) of every index that is not partial."""
+    from piccolo.engine.postgres import PostgresEngine
+
+    if isinstance(database, PostgresEngine):
+        rows = await _Raw.raw(
+            "SELECT t.relname AS tbl, i.relname AS name, x.indisunique AS is_unique, "
+            "array_agg(a.attname ORDER BY k.position) AS columns "
+            "FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid JOIN pg_class t ON t.oid = x.indrelid "
+            "JOIN pg_namespace n ON n.oid = t.relnamespace "
+            "CROSS JOIN LATERAL unnest(x.indkey) WITH ORDINALITY AS k(attnum, position) "
+            "JOIN pg_attribute a ON a.attrelid = x.indrelid AND a.attnum = k.attnum "
+            "WHERE n.nspname = 'public' AND x.indpred IS NULL GROUP BY t.relname, i.relname, x.indisunique"
+        )
+        return [(row["tbl"], row["name"], tuple(row["columns"]), row["is_unique"]) for row in rows]
+    found = []
+    for table in await _Raw.raw("SELECT name FROM sqlite_master WHERE type = 'table'"):
+        for index in await _Raw.raw(f"PRAGMA index_list('{table['name']}')"):
+            if not index["partial"]:
+                columns = await _Raw.raw(f"PRAGMA index_info('{index['name']}')")
+                names = tuple(
+                    column["name"] for column in sorted(columns, key=lambda c: c["seqno"])
+                )
+                found.append((table["name"], index["name"], names, bool(index["unique"])))
+    return found
+
+
+async def test_no_index_is_the_leading_part_of_another(database):
+    """Such an index serves no query the wider one cannot, and costs a write on every insert."""
+    indexes = await _indexes(database)
+    covered = [
+        (name, wider_name)
+        for table, name, columns, unique in indexes
+        if not unique
+        for wider_table, wider_name, wider, _ in indexes
+        if wider_table == table and len(wider) > len(columns) and wider[: len(columns)] == columns
+    ]
+    assert covered == []
+
+
 async def test_every_migration_has_run():
     from piccolo.apps.migrations.tables import Migration
 
