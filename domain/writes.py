@@ -15,11 +15,15 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
+def on_sqlite() -> bool:
+    return isinstance(ServiceRequest._meta.db, SQLiteEngine)
+
+
 def write_transaction():
     """SQLite takes the write lock up front (IMMEDIATE), so two writers queue instead of deadlocking;
     PostgreSQL writes in a savepoint of the scope's transaction, so a lost race leaves it usable."""
     engine = ServiceRequest._meta.db
-    if isinstance(engine, SQLiteEngine):
+    if on_sqlite():
         return engine.transaction(transaction_type=TransactionType.immediate)
     return database.savepoint()
 

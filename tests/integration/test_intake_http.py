@@ -4,7 +4,7 @@ import re
 
 import pytest
 
-from domain.tables import RequestEvent, RequestType, ServiceRequest
+from domain.tables import ReferenceCounter, RequestEvent, RequestType, ServiceRequest
 from tests.support.factories import make_town, valid_form
 from tests.support.portal import PortalClient, status_path
 
@@ -104,6 +104,18 @@ async def test_references_count_up_within_each_town(app):
             ServiceRequest.tenant == town.id
         )
     assert sorted(row["reference"].rsplit("-", 1)[1] for row in references) == ["000001", "000002", "000003"]
+
+
+async def test_the_millionth_request_of_a_year_keeps_every_digit(app):
+    town = await make_town()
+    async with PortalClient(app, town.host) as portal:
+        status_path(await portal.submit(valid_form()))
+        async with town.scope.transaction():
+            await town.scope.update(ReferenceCounter, {ReferenceCounter.last_value: 999_999})
+        status_path(await portal.submit(valid_form()))
+    async with town.scope.transaction():
+        references = await town.scope.select(ServiceRequest, ServiceRequest.reference)
+    assert sorted(row["reference"].rsplit("-", 1)[1] for row in references) == ["000001", "1000000"]
 
 
 async def test_the_form_works_without_the_csrf_token_never(app):
