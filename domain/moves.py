@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from domain import lifecycle
-from domain.scope import TenantScope
+from domain.scope import CompiledQuery, TenantScope
 from domain.tables import RequestEvent, RequestFollower, ServiceRequest
 from domain.writes import short_key, utc_now, write_transaction
 
@@ -34,24 +34,28 @@ class Move:
     upcoming: dict[str, datetime] | None = None
 
 
+_STATUS = CompiledQuery(
+    ServiceRequest,
+    lambda scope, request_id: scope.select(ServiceRequest, ServiceRequest.status).where(
+        ServiceRequest.id == request_id
+    ),
+)
+# A move already persisted under its key (a retried activity): its line is there.
+_DONE = CompiledQuery(
+    RequestEvent,
+    lambda scope, key: scope.select(RequestEvent, RequestEvent.id).where(RequestEvent.action_key == key),
+)
+
+
 async def apply_move(scope: TenantScope, move: Move) -> str:
     """Persists the move and its timeline line in one transaction; returns the new status."""
     async with write_transaction():
         action_key = short_key(move.action_key)
-        if await scope.exists(RequestEvent).where(RequestEvent.action_key == action_key):
-            row = (
-                await scope.select(ServiceRequest, ServiceRequest.status)
-                .where(ServiceRequest.id == move.request_id)
-                .first()
-            )
-            return row["status"]
-        row = (
-            await scope.select(ServiceRequest, ServiceRequest.status)
-            .where(ServiceRequest.id == move.request_id)
-            .first()
-        )
+        row = await _STATUS.first(scope, move.request_id)
         if row is None:
             raise LookupError(f"request {move.request_id} is not in this tenant")
+        if await _DONE.first(scope, action_key):
+            return row["status"]
         status = lifecycle.next_status(row["status"], move.action)
         now = utc_now()
         values = _changes(move, status, now)

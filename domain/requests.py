@@ -13,7 +13,7 @@ from typing import Any
 from piccolo.columns.combination import WhereRaw
 
 from domain import lifecycle
-from domain.scope import TenantScope
+from domain.scope import CompiledQuery, TenantScope
 from domain.tables import ServiceRequest
 
 
@@ -180,21 +180,33 @@ def next_deadlines(record: RequestRecord, now: datetime) -> list[tuple[str, date
     return sorted(((key, when) for key, when in found if when > now), key=lambda item: item[1])
 
 
-async def _one(query: Any) -> RequestRecord | None:
-    row = await query.first()
+def _by(column: Any) -> CompiledQuery:
+    """The whole record of the request whose `column` equals the one value given."""
+    return CompiledQuery(ServiceRequest, lambda scope, value: select_requests(scope).where(column == value))
+
+
+_BY_REFERENCE, _BY_TOKEN, _BY_ID = (
+    _by(ServiceRequest.reference),
+    _by(ServiceRequest.public_token),
+    _by(ServiceRequest.id),
+)
+
+
+async def _record(query: CompiledQuery, scope: TenantScope, value: Any) -> RequestRecord | None:
+    row = await query.first(scope, value)
     return RequestRecord(**row) if row else None
 
 
 async def get_by_reference(scope: TenantScope, reference: str) -> RequestRecord | None:
-    return await _one(select_requests(scope).where(ServiceRequest.reference == reference.strip().upper()))
+    return await _record(_BY_REFERENCE, scope, reference.strip().upper())
 
 
 async def get_by_token(scope: TenantScope, token: str) -> RequestRecord | None:
-    return await _one(select_requests(scope).where(ServiceRequest.public_token == token))
+    return await _record(_BY_TOKEN, scope, token)
 
 
 async def get_by_id(scope: TenantScope, request_id: int) -> RequestRecord | None:
-    return await _one(select_requests(scope).where(ServiceRequest.id == request_id))
+    return await _record(_BY_ID, scope, request_id)
 
 
 async def reference_exists(scope: TenantScope, reference: str) -> bool:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from domain.scope import TenantScope
+from domain.scope import CompiledQuery, TenantScope
 from domain.tables import RequestEvent
 from domain.writes import short_key, utc_now
 
@@ -26,22 +26,32 @@ class TimelineEvent:
     created_at: datetime
 
 
+def _lines(public_only: bool) -> CompiledQuery:
+    def build(scope: TenantScope, request_id: int):
+        query = scope.select(
+            RequestEvent,
+            RequestEvent.id,
+            RequestEvent.kind,
+            RequestEvent.from_status,
+            RequestEvent.to_status,
+            RequestEvent.actor_kind,
+            RequestEvent.actor.name.as_alias("actor_name"),
+            RequestEvent.body,
+            RequestEvent.public,
+            RequestEvent.created_at,
+        ).where(RequestEvent.request == request_id)
+        if public_only:
+            query = query.where(RequestEvent.public.eq(True))
+        return query.order_by(RequestEvent.created_at).order_by(RequestEvent.id)
+
+    return CompiledQuery(RequestEvent, build)
+
+
+_PUBLIC_LINES, _EVERY_LINE = _lines(public_only=True), _lines(public_only=False)
+
+
 async def timeline(scope: TenantScope, request_id: int, public_only: bool) -> list[TimelineEvent]:
-    query = scope.select(
-        RequestEvent,
-        RequestEvent.id,
-        RequestEvent.kind,
-        RequestEvent.from_status,
-        RequestEvent.to_status,
-        RequestEvent.actor_kind,
-        RequestEvent.actor.name.as_alias("actor_name"),
-        RequestEvent.body,
-        RequestEvent.public,
-        RequestEvent.created_at,
-    ).where(RequestEvent.request == request_id)
-    if public_only:
-        query = query.where(RequestEvent.public.eq(True))
-    rows = await query.order_by(RequestEvent.created_at).order_by(RequestEvent.id)
+    rows = await (_PUBLIC_LINES if public_only else _EVERY_LINE).rows(scope, request_id)
     return [TimelineEvent(**row) for row in rows]
 
 
