@@ -65,9 +65,7 @@ async def _indexes(database) -> list[tuple[str, str, tuple[str, ...], bool]]:
         for index in await _Raw.raw(f"PRAGMA index_list('{table['name']}')"):
             if not index["partial"]:
                 columns = await _Raw.raw(f"PRAGMA index_info('{index['name']}')")
-                names = tuple(
-                    column["name"] for column in sorted(columns, key=lambda c: c["seqno"])
-                )
+                names = tuple(column["name"] for column in sorted(columns, key=lambda c: c["seqno"]))
                 found.append((table["name"], index["name"], names, bool(index["unique"])))
     return found
 
