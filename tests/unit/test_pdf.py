@@ -16,7 +16,7 @@ import pytest
 import qrcode
 from pypdf import PdfReader
 
-from infra.pdf import READY, PdfRenderer, RenderFailed, render_pdf
+from infra.pdf import QR_BORDER, QR_BOX, READY, PdfRenderer, RenderFailed, qr_png_data_uri, render_pdf
 from infra.settings import PROJECT_ROOT
 
 
@@ -128,3 +128,17 @@ async def test_the_pdf_process_stays_the_same_size_page_after_page():
     finally:
         await renderer.close()
     assert grown < 6, f"the renderer grew by {grown:.1f} MB over 100 pages"
+
+
+@pytest.mark.parametrize("url", ["https://springfield.example/status/abc", "https://x.example/" + "y" * 120])
+def test_the_receipts_qr_code_is_qrcodes_own_picture_of_the_link(url):
+    from PIL import Image, ImageChops
+
+    code = qrcode.QRCode(box_size=QR_BOX, border=QR_BORDER, mask_pattern=0)
+    code.add_data(url)
+    buffer = io.BytesIO()
+    code.make_image().save(buffer, format="PNG")
+    expected = Image.open(buffer).convert("1")
+    drawn = Image.open(io.BytesIO(base64.b64decode(qr_png_data_uri(url).split(",", 1)[1]))).convert("1")
+    assert drawn.size == expected.size
+    assert ImageChops.difference(drawn, expected).getbbox() is None
