@@ -6,7 +6,7 @@ import asyncio
 import secrets
 
 from domain import lifecycle
-from domain.scope import TenantScope
+from domain.scope import CompiledQuery, TenantScope
 from domain.tables import Document, RequestEvent, ServiceRequest
 from domain.writes import utc_now, write_transaction
 from infra import images
@@ -93,12 +93,16 @@ async def store_document(
     return document.id
 
 
+_DOCUMENT = CompiledQuery(
+    Document,
+    lambda scope, request_id, kind: scope.select(
+        Document, Document.id, Document.filename, Document.content_type, Document.content
+    ).where((Document.request == request_id) & (Document.kind == kind)),
+)
+
+
 async def get_document(scope: TenantScope, request_id: int, kind: str) -> dict | None:
-    return (
-        await scope.select(Document, Document.id, Document.filename, Document.content_type, Document.content)
-        .where((Document.request == request_id) & (Document.kind == kind))
-        .first()
-    )
+    return await _DOCUMENT.first(scope, request_id, kind)
 
 
 async def has_document(scope: TenantScope, request_id: int, kind: str) -> bool:

@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 
 from domain import requests as request_service
 from domain import timeline as request_timeline
-from domain.scope import TenantScope
+from domain.scope import CompiledQuery, TenantScope
 from domain.tables import Citizen, RequestFollower, ServiceRequest, SignInLink
 
 LINK_LIFETIME = timedelta(minutes=15)
@@ -113,13 +113,17 @@ async def their_requests(
     return await request_service.newest_first(scope, query, before_id, limit)
 
 
+_PREFERENCES = CompiledQuery(
+    Citizen,
+    lambda scope, email: scope.select(Citizen, Citizen.language, Citizen.notify_each_step).where(
+        Citizen.email == email
+    ),
+)
+
+
 async def preferences(scope: TenantScope, email: str) -> dict | None:
     """How someone with an account wants to be written to; None without an account."""
-    return (
-        await scope.select(Citizen, Citizen.language, Citizen.notify_each_step)
-        .where(Citizen.email == email)
-        .first()
-    )
+    return await _PREFERENCES.first(scope, email)
 
 
 async def export(scope: TenantScope, citizen: dict) -> dict:

@@ -15,7 +15,7 @@ import logging
 import time
 from datetime import UTC, datetime
 
-from domain.scope import TenantScope
+from domain.scope import CompiledQuery, TenantScope
 from domain.tables import Notification
 from domain.writes import short_key
 from infra.mail import Mailer, OutgoingMail
@@ -24,6 +24,14 @@ log = logging.getLogger(__name__)
 # How long a stamp is retried after the server took the message: longer than a database restart, shorter
 # than the mail activity's time limit (after which Temporal would start a second attempt).
 STAMP_PATIENCE = 20.0
+
+
+_STAMP = CompiledQuery(
+    Notification,
+    lambda scope, sent_at, key: scope.update(Notification, {Notification.sent_at: sent_at}).where(
+        Notification.key == key
+    ),
+)
 
 
 async def send_once(scope: TenantScope, key: str, mail: OutgoingMail, mailer: Mailer) -> bool:
@@ -47,12 +55,12 @@ async def send_once(scope: TenantScope, key: str, mail: OutgoingMail, mailer: Ma
                 return False
 
     async def stamp() -> None:
-        sent = {Notification.sent_at: datetime.now(UTC)}
+        sent_at = datetime.now(UTC)
         deadline, pause = time.monotonic() + STAMP_PATIENCE, 0.1
         while True:
             try:
                 async with scope.transaction():
-                    await scope.update(Notification, sent).where(Notification.key == key)
+                    await _STAMP.rows(scope, sent_at, key)
                 return
             except Exception as error:  # whatever the database says, the message is already out
                 if time.monotonic() + pause > deadline:

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 
 from domain import lifecycle
 from domain.moves import Move, apply_move
-from domain.scope import TenantScope
+from domain.scope import CompiledQuery, TenantScope
 from domain.sla import Clock, ServiceLevel, deadlines, due_at
 from domain.staff import assignees, members_of
 from domain.tables import RequestEvent, RequestType, RoutingRule, ServiceRequest, StaffUser
@@ -64,8 +64,41 @@ def _inside(value: float, low: float | None, high: float | None) -> bool:
     return (low is None or value >= low) and (high is None or value <= high)
 
 
+_RULES = CompiledQuery(
+    RoutingRule,
+    lambda scope: scope.select(RoutingRule).order_by(RoutingRule.position).order_by(RoutingRule.id),
+)
+_ROUTING_LINE = CompiledQuery(
+    RequestEvent,
+    lambda scope, key: scope.select(RequestEvent, RequestEvent.created_at).where(
+        RequestEvent.action_key == key
+    ),
+)
+_PLACE = CompiledQuery(
+    ServiceRequest,
+    lambda scope, request_id: scope.select(
+        ServiceRequest, ServiceRequest.status, ServiceRequest.department, ServiceRequest.assignee
+    ).where(ServiceRequest.id == request_id),
+)
+_TO_ROUTE = CompiledQuery(
+    ServiceRequest,
+    lambda scope, request_id: scope.select(
+        ServiceRequest,
+        ServiceRequest.request_type,
+        ServiceRequest.description,
+        ServiceRequest.address,
+        ServiceRequest.latitude,
+        ServiceRequest.longitude,
+        ServiceRequest.created_at,
+    ).where(ServiceRequest.id == request_id),
+)
+_TYPE = CompiledQuery(
+    RequestType, lambda scope, type_id: scope.select(RequestType).where(RequestType.id == type_id)
+)
+
+
 async def rules(scope: TenantScope) -> list[Rule]:
-    rows = await scope.select(RoutingRule).order_by(RoutingRule.position).order_by(RoutingRule.id)
+    rows = await _RULES.rows(scope)
     return [
         Rule(
             request_type_id=row["request_type"],
@@ -135,41 +168,21 @@ async def service_level(scope: TenantScope, request_type: dict) -> ServiceLevel:
 
 
 async def already_routed(scope: TenantScope, request_id: int, action_key: str) -> dict | None:
-    event = (
-        await scope.select(RequestEvent, RequestEvent.created_at)
-        .where(RequestEvent.action_key == short_key(action_key))
-        .first()
-    )
+    event = await _ROUTING_LINE.first(scope, short_key(action_key))
     if event is None:
         return None
-    row = (
-        await scope.select(
-            ServiceRequest, ServiceRequest.status, ServiceRequest.department, ServiceRequest.assignee
-        )
-        .where(ServiceRequest.id == request_id)
-        .first()
-    )
+    row = await _PLACE.first(scope, request_id)
+    if row is None:
+        raise LookupError(f"request {request_id} is not in this tenant")
     return {**row, "routed_at": event["created_at"]}
 
 
 async def route(scope: TenantScope, request_id: int, action_key: str) -> Routed:
     """Routes once: a retried activity finds its moves already made and answers the same."""
-    request = (
-        await scope.select(
-            ServiceRequest,
-            ServiceRequest.request_type,
-            ServiceRequest.description,
-            ServiceRequest.address,
-            ServiceRequest.latitude,
-            ServiceRequest.longitude,
-            ServiceRequest.created_at,
-        )
-        .where(ServiceRequest.id == request_id)
-        .first()
-    )
-    if request is None:
+    request = await _TO_ROUTE.first(scope, request_id)
+    request_type = request and await _TYPE.first(scope, request["request_type"])
+    if request is None or request_type is None:
         raise LookupError(f"request {request_id} is not in this tenant")
-    request_type = await scope.select(RequestType).where(RequestType.id == request["request_type"]).first()
     level = await service_level(scope, request_type)
     if done := await already_routed(scope, request_id, action_key):
         return Routed(done["status"], done["department"], done["assignee"], level, done["routed_at"])

@@ -78,11 +78,12 @@ class _Shape:
 
 
 class CompiledQuery:
-    """A tenant's select whose SQL Piccolo composes once per database; each run binds new values to it.
+    """A tenant's query whose SQL Piccolo composes once per database; each run binds new values to it.
 
-    For the reads that every step makes (the whole request record, with its joined names): composing their
-    SQL costs more CPU than the database takes to answer. `build(scope, *values)` returns the select, the
-    same shape whatever the values, and uses each value as given (clean it before, not inside)."""
+    For the queries that every step of a lifecycle makes (the whole request record with its joined names,
+    the timeline, a move's reads): composing their SQL costs more CPU than the database takes to answer.
+    `build(scope, *values)` returns one select or update, the same shape whatever the values, that uses
+    each value as given (clean it before, not inside)."""
 
     def __init__(self, table: type[Table], build: Callable[..., Any]) -> None:
         self._table, self._build = table, build
