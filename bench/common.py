@@ -40,7 +40,8 @@ def percentile(values: list[float], fraction: float) -> float:
 
 
 def cpu_seconds(pid: int, children: bool = True) -> float:
-    """User and system CPU of a process and, by default, of its living descendants."""
+    """User and system CPU of a process and, by default, of its descendants: the living ones, and those
+    that ended and were reaped (a worker replaces its PDF process every few hundred pages)."""
     processes = [psutil.Process(pid)]
     if children:
         processes += processes[0].children(recursive=True)
@@ -51,6 +52,8 @@ def cpu_seconds(pid: int, children: bool = True) -> float:
         except psutil.NoSuchProcess:
             continue
         total += times.user + times.system
+        if children:
+            total += times.children_user + times.children_system
     return total
 
 
