@@ -6,7 +6,7 @@ import json
 from dataclasses import dataclass
 from datetime import datetime
 
-from domain import lifecycle
+from domain import lifecycle, timeline
 from domain.scope import CompiledQuery, TenantScope
 from domain.tables import RequestEvent, RequestFollower, ServiceRequest
 from domain.writes import short_key, utc_now, write_transaction
@@ -40,11 +40,6 @@ _STATUS = CompiledQuery(
         ServiceRequest.id == request_id
     ),
 )
-# A move already persisted under its key (a retried activity): its line is there.
-_DONE = CompiledQuery(
-    RequestEvent,
-    lambda scope, key: scope.select(RequestEvent, RequestEvent.id).where(RequestEvent.action_key == key),
-)
 
 
 async def apply_move(scope: TenantScope, move: Move) -> str:
@@ -54,7 +49,7 @@ async def apply_move(scope: TenantScope, move: Move) -> str:
         row = await _STATUS.first(scope, move.request_id)
         if row is None:
             raise LookupError(f"request {move.request_id} is not in this tenant")
-        if await _DONE.first(scope, action_key):
+        if await timeline.written_under(scope, action_key):
             return row["status"]
         status = lifecycle.next_status(row["status"], move.action)
         now = utc_now()

@@ -6,12 +6,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from domain import lifecycle
+from domain import lifecycle, timeline
 from domain.moves import Move, apply_move
 from domain.scope import CompiledQuery, TenantScope
 from domain.sla import Clock, ServiceLevel, deadlines, due_at
 from domain.staff import assignees, members_of
-from domain.tables import RequestEvent, RequestType, RoutingRule, ServiceRequest, StaffUser
+from domain.tables import RequestType, RoutingRule, ServiceRequest, StaffUser
 from domain.writes import short_key
 from tenants.resolve import tenant_by_id
 
@@ -67,12 +67,6 @@ def _inside(value: float, low: float | None, high: float | None) -> bool:
 _RULES = CompiledQuery(
     RoutingRule,
     lambda scope: scope.select(RoutingRule).order_by(RoutingRule.position).order_by(RoutingRule.id),
-)
-_ROUTING_LINE = CompiledQuery(
-    RequestEvent,
-    lambda scope, key: scope.select(RequestEvent, RequestEvent.created_at).where(
-        RequestEvent.action_key == key
-    ),
 )
 _PLACE = CompiledQuery(
     ServiceRequest,
@@ -168,7 +162,7 @@ async def service_level(scope: TenantScope, request_type: dict) -> ServiceLevel:
 
 
 async def already_routed(scope: TenantScope, request_id: int, action_key: str) -> dict | None:
-    event = await _ROUTING_LINE.first(scope, short_key(action_key))
+    event = await timeline.written_under(scope, short_key(action_key))
     if event is None:
         return None
     row = await _PLACE.first(scope, request_id)

@@ -55,6 +55,20 @@ async def timeline(scope: TenantScope, request_id: int, public_only: bool) -> li
     return [TimelineEvent(**row) for row in rows]
 
 
+_BY_KEY = CompiledQuery(
+    RequestEvent,
+    lambda scope, key: scope.select(RequestEvent, RequestEvent.created_at).where(
+        RequestEvent.action_key == key
+    ),
+)
+
+
+async def written_under(scope: TenantScope, action_key: str) -> dict | None:
+    """The line a step wrote under its action key (already shortened), if it ran before: a retried
+    activity finds it and does not write again."""
+    return await _BY_KEY.first(scope, action_key)
+
+
 async def note(scope: TenantScope, request_id: int, kind: str, key: str, body: str) -> None:
     """An internal timeline line that changes nothing (a reminder was sent); written once per key."""
     action_key = short_key(key)
