@@ -87,11 +87,11 @@ class CompiledQuery:
 
     def __init__(self, table: type[Table], build: Callable[..., Any]) -> None:
         self._table, self._build = table, build
-        self._shapes: dict[tuple[str, int], _Shape] = {}
+        self._shapes: dict[str, _Shape] = {}  # by engine type
 
     def _shape(self, arity: int) -> _Shape:
         engine_type = self._table._meta.db.engine_type
-        if shape := self._shapes.get((engine_type, arity)):
+        if shape := self._shapes.get(engine_type):
             return shape
         marks = [_Mark(number + 1) for number in range(arity + 1)]
         prototype = self._build(TenantScope(marks[0]), *marks[1:])
@@ -102,7 +102,7 @@ class CompiledQuery:
         if set(slots) - {None} != set(range(arity + 1)):
             raise ValueError("the query did not take each value as given")
         shape = _Shape(prototype, querystring.query_type, sql, arguments, slots)
-        self._shapes[(engine_type, arity)] = shape
+        self._shapes[engine_type] = shape
         return shape
 
     async def rows(self, scope: TenantScope, *values: Any) -> list[dict[str, Any]]:

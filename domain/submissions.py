@@ -92,10 +92,10 @@ WITH counter AS (
         {}::text, {}::text, {}::text, {}::real, {}::real, {}::text, {}::text, {}::text, {}::text, {}::text,
         {}::text, {}::timestamptz, {}::timestamptz
     FROM counter
-    RETURNING id, reference, public_token, tenant_id, created_at
+    RETURNING id, reference, public_token, tenant_id, status, created_at
 ), first_line AS (
     INSERT INTO request_event (tenant_id, request, kind, to_status, actor_kind, created_at)
-    SELECT tenant_id, id, 'submitted', {}::text, 'citizen', created_at FROM request
+    SELECT tenant_id, id, 'submitted', status, 'citizen', created_at FROM request
 )
 SELECT id, reference, public_token FROM request
 """
@@ -106,9 +106,10 @@ def postgres_submit_values(
 ) -> list:
     """The values of POSTGRES_SUBMIT's placeholders, in their order."""
     now = utc_now()
-    counter = [tenant_id, now.year]
-    request = [
-        tenant_id,
+    return [
+        tenant_id,  # the counter's
+        now.year,
+        tenant_id,  # the request's
         f"{prefix}-{now.year}-",
         request_type_id,
         lifecycle.SUBMITTED,
@@ -125,8 +126,6 @@ def postgres_submit_values(
         now,
         now,
     ]
-    first_line = [lifecycle.SUBMITTED]
-    return counter + request + first_line
 
 
 async def _insert_postgres(

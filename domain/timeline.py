@@ -72,7 +72,7 @@ async def written_under(scope: TenantScope, action_key: str) -> dict | None:
 async def note(scope: TenantScope, request_id: int, kind: str, key: str, body: str) -> None:
     """An internal timeline line that changes nothing (a reminder was sent); written once per key."""
     action_key = short_key(key)
-    if await scope.exists(RequestEvent).where(RequestEvent.action_key == action_key):
+    if await written_under(scope, action_key):
         return
     await scope.new(
         RequestEvent,

@@ -75,7 +75,17 @@ async def test_a_submission_gets_a_reference_and_a_status_page(app):
     async with town.scope.transaction():
         row = await ServiceRequest.select().where(ServiceRequest.tenant == town.id).first()
         assert row["status"] == "submitted" and row["contact_email"] == "ned@example.com"
-        assert await RequestEvent.count().where(RequestEvent.request == row["id"]) == 1
+        lines = await RequestEvent.select(
+            RequestEvent.kind, RequestEvent.to_status, RequestEvent.actor_kind, RequestEvent.created_at
+        ).where(RequestEvent.request == row["id"])
+    assert lines == [
+        {
+            "kind": "submitted",
+            "to_status": "submitted",
+            "actor_kind": "citizen",
+            "created_at": row["created_at"],
+        }
+    ]
 
 
 async def test_posting_the_same_form_twice_makes_one_request(app):

@@ -141,8 +141,8 @@ async def test_waiting_on_the_worker_holds_no_lock_it_needs():
 
 
 async def test_two_posts_of_one_form_at_once_make_one_request(app):
-    """The loser of the race on the idempotency key writes nothing (its insert meets the winner's key), and
-    its transaction is still good for reading the winner's request."""
+    """The loser of the race on the idempotency key fails on the winner's key: only its savepoint rolls back
+    (its counter number with it), and its transaction goes on to read the winner's request."""
     town = await make_town()
     form = valid_form()
     async with PortalClient(app, town.host) as citizen:
