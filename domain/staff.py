@@ -65,9 +65,11 @@ def hash_password(password: str) -> str:
 
 
 def password_matches(password_hash: str | None, password: str) -> bool:
-    """Always does the work of one check, so an unknown account answers as slowly as a wrong password."""
+    """Always does the work of one check, so an unknown account answers as slowly as a wrong password. An
+    account without a password (one that signs in through its town's provider, or is yet to accept its
+    invitation) matches no password, the dummy's included."""
     try:
-        return _hasher.verify(password_hash or _DUMMY_HASH, password) and password_hash is not None
+        return _hasher.verify(password_hash or _DUMMY_HASH, password) and bool(password_hash)
     except (VerificationError, InvalidHashError):
         return False
 
