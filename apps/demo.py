@@ -91,7 +91,8 @@ class DemoTown:
     prefix: str
     color: str
     timezone: str
-    staff: tuple[tuple[str, str, str, str | None], ...]  # email, name, role, department slug
+    # email, name, role, and the slug of the department they work (or several, or none)
+    staff: tuple[tuple[str, str, str, str | tuple[str, ...] | None], ...]
 
 
 TOWNS = [
@@ -106,6 +107,9 @@ TOWNS = [
             ("roads@springfield.test", "Homer Simpson", "agent", "public-works"),
             ("works-lead@springfield.test", "Waylon Smithers", "supervisor", "public-works"),
             ("clerk@springfield.test", "Patty Bouvier", "agent", "clerk"),
+            ("lights@springfield.test", "Lenny Leonard", "agent", "lighting"),
+            ("waste@springfield.test", "Carl Carlson", "agent", "sanitation"),
+            ("taxes@springfield.test", "Selma Bouvier", "agent", "finance"),
         ),
     ),
     DemoTown(
@@ -117,6 +121,8 @@ TOWNS = [
         (
             ("admin@shelbyville.test", "Lisa Shelby", "tenant_admin", None),
             ("roads@shelbyville.test", "Joe Shelby", "agent", "public-works"),
+            # A small town: one clerk works every other department.
+            ("clerk@shelbyville.test", "Ann Shelby", "agent", ("lighting", "sanitation", "finance", "clerk")),
         ),
     ),
 ]
@@ -173,8 +179,8 @@ async def _seed(scope: TenantScope, members: tuple, levels: dict[str, dict] | No
             **(SERVICE_LEVELS if levels is None else levels).get(code, {}),
         )
     password_hash = staff.hash_password(DEMO_PASSWORD)
-    for email, name, role, department in members:
-        await staff.add_member(
-            scope, email, name, role, password_hash, department_ids[department] if department else None
-        )
+    for email, name, role, departments in members:
+        slugs = (departments,) if isinstance(departments, str) else departments or ()
+        ids = tuple(department_ids[slug] for slug in slugs)
+        await staff.add_member(scope, email, name, role, password_hash, ids)
     return department_ids

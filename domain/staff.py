@@ -41,11 +41,11 @@ async def add_member(
     name: str,
     role: str,
     password_hash: str = "",
-    department_id: int | None = None,
+    department_ids: tuple[int, ...] = (),
     must_change_password: bool = False,
 ) -> int:
-    """A new member of staff, working for `department_id` when given; returns their id. One given a
-    one-time password must choose their own at their first sign-in."""
+    """A new member of staff, working for `department_ids`; returns their id. One given a one-time
+    password must choose their own at their first sign-in."""
     member = scope.new(
         StaffUser,
         email=email.strip().lower(),
@@ -55,7 +55,7 @@ async def add_member(
         must_change_password=must_change_password,
     )
     await member.save()
-    if department_id is not None:
+    for department_id in department_ids:
         await scope.new(StaffDepartment, staff=member.id, department=department_id).save()
     return member.id
 
