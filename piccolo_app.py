@@ -5,6 +5,7 @@ from pathlib import Path
 from piccolo.conf.apps import AppConfig
 
 from domain.tables import (
+    AuditEntry,
     Citizen,
     Department,
     Document,
@@ -43,5 +44,6 @@ APP_CONFIG = AppConfig(
         SignInLink,
         SignInProvider,
         PlatformAdmin,
+        AuditEntry,
     ],
 )

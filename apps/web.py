@@ -17,6 +17,7 @@ from litestar.template.config import TemplateConfig
 
 from apps.admin.controllers import AuthController, QueueController
 from apps.admin.settings import SignInSettingsController
+from apps.admin.team import InvitationController, TeamController
 from apps.dev_inbox import DevInboxController
 from apps.errors import HANDLERS
 from apps.pages import provide_scope
@@ -84,6 +85,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
         AuthController,
         QueueController,
         SignInSettingsController,
+        TeamController,
+        InvitationController,
         PlatformController,
         healthz,
     ]

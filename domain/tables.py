@@ -53,6 +53,9 @@ class StaffUser(Row, Table, tablename="staff_user"):
     totp_last_step = Integer(default=0)
     # Round-robin assignment picks the agent who has waited longest for a request.
     last_assigned_at = Timestamptz(null=True, default=None)
+    # An invitation not yet accepted: a hash of the mailed link's token, good until `invited_until`.
+    invitation_hash = Varchar(length=64, default="")
+    invited_until = Timestamptz(null=True, default=None)
     created_at = Timestamptz(default=TimestamptzNow())
 
 
@@ -241,4 +244,18 @@ class Notification(Row, Table, tablename="notification"):
     recipient = Varchar(length=254)
     subject = Varchar(length=300, default="")
     sent_at = Timestamptz(null=True, default=None)
+    created_at = Timestamptz(default=TimestamptzNow())
+
+
+class AuditEntry(Row, Table, tablename="audit_entry"):
+    """A change to the town's configuration: who made it, when, and the values before and after."""
+
+    tenant = tenant_column(index=False)
+    # The member's id and name as they were: an entry outlives a renamed or deactivated account.
+    actor_id = Integer(null=True, default=None)
+    actor_name = Varchar(length=200, default="")
+    action = Varchar(length=60)
+    subject = Varchar(length=300, default="")
+    before = JSON(default="{}")
+    after = JSON(default="{}")
     created_at = Timestamptz(default=TimestamptzNow())

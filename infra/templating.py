@@ -42,10 +42,22 @@ def _pattern(language: str, fmt: str) -> tuple[Locale, DateTimePattern]:
     return locale, parse_pattern(fmt)
 
 
+def audit_value(value: object) -> str:
+    """A value recorded in the audit log, as a reader reads it: lists and mappings on one line."""
+    if isinstance(value, bool):
+        return i18n.gettext("yes") if value else i18n.gettext("no")
+    if isinstance(value, list):
+        return ", ".join(map(str, value)) or i18n.gettext("none")
+    if isinstance(value, dict):
+        return "; ".join(f"{key} = {item}" for key, item in value.items()) or i18n.gettext("none")
+    return str(value) if value != "" else i18n.gettext("(empty)")
+
+
 def install(env: Environment) -> Environment:
     env.add_extension("jinja2.ext.i18n")
     env.install_gettext_callables(i18n.gettext, i18n.ngettext, newstyle=True)  # type: ignore[attr-defined]
     env.filters["localtime"] = localtime
+    env.filters["audit_value"] = audit_value
     env.globals["current_language"] = i18n.current_language.get
     return env
 

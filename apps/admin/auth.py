@@ -94,6 +94,14 @@ async def begin_second_step(
     return None
 
 
+def begin_enrolment(request: Request, member: StaffMember) -> None:
+    """Half signs in a member who has just proved their mailbox another way (the invitation link mailed to
+    them): they set up their app at once, with no second link."""
+    sessions.begin(
+        request, {PENDING_STAFF: member.id, PENDING_TENANT: tenant_of(request).id, ENROL_CONFIRMED: True}
+    )
+
+
 def _enrolment_mail(request: Request, settings: Settings, member: StaffMember, token: str) -> OutgoingMail:
     town = tenant_of(request).name
     link = town_link(request, settings, f"/admin/login/enrol/{token}")

@@ -11,8 +11,9 @@ from litestar.exceptions import NotFoundException, PermissionDeniedException
 from litestar.response import Redirect, Template
 
 from apps.admin.auth import current_staff
-from apps.pages import PathId, page, scope_of
-from domain import sign_in
+from apps.pages import PathId, page, scope_of, tenant_of
+from domain import audit, sign_in
+from domain.audit import Actor
 from domain.permissions import ROLES, TENANT_ADMIN
 from domain.scope import TenantScope
 from domain.staff import StaffMember
@@ -40,6 +41,10 @@ async def town_admin(request: Request, member: NamedDependency[StaffMember]) -> 
     if member.role != TENANT_ADMIN:
         raise PermissionDeniedException(ONLY_ADMINS)
     return member
+
+
+def actor_of(member: StaffMember) -> Actor:
+    return Actor(member.id, member.name)
 
 
 def parse_group_roles(text: str) -> tuple[dict[str, str], str | None]:
@@ -87,7 +92,13 @@ class SignInSettingsController(Controller):
     @post("/two-factor")
     async def two_factor(self, request: Request, admin: NamedDependency[StaffMember]) -> Redirect:
         required = (await request.form()).get("required") == "on"
-        await sign_in.require_two_factor(scope_of(request), required)
+        scope = scope_of(request)
+        if required != tenant_of(request).require_two_factor:
+            before, after = {"required": not required}, {"required": required}
+            await audit.record(
+                scope, actor_of(admin), "sign_in.two_factor", tenant_of(request).name, before, after
+            )
+        await sign_in.require_two_factor(scope, required)
         request.app.state.tenant_resolver.forget()
         return Redirect("/admin/settings/sign-in?done=saved", status_code=303)
 
@@ -137,6 +148,13 @@ class SignInSettingsController(Controller):
             email_domains=values["email_domains"].lower(),
             default_role=values["default_role"],
         )
+        shown = {
+            name: values[name] for name in ("audience", "label", "issuer", "email_domains", "default_role")
+        }
+        after = shown | {"group_roles": group_roles}
+        await audit.record(
+            tenant_scope, actor_of(admin), "sign_in.provider_added", values["label"], after=after
+        )
         return Redirect("/admin/settings/sign-in?done=added", status_code=303)
 
     @post("/providers/{provider_id:int}/remove")
@@ -147,6 +165,9 @@ class SignInSettingsController(Controller):
         provider_id: PathId,
         tenant_scope: NamedDependency[TenantScope],
     ) -> Redirect:
-        if not await sign_in.remove_provider(tenant_scope, provider_id):
+        provider = next((p for p in await sign_in.all_providers(tenant_scope) if p.id == provider_id), None)
+        if provider is None or not await sign_in.remove_provider(tenant_scope, provider_id):
             raise NotFoundException()
+        before = {"audience": provider.audience, "label": provider.label, "issuer": provider.issuer}
+        await audit.record(tenant_scope, actor_of(admin), "sign_in.provider_removed", provider.label, before)
         return Redirect("/admin/settings/sign-in?done=removed", status_code=303)
