@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 import pyotp
 
 from apps.web import create_app
+from domain import sign_in
 from domain.tables import AuditEntry, StaffUser
 from tests.integration.test_two_factor import SECRET, require_two_factor
 from tests.support.factories import department_id, make_town, staff_id
@@ -360,3 +361,44 @@ async def test_another_towns_people_departments_and_log_are_not_found():
             .first()
         )
     assert row == {"role": "agent", "active": True}
+
+
+async def test_sign_in_settings_changes_are_audited_without_their_secrets():
+    town = await make_town()
+    app = create_app(OFFLINE)
+    async with town.scope.transaction():
+        await sign_in.add_provider(
+            town.scope,
+            "staff",
+            "Town login",
+            "https://login.example.org",
+            "portal",
+            "s3cret-value",
+            {},
+            "",
+            "",
+        )
+    async with await signed_in_admin(app, town) as admin:
+        await admin.get("/admin/settings/sign-in")
+        unchanged = await admin.post("/admin/settings/sign-in/two-factor", {})  # it was off: not a change
+        assert unchanged.status_code == 303
+        provider = next(entry for entry in await _providers(town))
+        removed = await admin.post(f"/admin/settings/sign-in/providers/{provider.id}/remove")
+        assert removed.headers["location"] == "/admin/settings/sign-in?done=removed"
+        await admin.post("/admin/settings/sign-in/two-factor", {"required": "on"})  # signs this session out
+    actions = await audit_actions(town)
+    assert actions == [
+        (
+            "Ada Admin",
+            "sign_in.provider_removed",
+            {"audience": "staff", "label": "Town login", "issuer": "https://login.example.org"},
+            {},
+        ),
+        ("Ada Admin", "sign_in.two_factor", {"required": False}, {"required": True}),
+    ]
+    assert "s3cret-value" not in repr(actions)
+
+
+async def _providers(town):
+    async with town.scope.transaction():
+        return await sign_in.all_providers(town.scope)
