@@ -18,6 +18,7 @@ from litestar.template.config import TemplateConfig
 from apps.admin.controllers import AuthController, QueueController
 from apps.admin.settings import SignInSettingsController
 from apps.admin.team import InvitationController, TeamController
+from apps.admin.types import RequestTypesController
 from apps.dev_inbox import DevInboxController
 from apps.errors import HANDLERS
 from apps.pages import provide_scope
@@ -86,6 +87,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         QueueController,
         SignInSettingsController,
         TeamController,
+        RequestTypesController,
         InvitationController,
         PlatformController,
         healthz,

@@ -14,6 +14,9 @@ from infra.i18n import N_
 ACTION_LABELS = {
     "department.added": N_("Department added"),
     "department.changed": N_("Department changed"),
+    "type.added": N_("Request type added"),
+    "type.changed": N_("Request type changed"),
+    "type.retired": N_("Request type retired"),
     "staff.invited": N_("Staff member invited"),
     "staff.invitation_sent_again": N_("Invitation sent again"),
     "staff.joined": N_("Invitation accepted"),

@@ -8,7 +8,7 @@ from temporalio.client import WorkflowUpdateFailedError
 from apps.admin.controllers import SUCCESS
 from apps.demo import DEMO_PASSWORD
 from domain.staff import hash_password
-from domain.tables import ServiceRequest, SignInProvider, StaffDepartment, StaffUser
+from domain.tables import RequestType, ServiceRequest, SignInProvider, StaffDepartment, StaffUser
 from tenants.tables import Tenant
 from tests.support.factories import department_id, make_town
 from tests.support.portal import PortalClient
@@ -53,7 +53,28 @@ SETTINGS = ("GET", "/admin/settings/sign-in")
 TWO_FACTOR = ("POST", "/admin/settings/sign-in/two-factor")
 ADD_PROVIDER = ("POST", "/admin/settings/sign-in/providers")
 REMOVE_PROVIDER = ("POST", "/admin/settings/sign-in/providers/{provider_id:int}/remove")
-GUARDED = {QUEUE, DETAIL, ACT, SETTINGS, TWO_FACTOR, ADD_PROVIDER, REMOVE_PROVIDER}
+# The invitation page: open by design, the mailed link is the proof (tests/integration/test_team_settings.py).
+INVITATION_ROUTES = {("GET", "/admin/invitation/{token:str}"), ("POST", "/admin/invitation/{token:str}")}
+# The town's configuration: its administrators only. Paths with ids get this town's rows.
+TOWN_SETTINGS = {
+    ("GET", "/admin/settings/departments"),
+    ("POST", "/admin/settings/departments"),
+    ("GET", "/admin/settings/departments/{department_id:int}"),
+    ("POST", "/admin/settings/departments/{department_id:int}"),
+    ("GET", "/admin/settings/staff"),
+    ("POST", "/admin/settings/staff"),
+    ("GET", "/admin/settings/staff/{staff_id:int}"),
+    ("POST", "/admin/settings/staff/{staff_id:int}"),
+    ("POST", "/admin/settings/staff/{staff_id:int}/active"),
+    ("POST", "/admin/settings/staff/{staff_id:int}/invitation"),
+    ("GET", "/admin/settings/audit"),
+    ("GET", "/admin/settings/types"),
+    ("GET", "/admin/settings/types/new"),
+    ("POST", "/admin/settings/types/new"),
+    ("GET", "/admin/settings/types/{type_id:int}"),
+    ("POST", "/admin/settings/types/{type_id:int}"),
+}
+GUARDED = {QUEUE, DETAIL, ACT, SETTINGS, TWO_FACTOR, ADD_PROVIDER, REMOVE_PROVIDER, *TOWN_SETTINGS}
 
 # Each staff action with a form it accepts, in an order that takes a routed request to closed; transfer
 # (which sends it to another department) is walked on a request of its own.
@@ -82,7 +103,7 @@ def admin_routes(app) -> set[tuple[str, str]]:
 
 
 def test_the_matrix_places_every_admin_route_and_every_action(app):
-    assert admin_routes(app) == SIGN_IN_ROUTES | GUARDED
+    assert admin_routes(app) == SIGN_IN_ROUTES | INVITATION_ROUTES | GUARDED
     assert set(FORMS) == set(SUCCESS) == {*WALK, "transfer"}
 
 
@@ -218,6 +239,40 @@ async def test_only_the_towns_administrator_reaches_its_sign_in_settings(app, se
         if is_admin:  # as it was, for the other roles
             await Tenant.update({Tenant.require_two_factor: False}).where(Tenant.id == town.id)
     app.state.tenant_resolver.forget()
+
+
+@pytest.mark.parametrize("who", EVERYONE)
+async def test_only_the_towns_administrator_reaches_its_configuration(app, setting, who):
+    """Every configuration route: the administrator reads each page; anyone else is refused, and their
+    posts (an empty form, which would deactivate, demote or retire) change nothing. The other town's
+    administrator, naming this town's rows at their own address, finds none of them."""
+    town, _, _, emails, _, departments = setting
+    async with town.scope.transaction():
+        roads = await town.scope.select(StaffUser).where(StaffUser.email == emails["roads"]).first()
+        pothole = await town.scope.select(RequestType).where(RequestType.code == "pothole").first()
+    ids = {
+        "{department_id:int}": departments["works"],
+        "{staff_id:int}": roads["id"],
+        "{type_id:int}": pothole["id"],
+    }
+    async with await _client(app, setting, who) as client:
+        for method, route in sorted(TOWN_SETTINGS):
+            path = next((route.replace(mark, str(ids[mark])) for mark in ids if mark in route), route)
+            named = path != route
+            if who == "admin":
+                if method == "GET":
+                    assert (await client.get(path)).status_code == 200, path
+                continue
+            answer = await (client.get(path) if method == "GET" else client.post(path, {}))
+            if who == ELSEWHERE:
+                expected = 404 if named else (200 if method == "GET" else 422)  # their own town's list
+            else:
+                expected = 403 if who in PEOPLE else 303
+            assert answer.status_code == expected, (who, path)
+    async with town.scope.transaction():
+        after = await town.scope.select(StaffUser).where(StaffUser.id == roads["id"]).first()
+        kept = await town.scope.select(RequestType).where(RequestType.id == pothole["id"]).first()
+    assert (after["active"], after["role"]) == (True, "agent") and kept == pothole
 
 
 async def _sneaky(town) -> dict | None:

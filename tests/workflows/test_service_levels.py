@@ -7,6 +7,8 @@ from datetime import timedelta
 import pytest
 
 from domain import timeline as request_timeline
+from domain.tables import RequestType
+from tests.integration.test_request_type_settings import type_form
 from tests.support.factories import make_town
 from tests.support.portal import PortalClient
 from tests.workflows.lifecycle_helpers import about, level, row_of, submit, text_of, wait_status
@@ -245,3 +247,34 @@ async def test_transferring_to_another_department_reroutes_the_request(app, inbo
         await admin.login(town.admin_email, town.password)
         queue = (await admin.get(f"/admin/requests?department={lighting['id']}")).text
         assert reference in queue
+
+
+async def test_a_routed_request_keeps_its_service_level_when_the_administrator_changes_the_type(app):
+    town = await make_town(levels={"pothole": level(target_seconds=3600, target_business=False)})
+    async with PortalClient(app, town.host) as citizen, PortalClient(app, town.host) as admin:
+        first = await submit(citizen)
+        routed = await wait_status(town, first, "routed")
+        kept_due = routed.due_at
+        assert timedelta(minutes=59) < kept_due - routed.updated_at < timedelta(minutes=61)
+
+        await admin.login(town.admin_email, town.password)
+        async with town.scope.transaction():
+            pothole = await town.scope.select(RequestType).where(RequestType.code == "pothole").first()
+        form = type_form(
+            pothole["department"],
+            category_en="Roads",
+            name_en="Pothole",
+            target_seconds="48",
+            target_business="",
+        )
+        changed = await admin.post(f"/admin/settings/types/{pothole['id']}", form)
+        assert changed.headers["location"] == "/admin/settings/types?done=saved"
+
+        # Each move recomputes the due date from the level the workflow holds: still the hour it had.
+        assert (await admin.act(routed.reference, "assign")).status_code == 303
+        assert (await admin.act(routed.reference, "start")).status_code == 303
+        assert (await row_of(town, first)).due_at == kept_due
+
+        second = await submit(citizen)
+        new = await wait_status(town, second, "routed")
+        assert timedelta(hours=47, minutes=59) < new.due_at - new.updated_at < timedelta(hours=48, minutes=1)

@@ -1,0 +1,168 @@
+"""The town administrator's request types: the list in the form's order, a new type, and each type's page.
+Plain forms: they work without JavaScript."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Controller, Request, get, post
+from litestar.di import NamedDependency, Provide
+from litestar.exceptions import NotFoundException
+from litestar.response import Redirect, Template
+
+from apps.admin.auth import current_staff
+from apps.admin.settings import actor_of, town_admin
+from apps.pages import PathId, page, row_id, tenant_of
+from domain import request_types, team
+from domain.request_types import TypeEntry, TypeForm
+from domain.scope import TenantScope
+from domain.staff import StaffMember
+from infra.i18n import N_, current_language
+
+DONE = {"added": N_("The request type is added."), "saved": N_("Your changes are saved.")}
+NEW_TYPE = {"active": True, "needs_location": False, "target_business": True, "assignment_mode": "manual"}
+
+
+def _values(entry: TypeEntry | None, languages: tuple[str, ...]) -> dict[str, Any]:
+    """The form's fields for a type, or for a new one."""
+    if entry is None:
+        return {**NEW_TYPE, "sort_order": "0"}
+    values: dict[str, Any] = {
+        f"{name}_{language}": entry.texts.get(language, {}).get(name, "")
+        for language in languages
+        for name in request_types.TEXTS
+    }
+    for name, seconds in entry.durations.items():
+        values[name] = "" if seconds is None else f"{seconds / 3600:g}"
+    return values | {
+        "department": entry.department_id,
+        "needs_location": entry.needs_location,
+        "active": entry.active,
+        "sort_order": str(entry.sort_order),
+        "target_business": entry.target_business,
+        "assignment_mode": entry.assignment_mode,
+        "default_assignee": entry.default_assignee,
+    }
+
+
+def _typed_values(form: dict[str, Any], typed: TypeForm) -> dict[str, Any]:
+    """What was posted, shown again beside its errors."""
+    return {name: str(value) for name, value in form.items() if name != "_csrf_token"} | {
+        "department": typed.department_id,
+        "needs_location": typed.needs_location,
+        "active": typed.active,
+        "target_business": typed.target_business,
+        "default_assignee": typed.default_assignee,
+    }
+
+
+class RequestTypesController(Controller):
+    path = "/admin/settings/types"
+    include_in_schema = False
+    dependencies = {"member": Provide(current_staff), "admin": Provide(town_admin)}
+
+    @get("/")
+    async def list_types(
+        self,
+        request: Request,
+        admin: NamedDependency[StaffMember],
+        tenant_scope: NamedDependency[TenantScope],
+    ) -> Template:
+        languages = tenant_of(request).languages
+        departments = await team.departments(tenant_scope, current_language.get())
+        return page(
+            request,
+            "pages/request_types.html",
+            member=admin,
+            types=await request_types.all_types(tenant_scope, languages[0]),
+            department_names={entry.id: entry.display_name for entry in departments},
+            modes=request_types.ASSIGNMENT_MODES,
+            language=current_language.get(),
+            done=DONE.get(request.query_params.get("done", ""), ""),
+        )
+
+    async def _form_page(
+        self,
+        request: Request,
+        admin: StaffMember,
+        scope: TenantScope,
+        entry: TypeEntry | None,
+        values: dict[str, Any],
+        errors: dict[str, str] | None = None,
+        status_code: int = 200,
+    ) -> Template:
+        people = [person for person in await team.members(scope) if person.active and not person.invited]
+        return page(
+            request,
+            "pages/request_type.html",
+            status_code=status_code,
+            member=admin,
+            entry=entry,
+            values=values,
+            errors=errors or {},
+            departments=await team.departments(scope, current_language.get()),
+            people=people,
+            modes=request_types.ASSIGNMENT_MODES,
+            durations=request_types.DURATIONS,
+            texts=request_types.TEXTS,
+        )
+
+    @get("/new")
+    async def new_type(
+        self,
+        request: Request,
+        admin: NamedDependency[StaffMember],
+        tenant_scope: NamedDependency[TenantScope],
+    ) -> Template:
+        values = _values(None, tenant_of(request).languages)
+        return await self._form_page(request, admin, tenant_scope, None, values)
+
+    @post("/new")
+    async def add_type(
+        self,
+        request: Request,
+        admin: NamedDependency[StaffMember],
+        tenant_scope: NamedDependency[TenantScope],
+    ) -> Template | Redirect:
+        form = dict(await request.form())
+        typed = request_types.parse(form, tenant_of(request).languages, row_id)
+        if errors := await request_types.problems(tenant_scope, typed):
+            values = _typed_values(form, typed)
+            return await self._form_page(request, admin, tenant_scope, None, values, errors, 422)
+        await request_types.add(tenant_scope, actor_of(admin), typed)
+        return Redirect("/admin/settings/types?done=added", status_code=303)
+
+    async def _entry(self, request: Request, scope: TenantScope, type_id: int) -> TypeEntry:
+        entry = await request_types.one(scope, type_id, tenant_of(request).languages[0])
+        if entry is None:
+            raise NotFoundException()
+        return entry
+
+    @get("/{type_id:int}")
+    async def show_type(
+        self,
+        request: Request,
+        admin: NamedDependency[StaffMember],
+        type_id: PathId,
+        tenant_scope: NamedDependency[TenantScope],
+    ) -> Template:
+        entry = await self._entry(request, tenant_scope, type_id)
+        values = _values(entry, tenant_of(request).languages)
+        return await self._form_page(request, admin, tenant_scope, entry, values)
+
+    @post("/{type_id:int}")
+    async def change_type(
+        self,
+        request: Request,
+        admin: NamedDependency[StaffMember],
+        type_id: PathId,
+        tenant_scope: NamedDependency[TenantScope],
+    ) -> Template | Redirect:
+        entry = await self._entry(request, tenant_scope, type_id)
+        form = dict(await request.form())
+        typed = request_types.parse(form, tenant_of(request).languages, row_id)
+        if errors := await request_types.problems(tenant_scope, typed, editing=entry.id):
+            values = _typed_values(form, typed)
+            return await self._form_page(request, admin, tenant_scope, entry, values, errors, 422)
+        await request_types.change(tenant_scope, actor_of(admin), entry, typed)
+        return Redirect("/admin/settings/types?done=saved", status_code=303)
