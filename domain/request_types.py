@@ -10,7 +10,7 @@ holds it), so a change applies to requests routed after it.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from domain import audit
@@ -53,10 +53,11 @@ NOBODY_IN_TURN = N_(
 TAKEN_NAME = N_("Another type in this category already has this name.")
 
 
-@dataclass(frozen=True)
-class TypeEntry:
-    id: int
-    code: str
+@dataclass(frozen=True, kw_only=True)
+class TypeSettings:
+    """What an administrator sets on a type."""
+
+    texts: dict[str, dict[str, str]]  # language -> {"category", "name", "description"}
     department_id: int | None
     needs_location: bool
     active: bool
@@ -64,11 +65,23 @@ class TypeEntry:
     target_business: bool
     assignment_mode: str
     default_assignee: int | None
-    texts: dict[str, dict[str, str]]  # language -> {"category", "name", "description"}
-    durations: dict[str, int | None] = field(default_factory=dict)
+    durations: dict[str, int | None]  # DURATIONS, in seconds
 
     def text(self, language: str, name: str, first: str) -> str:
         return self.texts.get(language, {}).get(name) or self.texts.get(first, {}).get(name, "")
+
+
+@dataclass(frozen=True, kw_only=True)
+class TypeEntry(TypeSettings):
+    id: int
+    code: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class TypeForm(TypeSettings):
+    """What the administrator typed, parsed; `errors` by field name."""
+
+    errors: dict[str, str]
 
 
 def _entry(row: dict[str, Any], first: str) -> TypeEntry:
@@ -98,22 +111,6 @@ async def all_types(scope: TenantScope, first_language: str) -> list[TypeEntry]:
 
 async def one(scope: TenantScope, type_id: int, first_language: str) -> TypeEntry | None:
     return next((entry for entry in await all_types(scope, first_language) if entry.id == type_id), None)
-
-
-@dataclass
-class TypeForm:
-    """What the administrator typed, parsed; `errors` by field name."""
-
-    texts: dict[str, dict[str, str]]
-    department_id: int | None
-    needs_location: bool
-    active: bool
-    sort_order: int
-    target_business: bool
-    assignment_mode: str
-    default_assignee: int | None
-    durations: dict[str, int | None]
-    errors: dict[str, str]
 
 
 def parse_hours(text: str) -> tuple[int | None, bool]:

@@ -43,6 +43,10 @@ async def town_admin(request: Request, member: NamedDependency[StaffMember]) -> 
     return member
 
 
+# The dependencies of every page of a town's configuration: its administrators only.
+TOWN_ADMIN_ONLY = {"member": Provide(current_staff), "admin": Provide(town_admin)}
+
+
 def actor_of(member: StaffMember) -> Actor:
     return Actor(member.id, member.name)
 
@@ -61,7 +65,7 @@ def parse_group_roles(text: str) -> tuple[dict[str, str], str | None]:
 class SignInSettingsController(Controller):
     path = "/admin/settings/sign-in"
     include_in_schema = False
-    dependencies = {"member": Provide(current_staff), "admin": Provide(town_admin)}
+    dependencies = TOWN_ADMIN_ONLY
 
     @get("/")
     async def show(self, request: Request, admin: NamedDependency[StaffMember]) -> Template:

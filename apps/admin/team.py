@@ -8,14 +8,13 @@ import smtplib
 
 from litestar import Controller, Request, get, post
 from litestar.datastructures import FormMultiDict
-from litestar.di import NamedDependency, Provide
+from litestar.di import NamedDependency
 from litestar.exceptions import NotFoundException
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
 from apps.admin import auth
-from apps.admin.auth import current_staff
-from apps.admin.settings import actor_of, town_admin
+from apps.admin.settings import TOWN_ADMIN_ONLY, actor_of
 from apps.pages import PathId, QueryId, page, row_id, tenant_of, town_link
 from domain import audit, team
 from domain import staff as staff_service
@@ -79,7 +78,7 @@ async def _send(mailer: Mailer, mail: OutgoingMail) -> bool:
 class TeamController(Controller):
     path = "/admin/settings"
     include_in_schema = False
-    dependencies = {"member": Provide(current_staff), "admin": Provide(town_admin)}
+    dependencies = TOWN_ADMIN_ONLY
 
     # Departments
 

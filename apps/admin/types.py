@@ -6,12 +6,11 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Controller, Request, get, post
-from litestar.di import NamedDependency, Provide
+from litestar.di import NamedDependency
 from litestar.exceptions import NotFoundException
 from litestar.response import Redirect, Template
 
-from apps.admin.auth import current_staff
-from apps.admin.settings import actor_of, town_admin
+from apps.admin.settings import TOWN_ADMIN_ONLY, actor_of
 from apps.pages import PathId, page, row_id, tenant_of
 from domain import request_types, team
 from domain.request_types import TypeEntry, TypeForm
@@ -59,7 +58,7 @@ def _typed_values(form: dict[str, Any], typed: TypeForm) -> dict[str, Any]:
 class RequestTypesController(Controller):
     path = "/admin/settings/types"
     include_in_schema = False
-    dependencies = {"member": Provide(current_staff), "admin": Provide(town_admin)}
+    dependencies = TOWN_ADMIN_ONLY
 
     @get("/")
     async def list_types(
