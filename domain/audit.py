@@ -9,7 +9,7 @@ from typing import Any
 
 from domain.scope import TenantScope
 from domain.tables import AuditEntry
-from infra.i18n import N_
+from infra.i18n import N_, gettext
 
 ACTION_LABELS = {
     "department.added": N_("Department added"),
@@ -27,7 +27,42 @@ ACTION_LABELS = {
     "sign_in.provider_added": N_("Sign-in service added"),
     "sign_in.provider_removed": N_("Sign-in service removed"),
 }
+# The fields an entry records, as its reader reads them; `name_fr` is "Name (fr)".
+FIELD_LABELS = {
+    "name": N_("Name"),
+    "category": N_("Category"),
+    "description": N_("Description"),
+    "email": N_("Email address"),
+    "role": N_("Role"),
+    "departments": N_("Departments"),
+    "department": N_("Department"),
+    "active": N_("Active"),
+    "needs_location": N_("Location needed"),
+    "sort_order": N_("Position on the form"),
+    "target_business": N_("Business hours only"),
+    "assignment_mode": N_("Who receives a new request"),
+    "target_seconds": N_("Resolve within (hours)"),
+    "assign_within_seconds": N_("Remind if not assigned within (hours)"),
+    "escalate_after_seconds": N_("Then escalate after (hours)"),
+    "remind_before_seconds": N_("Remind before due (hours)"),
+    "overdue_escalate_seconds": N_("Escalate when overdue by (hours)"),
+    "required": N_("Two-step sign-in required"),
+    "audience": N_("For"),
+    "label": N_("Button name"),
+    "issuer": N_("Issuer address"),
+    "email_domains": N_("E-mail domains"),
+    "default_role": N_("Role for those people"),
+    "group_roles": N_("Groups and roles"),
+}
 PAGE_SIZE = 50
+
+
+def field_label(key: str) -> str:
+    """Translated when the page is drawn, in the reader's language."""
+    field, _, language = key.rpartition("_")
+    if key not in FIELD_LABELS and field in FIELD_LABELS and len(language) == 2:
+        return f"{gettext(FIELD_LABELS[field])} ({language})"
+    return gettext(FIELD_LABELS[key]) if key in FIELD_LABELS else key
 
 
 @dataclass(frozen=True)
@@ -43,6 +78,8 @@ class Change:
     field: str
     before: Any
     after: Any
+    added: bool  # no value before
+    removed: bool  # no value after
 
 
 @dataclass(frozen=True)
@@ -100,7 +137,13 @@ async def entries(scope: TenantScope, older_than: int | None = None) -> list[Ent
             action=row["action"],
             subject=row["subject"],
             changes=[
-                Change(name, row["before"].get(name), row["after"].get(name))
+                Change(
+                    name,
+                    row["before"].get(name),
+                    row["after"].get(name),
+                    added=name not in row["before"],
+                    removed=name not in row["after"],
+                )
                 for name in dict.fromkeys([*row["before"], *row["after"]])
             ],
         )

@@ -232,7 +232,10 @@ async def _department_name(scope: TenantScope, department_id: int | None) -> str
 
 async def _audited(scope: TenantScope, columns: dict[str, Any]) -> dict[str, Any]:
     """The columns as the log shows them: the department by name, durations in hours."""
-    shown = {name: value for name, value in columns.items() if name not in ("department", "default_assignee")}
+    hidden = ("department", "default_assignee", "translations")
+    shown = {name: value for name, value in columns.items() if name not in hidden}
+    for language, texts in (columns["translations"] or {}).items():
+        shown |= {f"{name}_{language}": text for name, text in texts.items()}
     shown["department"] = await _department_name(scope, columns["department"])
     for name in DURATIONS:
         seconds = columns[name]

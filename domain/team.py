@@ -313,7 +313,7 @@ async def add_department(
         Department, slug=candidate, name=name.strip(), email=email, translations=_clean(translations)
     )
     await department.save()
-    after = {"name": name.strip(), "email": email, **_clean(translations)}
+    after = {"name": name.strip(), "email": email, **_named(_clean(translations))}
     await audit.record(scope, actor, "department.added", name.strip(), after=after)
     return department.id
 
@@ -329,11 +329,16 @@ async def change_department(
     }
     await scope.update(Department, values).where(Department.id == entry.id)
     before, after = audit.changed(
-        {"name": entry.name, "email": entry.email, **entry.translations},
-        {"name": name.strip(), "email": email, **_clean(translations)},
+        {"name": entry.name, "email": entry.email, **_named(entry.translations)},
+        {"name": name.strip(), "email": email, **_named(_clean(translations))},
     )
     if before or after:
         await audit.record(scope, actor, "department.changed", name.strip(), before, after)
+
+
+def _named(translations: dict[str, str]) -> dict[str, str]:
+    """A department's names in other languages as the audit log records them: `name_fr`."""
+    return {f"name_{language}": text for language, text in translations.items()}
 
 
 def _clean(translations: dict[str, str]) -> dict[str, str]:

@@ -44,6 +44,8 @@ def _pattern(language: str, fmt: str) -> tuple[Locale, DateTimePattern]:
 
 def audit_value(value: object) -> str:
     """A value recorded in the audit log, as a reader reads it: lists and mappings on one line."""
+    if value is None:
+        return i18n.gettext("none")
     if isinstance(value, bool):
         return i18n.gettext("yes") if value else i18n.gettext("no")
     if isinstance(value, list):

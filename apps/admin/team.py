@@ -360,6 +360,7 @@ class TeamController(Controller):
             member=admin,
             entries=entries,
             action_labels=audit.ACTION_LABELS,
+            field_label=audit.field_label,
             older=entries[-1].id if len(entries) == audit.PAGE_SIZE else None,
         )
 

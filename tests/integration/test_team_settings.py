@@ -292,18 +292,22 @@ async def test_departments_are_added_and_renamed_in_each_language_with_errors_by
             f"/admin/settings/departments/{parks}", {"name": "Parks and Recreation", "email": ""}
         )
         assert keeps_own_name.status_code == 303  # its own name is not "another department's"
+        log = (await admin.get("/admin/settings/audit")).text
+        assert "Name (fr)" in log and "<del>Parcs</del> → (removed)" in log and "<del>Parks</del> →" in log
+        french = (await admin.get("/admin/settings/audit", headers={"accept-language": "fr"})).text
+        assert "Service modifié" in french and "Nom (fr)" in french
     assert await department_id(town, "parks") == parks  # the address stays
     actions = await audit_actions(town)
     assert actions[0] == (
         "Ada Admin",
         "department.added",
         {},
-        {"name": "Parks", "email": "parks@town.test", "fr": "Parcs"},
+        {"name": "Parks", "email": "parks@town.test", "name_fr": "Parcs"},
     )
     assert actions[1] == (
         "Ada Admin",
         "department.changed",
-        {"name": "Parks", "fr": "Parcs"},
+        {"name": "Parks", "name_fr": "Parcs"},
         {"name": "Parks and Recreation"},
     )
     assert actions[2][3] == {"email": ""}
