@@ -113,7 +113,8 @@ class TeamController(Controller):
 
     def _department_values(self, request: Request, form: FormMultiDict) -> tuple[dict, dict[str, str]]:
         others = tenant_of(request).languages[1:]
-        values = {"name": str(form.get("name", "")).strip(), "email": str(form.get("email", "")).strip()}
+        email = str(form.get("email", "")).strip().lower()
+        values = {"name": str(form.get("name", "")).strip(), "email": email}
         translations = {language: str(form.get(f"name_{language}", "")).strip() for language in others}
         values.update({f"name_{language}": text for language, text in translations.items()})
         return values, translations
@@ -126,7 +127,6 @@ class TeamController(Controller):
         tenant_scope: NamedDependency[TenantScope],
     ) -> Template | Redirect:
         values, translations = self._department_values(request, await request.form())
-        values["email"] = values["email"].lower()
         if errors := await team.department_problems(tenant_scope, values["name"], values["email"]):
             return await self._departments_page(request, admin, tenant_scope, values, errors, 422)
         await team.add_department(
@@ -167,7 +167,6 @@ class TeamController(Controller):
     ) -> Template | Redirect:
         entry = await self._department(tenant_scope, department_id)
         values, translations = self._department_values(request, await request.form())
-        values["email"] = values["email"].lower()
         if errors := await team.department_problems(tenant_scope, values["name"], values["email"], entry.id):
             return page(
                 request,
