@@ -15,6 +15,7 @@ from litestar.stores.base import Store
 from litestar.stores.file import FileStore
 from litestar.template.config import TemplateConfig
 
+from apps.admin.calendar import CalendarController
 from apps.admin.controllers import AuthController, QueueController
 from apps.admin.settings import SignInSettingsController
 from apps.admin.team import InvitationController, TeamController
@@ -88,6 +89,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         SignInSettingsController,
         TeamController,
         RequestTypesController,
+        CalendarController,
         InvitationController,
         PlatformController,
         healthz,

@@ -92,12 +92,19 @@ async def test_the_settings_pages_and_the_invitation_meet_wcag_21_aa(browser, we
         ("audit log", "/admin/settings/audit"),
         ("request types", "/admin/settings/types"),
         ("a request type", "/admin/settings/types/new"),
+        ("calendar", "/admin/settings/calendar"),
     ):
         await page.goto(base + path)
         found[name] = await axe_violations(page)
+    await page.goto(base + "/admin/settings/types/new")
     await page.locator("form[action='/admin/settings/types/new'] button[type=submit]").click()
     await expect(page.locator("#error-summary")).to_be_visible()
     found["a request type with errors"] = await axe_violations(page)
+    await page.goto(base + "/admin/settings/calendar")
+    await page.locator("#tue").fill("16:30-08:30")
+    await page.locator("form[action='/admin/settings/calendar/hours'] button[type=submit]").click()
+    await expect(page.locator("#error-summary")).to_be_visible()
+    found["calendar with errors"] = await axe_violations(page)
     await page.goto(base + "/admin/settings/staff")
     await page.locator("form[action='/admin/settings/staff'] button[type=submit]").click()
     await expect(page.locator("#error-summary")).to_be_visible()
