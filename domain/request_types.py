@@ -178,9 +178,12 @@ async def problems(scope: TenantScope, typed: TypeForm, editing: int | None = No
         errors["department"] = NEEDS_DEPARTMENT
         return errors
     if typed.assignment_mode == "default":
-        person = typed.default_assignee and await scope.select(StaffUser, StaffUser.id, StaffUser.role).where(
-            (StaffUser.id == typed.default_assignee) & StaffUser.active.eq(True)
-        ).first()
+        person = (
+            typed.default_assignee
+            and await scope.select(StaffUser, StaffUser.id, StaffUser.role)
+            .where((StaffUser.id == typed.default_assignee) & StaffUser.active.eq(True))
+            .first()
+        )
         if not person:
             errors["default_assignee"] = NEEDS_ASSIGNEE
         else:
