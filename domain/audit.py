@@ -30,8 +30,19 @@ ACTION_LABELS = {
     "sign_in.provider_added": N_("Sign-in service added"),
     "sign_in.provider_removed": N_("Sign-in service removed"),
 }
+# The week's days by domain.calendar's names: the calendar's fields, on its page and in its entries.
+DAY_LABELS = {
+    "mon": N_("Monday"),
+    "tue": N_("Tuesday"),
+    "wed": N_("Wednesday"),
+    "thu": N_("Thursday"),
+    "fri": N_("Friday"),
+    "sat": N_("Saturday"),
+    "sun": N_("Sunday"),
+}
 # The fields an entry records, as its reader reads them; `name_fr` is "Name (fr)".
 FIELD_LABELS = {
+    **DAY_LABELS,
     "name": N_("Name"),
     "category": N_("Category"),
     "description": N_("Description"),
@@ -52,13 +63,6 @@ FIELD_LABELS = {
     "required": N_("Two-step sign-in required"),
     "timezone": N_("Time zone"),
     "holidays": N_("Holidays"),
-    "mon": N_("Monday"),
-    "tue": N_("Tuesday"),
-    "wed": N_("Wednesday"),
-    "thu": N_("Thursday"),
-    "fri": N_("Friday"),
-    "sat": N_("Saturday"),
-    "sun": N_("Sunday"),
     "audience": N_("For"),
     "label": N_("Button name"),
     "issuer": N_("Issuer address"),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,6 +29,16 @@ async def add_department(scope: TenantScope, slug: str, name: str, email: str, t
 async def add_request_type(scope: TenantScope, code: str, department_id: int, **details: Any) -> None:
     """`details`: the RequestType columns (names, translations, service level...)."""
     await scope.new(RequestType, code=code, department=department_id, **details).save()
+
+
+def unique_slug(name: str, taken: set[str], fallback: str) -> str:
+    """The address-safe key a new department or type gets from its first name (`Parks and Rec` ->
+    `parks-and-rec`, then `parks-and-rec-2`...); it never changes after, so links to it hold."""
+    base = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")[:50] or fallback
+    number = 1
+    while (candidate := base if number == 1 else f"{base}-{number}") in taken:
+        number += 1
+    return candidate
 
 
 def _localised(row: dict, field: str, language: str) -> str:

@@ -6,7 +6,6 @@ including those made anonymously before the first sign-in.
 
 from __future__ import annotations
 
-import hashlib
 import secrets
 from datetime import UTC, datetime, timedelta
 
@@ -14,13 +13,10 @@ from domain import requests as request_service
 from domain import timeline as request_timeline
 from domain.scope import CompiledQuery, TenantScope
 from domain.tables import Citizen, RequestFollower, ServiceRequest, SignInLink
+from infra.security import token_digest
 
 LINK_LIFETIME = timedelta(minutes=15)
 DELETED = "(deleted)"
-
-
-def _hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
 
 
 def _now() -> datetime:
@@ -31,7 +27,10 @@ async def new_sign_in_link(scope: TenantScope, email: str) -> str:
     """Returns the secret token to mail; only its hash is stored."""
     token = secrets.token_urlsafe(32)
     await scope.new(
-        SignInLink, email=email.strip().lower(), token_hash=_hash(token), expires_at=_now() + LINK_LIFETIME
+        SignInLink,
+        email=email.strip().lower(),
+        token_hash=token_digest(token),
+        expires_at=_now() + LINK_LIFETIME,
     ).save()
     return token
 
@@ -39,7 +38,7 @@ async def new_sign_in_link(scope: TenantScope, email: str) -> str:
 async def link_is_usable(scope: TenantScope, token: str) -> bool:
     row = (
         await scope.select(SignInLink, SignInLink.expires_at, SignInLink.used_at)
-        .where(SignInLink.token_hash == _hash(token))
+        .where(SignInLink.token_hash == token_digest(token))
         .first()
     )
     return bool(row) and row["used_at"] is None and row["expires_at"] > _now()
@@ -50,7 +49,7 @@ async def redeem(scope: TenantScope, token: str) -> dict | None:
     claimed = (
         await scope.update(SignInLink, {SignInLink.used_at: _now()})
         .where(
-            (SignInLink.token_hash == _hash(token))
+            (SignInLink.token_hash == token_digest(token))
             & SignInLink.used_at.is_null()
             & (SignInLink.expires_at > _now())
         )

@@ -45,6 +45,9 @@ class Submission:
     longitude: float | None = None
 
 
+BAD_EMAIL = N_("Enter an email address like name@example.com.")
+
+
 def valid_email(text: str) -> bool:
     """The check for every e-mail address the portal is given: citizens, staff, towns."""
     return len(text) <= LIMITS["contact_email"] and _EMAIL.fullmatch(text) is not None
@@ -76,7 +79,7 @@ def validate_submission(
     if not values["contact_email"]:
         errors["contact_email"] = N_("Enter your email address so we can keep you informed.")
     elif not valid_email(values["contact_email"]):
-        errors["contact_email"] = N_("Enter an email address like name@example.com.")
+        errors["contact_email"] = BAD_EMAIL
     if values["contact_phone"] and not PHONE_PATTERN.match(values["contact_phone"]):
         errors["contact_phone"] = N_("Enter a phone number using digits, spaces, + or -.")
     for name, limit in LIMITS.items():

@@ -15,6 +15,7 @@ from typing import Any
 
 from domain import audit
 from domain.audit import Actor
+from domain.catalog import unique_slug
 from domain.permissions import DEPARTMENT_ROLES, StaffAccess, assignee_refusal
 from domain.scope import TenantScope
 from domain.staff import members_of
@@ -246,20 +247,12 @@ async def _audited(scope: TenantScope, columns: dict[str, Any]) -> dict[str, Any
     return shown
 
 
-def _code(name: str, taken: set[str]) -> str:
-    base = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")[:50] or "type"
-    number = 1
-    while (candidate := base if number == 1 else f"{base}-{number}") in taken:
-        number += 1
-    return candidate
-
-
 async def add(scope: TenantScope, actor: Actor, typed: TypeForm) -> int:
     """A new type (checked with `problems` first); its code, which the form posts, comes from
     its first name and never changes."""
     columns = _columns(typed)
     taken = {row["code"] for row in await scope.select(RequestType, RequestType.code)}
-    row = scope.new(RequestType, code=_code(columns["name"], taken), **columns)
+    row = scope.new(RequestType, code=unique_slug(columns["name"], taken, "type"), **columns)
     await row.save()
     await audit.record(scope, actor, "type.added", columns["name"], after=await _audited(scope, columns))
     return row.id

@@ -276,14 +276,21 @@ PASSWORDS_DIFFER = N_("The two passwords are not the same.")
 PASSWORD_NOT_NEW = N_("Choose a password other than the one you were given.")
 
 
-async def new_password_problem(
-    scope: TenantScope, staff_id: int, password: str, confirmation: str
-) -> str | None:
-    """Why this cannot be the member's new password; None when it can."""
+def password_problem(password: str, confirmation: str) -> str | None:
+    """Why this cannot be anyone's password (too short, or not typed the same twice); None when it can."""
     if len(password) < NEW_PASSWORD_MIN_LENGTH:
         return PASSWORD_TOO_SHORT
     if password != confirmation:
         return PASSWORDS_DIFFER
+    return None
+
+
+async def new_password_problem(
+    scope: TenantScope, staff_id: int, password: str, confirmation: str
+) -> str | None:
+    """Why this cannot be the member's new password; None when it can."""
+    if problem := password_problem(password, confirmation):
+        return problem
     row = await scope.select(StaffUser, StaffUser.password_hash).where(StaffUser.id == staff_id).first()
     if password_matches(row["password_hash"] if row else None, password):
         return PASSWORD_NOT_NEW

@@ -7,8 +7,6 @@ them sets it, so nobody else ever knows it.
 
 from __future__ import annotations
 
-import hashlib
-import re
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -16,17 +14,18 @@ from typing import Any
 
 from domain import audit
 from domain.audit import Actor
-from domain.intake import valid_email
+from domain.catalog import unique_slug
+from domain.intake import BAD_EMAIL, valid_email
 from domain.permissions import DEPARTMENT_ROLES, ROLES
 from domain.scope import TenantScope
-from domain.staff import NEW_PASSWORD_MIN_LENGTH, PASSWORD_TOO_SHORT, PASSWORDS_DIFFER, hash_password
+from domain.staff import hash_password
 from domain.tables import Department, StaffDepartment, StaffUser
 from infra.i18n import N_
+from infra.security import token_digest
 
 INVITATION_LIFETIME = timedelta(days=7)
 NAME_LIMIT, EMAIL_LIMIT = 200, 254
 NEEDS_NAME = N_("Enter the person's name.")
-NEEDS_EMAIL = N_("Enter an email address like name@example.com.")
 TAKEN_EMAIL = N_("Someone on this town's staff already has this address.")
 NEEDS_ROLE = N_("Choose a role.")
 NEEDS_DEPARTMENT = N_("Agents and supervisors work for at least one department: choose one or more.")
@@ -57,10 +56,6 @@ class DepartmentEntry:
     email: str
     translations: dict[str, str]
     members: tuple[str, ...]  # names of the active staff who work it
-
-
-def _hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
 
 
 def _now() -> datetime:
@@ -144,7 +139,7 @@ async def invitation_problems(
     if not name.strip() or len(name) > NAME_LIMIT:
         errors["name"] = NEEDS_NAME
     if not valid_email(email):
-        errors["email"] = NEEDS_EMAIL
+        errors["email"] = BAD_EMAIL
     elif await scope.exists(StaffUser).where(StaffUser.email == email):
         errors["email"] = TAKEN_EMAIL
     return errors | await _role_problems(scope, role, department_ids)
@@ -161,7 +156,7 @@ async def invite(
         email=email,
         name=name.strip(),
         role=role,
-        invitation_hash=_hash(token),
+        invitation_hash=token_digest(token),
         invited_until=_now() + INVITATION_LIFETIME,
     )
     await person.save()
@@ -178,7 +173,10 @@ async def invite_again(scope: TenantScope, actor: Actor, staff_id: int) -> str |
     renewed = (
         await scope.update(
             StaffUser,
-            {StaffUser.invitation_hash: _hash(token), StaffUser.invited_until: _now() + INVITATION_LIFETIME},
+            {
+                StaffUser.invitation_hash: token_digest(token),
+                StaffUser.invited_until: _now() + INVITATION_LIFETIME,
+            },
         )
         .where((StaffUser.id == staff_id) & (StaffUser.invitation_hash != "") & StaffUser.active.eq(True))
         .returning(StaffUser.name)
@@ -201,21 +199,13 @@ async def invitation(scope: TenantScope, token: str) -> Invitation | None:
     row = (
         await scope.select(StaffUser, StaffUser.id, StaffUser.name, StaffUser.email)
         .where(
-            (StaffUser.invitation_hash == _hash(token))
+            (StaffUser.invitation_hash == token_digest(token))
             & (StaffUser.invited_until > _now())
             & StaffUser.active.eq(True)
         )
         .first()
     )
     return Invitation(row["id"], row["name"], row["email"]) if row else None
-
-
-def password_problem(password: str, confirmation: str) -> str | None:
-    if len(password) < NEW_PASSWORD_MIN_LENGTH:
-        return PASSWORD_TOO_SHORT
-    if password != confirmation:
-        return PASSWORDS_DIFFER
-    return None
 
 
 async def accept(scope: TenantScope, token: str, password: str) -> int | None:
@@ -232,7 +222,7 @@ async def accept(scope: TenantScope, token: str, password: str) -> int | None:
             },
         )
         .where(
-            (StaffUser.invitation_hash == _hash(token))
+            (StaffUser.invitation_hash == token_digest(token))
             & (StaffUser.invited_until > _now())
             & StaffUser.active.eq(True)
         )
@@ -283,10 +273,6 @@ async def set_active(scope: TenantScope, actor: Actor, person: TeamMember, activ
     return None
 
 
-def _slug(name: str) -> str:
-    return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")[:50] or "department"
-
-
 async def department_problems(
     scope: TenantScope, name: str, email: str, editing: int | None = None
 ) -> dict[str, str]:
@@ -305,12 +291,13 @@ async def department_problems(
 async def add_department(
     scope: TenantScope, actor: Actor, name: str, email: str, translations: dict[str, str]
 ) -> int:
-    slug, number = _slug(name), 1
     taken = {row["slug"] for row in await scope.select(Department, Department.slug)}
-    while (candidate := slug if number == 1 else f"{slug}-{number}") in taken:
-        number += 1
     department = scope.new(
-        Department, slug=candidate, name=name.strip(), email=email, translations=_clean(translations)
+        Department,
+        slug=unique_slug(name, taken, "department"),
+        name=name.strip(),
+        email=email,
+        translations=_clean(translations),
     )
     await department.save()
     after = {"name": name.strip(), "email": email, **_named(_clean(translations))}

@@ -11,20 +11,12 @@ from litestar.response import Redirect, Template
 from apps.admin.settings import TOWN_ADMIN_ONLY, actor_of
 from apps.pages import page
 from domain import business_hours
+from domain.audit import DAY_LABELS
 from domain.calendar import DAY_NAMES
 from domain.scope import TenantScope
 from domain.staff import StaffMember
 from infra.i18n import N_
 
-DAY_LABELS = {
-    "mon": N_("Monday"),
-    "tue": N_("Tuesday"),
-    "wed": N_("Wednesday"),
-    "thu": N_("Thursday"),
-    "fri": N_("Friday"),
-    "sat": N_("Saturday"),
-    "sun": N_("Sunday"),
-}
 DONE = {
     "saved": N_("Your changes are saved. Requests routed from now on follow them."),
     "removed": N_("The holiday is removed."),

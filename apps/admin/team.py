@@ -16,7 +16,7 @@ from litestar.response import Redirect, Template
 from apps.admin import auth
 from apps.admin.settings import TOWN_ADMIN_ONLY, actor_of
 from apps.pages import PathId, QueryId, page, row_id, tenant_of, town_link
-from domain import audit, team
+from domain import audit, catalog, team
 from domain import staff as staff_service
 from domain.permissions import ROLE_LABELS, ROLES
 from domain.scope import TenantScope
@@ -203,7 +203,7 @@ class TeamController(Controller):
         status_code: int = 200,
         notice: str = "",
     ) -> Template:
-        departments = await team.departments(scope, current_language.get())
+        departments = await catalog.departments(scope, current_language.get())
         return page(
             request,
             "pages/staff.html",
@@ -211,7 +211,7 @@ class TeamController(Controller):
             member=admin,
             people=await team.members(scope),
             departments=departments,
-            department_names={entry.id: entry.display_name for entry in departments},
+            department_names={department["id"]: department["name"] for department in departments},
             roles=ROLES,
             role_labels=ROLE_LABELS,
             values=values or {"role": "agent", "departments": []},
@@ -265,7 +265,7 @@ class TeamController(Controller):
             status_code=status_code,
             member=admin,
             person=person,
-            departments=await team.departments(scope, current_language.get()),
+            departments=await catalog.departments(scope, current_language.get()),
             roles=ROLES,
             role_labels=ROLE_LABELS,
             values=values or {"role": person.role, "departments": list(person.department_ids)},
@@ -393,7 +393,7 @@ class InvitationController(Controller):
             return _expired(request)
         form = await request.form()
         password, confirmation = str(form.get("password", "")), str(form.get("confirmation", ""))
-        if problem := team.password_problem(password, confirmation):
+        if problem := staff_service.password_problem(password, confirmation):
             return page(
                 request,
                 "pages/invitation.html",

@@ -12,7 +12,7 @@ from litestar.response import Redirect, Template
 
 from apps.admin.settings import TOWN_ADMIN_ONLY, actor_of
 from apps.pages import PathId, page, row_id, tenant_of
-from domain import request_types, team
+from domain import catalog, request_types, team
 from domain.request_types import TypeEntry, TypeForm
 from domain.scope import TenantScope
 from domain.staff import StaffMember
@@ -68,13 +68,13 @@ class RequestTypesController(Controller):
         tenant_scope: NamedDependency[TenantScope],
     ) -> Template:
         languages = tenant_of(request).languages
-        departments = await team.departments(tenant_scope, current_language.get())
+        departments = await catalog.departments(tenant_scope, current_language.get())
         return page(
             request,
             "pages/request_types.html",
             member=admin,
             types=await request_types.all_types(tenant_scope, languages[0]),
-            department_names={entry.id: entry.display_name for entry in departments},
+            department_names={department["id"]: department["name"] for department in departments},
             modes=request_types.ASSIGNMENT_MODES,
             language=current_language.get(),
             done=DONE.get(request.query_params.get("done", ""), ""),
@@ -99,7 +99,7 @@ class RequestTypesController(Controller):
             entry=entry,
             values=values,
             errors=errors or {},
-            departments=await team.departments(scope, current_language.get()),
+            departments=await catalog.departments(scope, current_language.get()),
             people=people,
             modes=request_types.ASSIGNMENT_MODES,
             durations=request_types.DURATIONS,

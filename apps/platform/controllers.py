@@ -16,8 +16,8 @@ from litestar.response import Redirect, Template
 
 from apps import sign_in_flow
 from apps.demo import seed_catalog
-from domain import platform, staff
-from domain.intake import valid_email
+from domain import business_hours, platform, staff
+from domain.intake import BAD_EMAIL, valid_email
 from domain.scope import TenantScope
 from infra import sessions
 from infra.database import cross_tenant
@@ -162,11 +162,11 @@ async def _problems(values: dict) -> dict:
     try:
         ZoneInfo(values["timezone"])
     except (ZoneInfoNotFoundError, ValueError):
-        errors["timezone"] = N_("Enter a time zone such as America/Toronto.")
+        errors["timezone"] = business_hours.BAD_ZONE
     if values["contact_email"] and not valid_email(values["contact_email"]):
-        errors["contact_email"] = N_("Enter an email address like name@example.com.")
+        errors["contact_email"] = BAD_EMAIL
     if not values["admin_name"]:
         errors["admin_name"] = N_("Enter the name of the town's first administrator.")
     if not valid_email(values["admin_email"]):
-        errors["admin_email"] = N_("Enter an email address like name@example.com.")
+        errors["admin_email"] = BAD_EMAIL
     return errors

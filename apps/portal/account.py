@@ -17,7 +17,7 @@ from apps import sign_in_flow
 from apps.pages import PathId, QueryId, page, scope_of, tenant_of, town_link
 from domain import citizens, sign_in
 from domain import requests as request_service
-from domain.intake import PHONE_PATTERN, valid_email
+from domain.intake import BAD_EMAIL, PHONE_PATTERN, valid_email
 from domain.scope import TenantScope
 from infra import oidc, ratelimit, sessions
 from infra.i18n import N_, SUPPORTED_LANGUAGES, current_language, gettext
@@ -123,7 +123,7 @@ class AccountController(Controller):
         email = str((await request.form()).get("email", "")).strip().lower()
         values = {"email": email}
         if not valid_email(email):
-            errors = {"email": N_("Enter an email address like name@example.com.")}
+            errors = {"email": BAD_EMAIL}
             return await self._sign_in_page(request, values, errors, status_code=422)
         address = request.client.host if request.client else ""
         if not await limiter.allow(ratelimit.LINK_PER_ADDRESS, f"{tenant.id}:{address}") or not (
