@@ -12,8 +12,6 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
-import icalendar
-
 from domain import audit
 from domain.audit import Actor
 from domain.calendar import DAY_NAMES, DEFAULT_HOURS, BusinessCalendar
@@ -56,7 +54,10 @@ async def _row(scope: TenantScope) -> dict:
 
 
 async def current(scope: TenantScope) -> TownCalendar:
-    row = await _row(scope)
+    return _calendar_of(await _row(scope))
+
+
+def _calendar_of(row: dict) -> TownCalendar:
     stored = row["business_calendar"] or {}
     hours = stored.get("hours", DEFAULT_HOURS)
     return TownCalendar(
@@ -95,11 +96,11 @@ async def _store(scope: TenantScope, timezone: str, settings: dict) -> None:
 
 
 async def save_hours(scope: TenantScope, actor: Actor, calendar: BusinessCalendar) -> None:
-    before = await current(scope)
     row = await _row(scope)
     settings = {**(row["business_calendar"] or {}), "hours": calendar.to_settings()["hours"]}
     await _store(scope, calendar.timezone, settings)
-    after = await current(scope)
+    before = _calendar_of(row)
+    after = _calendar_of({"timezone": calendar.timezone, "business_calendar": settings})
     changed_before, changed_after = audit.changed(
         {"timezone": before.timezone, **before.hours}, {"timezone": after.timezone, **after.hours}
     )
@@ -117,6 +118,8 @@ def parse_date(text: str) -> date | None:
 def days_in_ical(content: bytes) -> list[date] | None:
     """The days of the file's all-day events (an event over several days gives each); None if it is not
     an iCalendar file. Timed events (a meeting) are not holidays and are left out."""
+    import icalendar  # here, not at import: 80 ms at every web process's start, for one form
+
     try:
         parsed = icalendar.Calendar.from_ical(content)
     except (ValueError, IndexError, KeyError):
