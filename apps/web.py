@@ -15,11 +15,14 @@ from litestar.stores.base import Store
 from litestar.stores.file import FileStore
 from litestar.template.config import TemplateConfig
 
+from apps.admin.branding import BrandingController
 from apps.admin.calendar import CalendarController
 from apps.admin.controllers import AuthController, QueueController
+from apps.admin.launch import EmbedController, LaunchController
 from apps.admin.settings import SignInSettingsController
 from apps.admin.team import InvitationController, TeamController
 from apps.admin.types import RequestTypesController
+from apps.coming_soon import coming_soon
 from apps.dev_inbox import DevInboxController
 from apps.errors import HANDLERS
 from apps.pages import provide_scope
@@ -91,6 +94,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
         RequestTypesController,
         CalendarController,
         InvitationController,
+        BrandingController,
+        LaunchController,
+        EmbedController,
         PlatformController,
         healthz,
     ]
@@ -153,6 +159,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         exception_handlers=HANDLERS,
         before_send=[security_headers(settings.development)],
         request_class=CheckedRequest,
+        before_request=coming_soon,
         # No JSON API yet; the one to come serves its OpenAPI document with local assets, not a CDN's.
         openapi_config=None,
         on_startup=[on_startup],

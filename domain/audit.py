@@ -29,6 +29,12 @@ ACTION_LABELS = {
     "sign_in.two_factor": N_("Two-step sign-in changed"),
     "sign_in.provider_added": N_("Sign-in service added"),
     "sign_in.provider_removed": N_("Sign-in service removed"),
+    "branding.changed": N_("Name, colours or contact changed"),
+    "branding.logo": N_("Logo changed"),
+    "embed.origins": N_("Websites allowed to embed the portal changed"),
+    "launch.live": N_("Portal switched live"),
+    "launch.paused": N_("Portal switched back to “coming soon”"),
+    "town.created": N_("Municipality created"),
 }
 # The week's days by domain.calendar's names: the calendar's fields, on its page and in its entries.
 DAY_LABELS = {
@@ -69,6 +75,14 @@ FIELD_LABELS = {
     "email_domains": N_("E-mail domains"),
     "default_role": N_("Role for those people"),
     "group_roles": N_("Groups and roles"),
+    "brand_color": N_("Header colour"),
+    "brand_text_color": N_("Header text colour"),
+    "contact_email": N_("Public contact e-mail"),
+    "contact_phone": N_("Public phone number"),
+    "footer_links": N_("Links at the foot of every page"),
+    "logo": N_("Logo"),
+    "origins": N_("Your website's addresses"),
+    "starter": N_("Starter catalogue"),
 }
 PAGE_SIZE = 50
 

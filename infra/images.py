@@ -24,8 +24,9 @@ class BadImage(ValueError):
     """Not a photo the portal accepts: another format, unreadable, or too many pixels."""
 
 
-def clean_photo(content: bytes) -> tuple[bytes, str]:
-    """The photo re-encoded in its own format without metadata, and its media type."""
+def clean_photo(content: bytes, side: int = STORED_SIDE) -> tuple[bytes, str]:
+    """The photo re-encoded in its own format without metadata, at most `side` pixels a side, and its
+    media type."""
     from PIL import Image, ImageOps  # at the first photo: a web process that never gets one holds no Pillow
 
     try:
@@ -35,9 +36,9 @@ def clean_photo(content: bytes) -> tuple[bytes, str]:
             if width * height > MAX_PIXELS or max(width, height) > MAX_SIDE:
                 raise BadImage("too many pixels")
             kind = str(image.format)  # one of FORMATS: the only readers Pillow was given
-            image.draft(image.mode, (STORED_SIDE, STORED_SIDE))  # a JPEG decodes straight to a smaller scale
+            image.draft(image.mode, (side, side))  # a JPEG decodes straight to a smaller scale
             upright = ImageOps.exif_transpose(image)  # the camera's rotation, before EXIF goes
-            upright.thumbnail((STORED_SIDE, STORED_SIDE))
+            upright.thumbnail((side, side))
             if kind == "JPEG" and upright.mode not in ("RGB", "L", "CMYK"):
                 upright = upright.convert("RGB")
             # Pillow writes back some metadata it read (a JPEG's comment): keep what draws pixels.

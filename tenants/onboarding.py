@@ -36,6 +36,7 @@ async def create_tenant(
     domains: tuple[str, ...] = (),
     business_calendar: dict | None = None,
     reopen_window_seconds: int = 14 * 24 * 3600,
+    live: bool = True,
 ) -> int:
     tenant = Tenant(
         slug=slug.lower(),
@@ -49,6 +50,7 @@ async def create_tenant(
         contact_email=contact_email,
         business_calendar=business_calendar or {},
         reopen_window_seconds=reopen_window_seconds,
+        live=live,
     )
     async with cross_tenant(f"onboard the town {slug!r}"):
         await tenant.save()

@@ -32,6 +32,9 @@ class TenantInfo:
     embed_origins: str = ""
     require_two_factor: bool = False
     show_staff_names: bool = False
+    contact_phone: str = ""
+    footer_links: tuple[tuple[str, str], ...] = ()  # (label, address)
+    live: bool = True
     # The town's own host names (TenantDomain), oldest first; the first is where its links point.
     domains: tuple[str, ...] = ()
 
@@ -54,6 +57,9 @@ class TenantInfo:
             embed_origins=row["embed_origins"],
             require_two_factor=row["require_two_factor"],
             show_staff_names=row["show_staff_names"],
+            contact_phone=row["contact_phone"],
+            footer_links=tuple((link["label"], link["url"]) for link in row["footer_links"] or ()),
+            live=row["live"],
             domains=domains,
         )
 
@@ -99,17 +105,22 @@ class TenantResolver:
         else:
             domain = (
                 await TenantDomain.select(TenantDomain.tenant.as_alias("tenant_id"))
-                .where(TenantDomain.host == host)
+                .where((TenantDomain.host == host) & verified_domain())
                 .first()
             )
             row = await query.where(Tenant.id == domain["tenant_id"]).first() if domain else None
         return await _with_domains(row) if row else None
 
 
+def verified_domain():
+    """A name the operator added (no token) or one the town proved it holds."""
+    return (TenantDomain.verification_token == "") | TenantDomain.verified_at.is_not_null()
+
+
 async def _with_domains(row: dict) -> TenantInfo:
     hosts = (
         await TenantDomain.select(TenantDomain.host)
-        .where(TenantDomain.tenant == row["id"])
+        .where((TenantDomain.tenant == row["id"]) & verified_domain())
         .order_by(TenantDomain.id)
     )
     return TenantInfo.from_row(row, tuple(host["host"] for host in hosts))

@@ -24,6 +24,9 @@ class Tenant(Row, Table, tablename="tenant"):
     # Comma-separated language codes the portal offers, the first being the default.
     languages = Varchar(length=64, default="en,fr")
     contact_email = Varchar(length=254, default="")
+    contact_phone = Varchar(length=40, default="")
+    # Links the town shows at the foot of every page: [{"label": "Privacy", "url": "https://..."}].
+    footer_links = JSON(default="[]")
     # Business calendar for SLA clocks: {"hours": {"mon": ["08:30-16:30"], ...}, "holidays": ["2026-12-25"]}.
     # Empty means Monday to Friday, 08:30 to 16:30, no holidays.
     business_calendar = JSON(default="{}")
@@ -36,6 +39,8 @@ class Tenant(Row, Table, tablename="tenant"):
     # Origins allowed to embed the portal in a frame (the town's own website), space-separated.
     embed_origins = Text(default="")
     active = Boolean(default=True)
+    # Until its administrator switches it live, the public sees "coming soon" and only its staff the portal.
+    live = Boolean(default=True)
     created_at = Timestamptz(default=TimestamptzNow())
 
 
@@ -44,6 +49,10 @@ class TenantDomain(Row, Table, tablename="tenant_domain"):
 
     tenant = ForeignKey(references=Tenant, null=False, on_delete=OnDelete.cascade, db_column_name="tenant_id")
     host = Varchar(length=253, unique=True, index=True)
+    # The town proves the name is its own by publishing this token at VERIFICATION_PATH on it; until
+    # then the name answers nothing.
+    verification_token = Varchar(length=64, default="")
+    verified_at = Timestamptz(null=True, default=None)
 
 
 class PlatformAdmin(Row, Table, tablename="platform_admin"):

@@ -50,7 +50,16 @@ def _department_ids(form: FormMultiDict) -> list[int] | None:
 
 
 def _invitation_mail(request: Request, settings: Settings, name: str, email: str, token: str) -> OutgoingMail:
-    town = tenant_of(request).name
+    link = town_link(request, settings, invitation_path(token))
+    return invitation_mail(tenant_of(request).name, name, email, link)
+
+
+def invitation_path(token: str) -> str:
+    return f"/admin/invitation/{token}"
+
+
+def invitation_mail(town: str, name: str, email: str, link: str) -> OutgoingMail:
+    """Also the first administrator's, sent when the platform creates the town."""
     return OutgoingMail(
         to=email,
         subject=gettext("You are invited to %(town)s's service requests", town=town),
@@ -60,13 +69,13 @@ def _invitation_mail(request: Request, settings: Settings, name: str, email: str
             "this, ignore this message: nothing happens without the link.",
             name=name,
             town=town,
-            link=town_link(request, settings, f"/admin/invitation/{token}"),
+            link=link,
         ),
         sender_name=town,
     )
 
 
-async def _send(mailer: Mailer, mail: OutgoingMail) -> bool:
+async def send_invitation(mailer: Mailer, mail: OutgoingMail) -> bool:
     try:
         await mailer.send(mail)
     except (OSError, smtplib.SMTPException) as error:
@@ -239,7 +248,7 @@ class TeamController(Controller):
             values = {"name": name, "email": email, "role": role, "departments": department_ids or []}
             return await self._staff_page(request, admin, tenant_scope, values, errors, 422)
         token = await team.invite(tenant_scope, actor_of(admin), email, name, role, department_ids)
-        if not await _send(mailer, _invitation_mail(request, settings, name, email, token)):
+        if not await send_invitation(mailer, _invitation_mail(request, settings, name, email, token)):
             return await self._staff_page(request, admin, tenant_scope, status_code=202, notice=NOT_SENT)
         return Redirect("/admin/settings/staff?done=invited", status_code=303)
 
@@ -338,7 +347,9 @@ class TeamController(Controller):
         token = await team.invite_again(tenant_scope, actor_of(admin), person.id)
         if token is None:
             return Redirect("/admin/settings/staff", status_code=303)  # joined meanwhile, or deactivated
-        if not await _send(mailer, _invitation_mail(request, settings, person.name, person.email, token)):
+        if not await send_invitation(
+            mailer, _invitation_mail(request, settings, person.name, person.email, token)
+        ):
             return await self._staff_page(request, admin, tenant_scope, status_code=202, notice=NOT_SENT)
         return Redirect("/admin/settings/staff?done=sent-again", status_code=303)
 

@@ -6,7 +6,6 @@ They belong to no town and reach no town's requests: these routes only create to
 from __future__ import annotations
 
 import re
-import secrets
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from litestar import Controller, Request, get, post
@@ -15,13 +14,15 @@ from litestar.exceptions import NotFoundException
 from litestar.response import Redirect, Template
 
 from apps import sign_in_flow
-from apps.demo import seed_catalog
-from domain import business_hours, platform, staff
+from apps.admin.team import invitation_mail, invitation_path, send_invitation
+from domain import audit, business_hours, platform, starters, team
+from domain.audit import Actor
 from domain.intake import BAD_EMAIL, valid_email
 from domain.scope import TenantScope
 from infra import sessions
 from infra.database import cross_tenant
-from infra.i18n import N_
+from infra.i18n import N_, current_language
+from infra.mail import Mailer
 from infra.ratelimit import TOO_MANY_SIGN_INS, RateLimiter
 from infra.settings import Settings
 from tenants.onboarding import create_tenant, tenant_id_by_slug
@@ -29,7 +30,8 @@ from tenants.onboarding import create_tenant, tenant_id_by_slug
 SESSION_PLATFORM = "platform_admin_id"
 SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{1,62}$")
 PREFIX = re.compile(r"^[A-Z]{2,8}$")
-FIELDS = ("name", "slug", "prefix", "timezone", "contact_email", "admin_name", "admin_email")
+FIELDS = ("name", "slug", "prefix", "starter", "timezone", "contact_email", "admin_name", "admin_email")
+NO_STARTER = N_("Choose the kind of municipality: its starter catalogue of departments and request types.")
 
 
 def _on_base_host(request: Request, settings: Settings) -> None:
@@ -51,6 +53,8 @@ async def _platform_admin(request: Request, settings: Settings) -> platform.Plat
 
 def _page(template: str, status_code: int = 200, **context) -> Template:
     context.setdefault("errors", {})
+    context.setdefault("starters", starters.starters())
+    context.setdefault("language", current_language.get())
     return Template(template_name=f"platform/{template}", status_code=status_code, context=context)
 
 
@@ -101,12 +105,15 @@ class PlatformController(Controller):
         _on_base_host(request, settings)
         if await _platform_admin(request, settings) is None:
             return Redirect("/platform/login", status_code=303)
-        return _page("new_town.html", values={**dict.fromkeys(FIELDS, ""), "timezone": "America/Toronto"})
+        values = {**dict.fromkeys(FIELDS, ""), "timezone": "America/Toronto", "starter": "small-town"}
+        return _page("new_town.html", values=values)
 
     @post("/towns/new")
-    async def create_town(self, request: Request, settings: NamedDependency[Settings]) -> Template | Redirect:
+    async def create_town(
+        self, request: Request, settings: NamedDependency[Settings], mailer: NamedDependency[Mailer]
+    ) -> Template | Redirect:
         _on_base_host(request, settings)
-        if await _platform_admin(request, settings) is None:
+        if (operator := await _platform_admin(request, settings)) is None:
             return Redirect("/platform/login", status_code=303)
         form = await request.form()
         values = {name: str(form.get(name, "")).strip() for name in FIELDS}
@@ -118,9 +125,9 @@ class PlatformController(Controller):
         errors = await _problems(values)
         if errors:
             return _page("new_town.html", status_code=422, values=values, errors=errors)
-        password = secrets.token_urlsafe(12)
-        # One transaction: the town, a starter catalogue it then adapts, and its first administrator with a
-        # one-time password.
+        actor = Actor(None, f"{operator.name or operator.email} (platform)")
+        # One transaction: the town (not live yet), its starter catalogue, and its first administrator's
+        # invitation. The administrator gets it ready and switches it live.
         async with cross_tenant(f"platform pages: onboard the town {values['slug']!r}"):
             tenant_id = await create_tenant(
                 values["slug"],
@@ -128,22 +135,26 @@ class PlatformController(Controller):
                 values["prefix"],
                 timezone=values["timezone"],
                 contact_email=values["contact_email"],
+                live=False,
             )
             scope = TenantScope(tenant_id)
-            await seed_catalog(scope)
-            await staff.add_member(
-                scope,
-                values["admin_email"],
-                values["admin_name"],
-                "tenant_admin",
-                staff.hash_password(password),
-                must_change_password=True,
+            await starters.seed(scope, values["starter"], ("en", "fr"))
+            await audit.record(
+                scope, actor, "town.created", values["name"], after={"starter": values["starter"]}
+            )
+            token = await team.invite(
+                scope, actor, values["admin_email"], values["admin_name"], "tenant_admin", []
             )
         host = f"{values['slug']}.{settings.base_domain}"
+        link = settings.public_url(host, invitation_path(token))
+        sent = await send_invitation(
+            mailer, invitation_mail(values["name"], values["admin_name"], values["admin_email"], link)
+        )
         return _page(
             "created.html",
             values=values,
-            password=password,
+            sent=sent,
+            invitation_url="" if sent else link,
             portal_url=settings.public_url(host, "/"),
             admin_url=settings.public_url(host, "/admin"),
         )
@@ -157,6 +168,8 @@ async def _problems(values: dict) -> dict:
         errors["slug"] = N_("Use 2 to 63 lower-case letters, digits or hyphens.")
     elif await tenant_id_by_slug(values["slug"]):
         errors["slug"] = N_("Another municipality already has this address.")
+    if values["starter"] not in starters.starters():
+        errors["starter"] = NO_STARTER
     if not PREFIX.match(values["prefix"]):
         errors["prefix"] = N_("Use 2 to 8 capital letters, e.g. SPR.")
     try:

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Annotated
 
 from litestar import Controller, Request, get, post
 from litestar.background_tasks import BackgroundTask
 from litestar.datastructures import UploadFile
 from litestar.di import NamedDependency
 from litestar.exceptions import NotFoundException
-from litestar.params import FromPath, FromQuery
+from litestar.params import FromPath, FromQuery, QueryParameter
 from litestar.response import Redirect, Response, Template
 
 from apps.pages import PathId, page, scope_of, tenant_of
@@ -59,9 +60,17 @@ class PortalController(Controller):
     include_in_schema = False
 
     @get("/")
-    async def form(self, request: Request, tenant_scope: NamedDependency[TenantScope]) -> Template:
+    async def form(
+        self,
+        request: Request,
+        tenant_scope: NamedDependency[TenantScope],
+        chosen_type: Annotated[str, QueryParameter(name="type")] = "",
+    ) -> Template:
+        """`?type=pothole` opens the form with that type chosen: a link from the town's "Roads" page."""
         values = intake.clean_form({})
         values["idempotency_key"] = intake.new_idempotency_key()
+        if chosen_type and await catalog.offered_type(tenant_scope, chosen_type[:63]):
+            values["request_type"] = chosen_type[:63]
         if citizen := await signed_in_citizen(request):
             values |= {
                 "contact_name": citizen["name"],

@@ -78,10 +78,23 @@ TOWN_SETTINGS = {
     ("POST", "/admin/settings/calendar/holidays"),
     ("POST", "/admin/settings/calendar/holidays/import"),
     ("POST", "/admin/settings/calendar/holidays/remove"),
+    ("GET", "/admin/settings/branding"),
+    ("POST", "/admin/settings/branding"),
+    ("POST", "/admin/settings/branding/logo"),
+    ("POST", "/admin/settings/branding/logo/monogram"),
+    ("GET", "/admin/settings/launch"),
+    ("POST", "/admin/settings/launch/live"),
+    ("GET", "/admin/settings/embed"),
+    ("POST", "/admin/settings/embed"),
 }
 # What an empty form posted at the other town's own address gets: refused for a missing field, except the
-# removal of a holiday, which removes nothing and goes back to the page.
-EMPTY_POST_ANSWER = {"/admin/settings/calendar/holidays/remove": 303}
+# removal of a holiday (removes nothing), the initial as logo, and an empty list of embedding sites (no
+# site may frame the portal), which go back to the page.
+EMPTY_POST_ANSWER = {
+    "/admin/settings/calendar/holidays/remove": 303,
+    "/admin/settings/branding/logo/monogram": 303,
+    "/admin/settings/embed": 303,
+}
 GUARDED = {QUEUE, DETAIL, ACT, SETTINGS, TWO_FACTOR, ADD_PROVIDER, REMOVE_PROVIDER, *TOWN_SETTINGS}
 
 # Each staff action with a form it accepts, in an order that takes a routed request to closed; transfer

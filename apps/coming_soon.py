@@ -1,0 +1,23 @@
+"""Before a town goes live the public sees "coming soon"; its signed-in staff see the portal as it will be."""
+
+from __future__ import annotations
+
+from litestar import Request
+from litestar.response import Template
+
+from apps.admin.auth import SESSION_STAFF, SESSION_TENANT
+from apps.pages import page
+
+# The staff workspace (where the town gets ready), language choice and assets stay open.
+OPEN_BEFORE_LIVE = ("/admin", "/lang/", "/static/", "/healthz", "/dev/", "/platform")
+
+
+async def coming_soon(request: Request) -> Template | None:
+    """A `before_request` hook: it answers instead of the route, or lets the route answer (None)."""
+    tenant = request.scope.get("state", {}).get("tenant")
+    if tenant is None or tenant.live or request.url.path.startswith(OPEN_BEFORE_LIVE):
+        return None
+    session = request.session or {}
+    if session.get(SESSION_TENANT) == tenant.id and session.get(SESSION_STAFF):
+        return None
+    return page(request, "coming_soon.html")
