@@ -19,6 +19,7 @@ from apps.admin.branding import BrandingController
 from apps.admin.calendar import CalendarController
 from apps.admin.controllers import AuthController, QueueController
 from apps.admin.launch import EmbedController, LaunchController
+from apps.admin.routing import RoutingController
 from apps.admin.settings import SignInSettingsController
 from apps.admin.team import InvitationController, TeamController
 from apps.admin.types import RequestTypesController
@@ -95,6 +96,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         CalendarController,
         InvitationController,
         BrandingController,
+        RoutingController,
         LaunchController,
         EmbedController,
         PlatformController,

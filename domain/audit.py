@@ -35,6 +35,8 @@ ACTION_LABELS = {
     "launch.live": N_("Portal switched live"),
     "launch.paused": N_("Portal switched back to “coming soon”"),
     "town.created": N_("Municipality created"),
+    "routing.added": N_("Routing rule added"),
+    "routing.removed": N_("Routing rule removed"),
 }
 # The week's days by domain.calendar's names: the calendar's fields, on its page and in its entries.
 DAY_LABELS = {
@@ -83,6 +85,11 @@ FIELD_LABELS = {
     "logo": N_("Logo"),
     "origins": N_("Your website's addresses"),
     "starter": N_("Starter catalogue"),
+    "request_type": N_("Type of request"),
+    "keyword": N_("Keyword"),
+    "area": N_("Area"),
+    "assignee": N_("Person"),
+    "position": N_("Position"),
 }
 PAGE_SIZE = 50
 

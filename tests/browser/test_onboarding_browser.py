@@ -262,6 +262,7 @@ async def test_getting_a_town_ready_meets_wcag_21_aa(browser, web_server, locale
         ("checklist", "/admin/settings/launch"),
         ("branding", "/admin/settings/branding"),
         ("embed", "/admin/settings/embed"),
+        ("routing", "/admin/settings/routing"),
     ):
         await page.goto(base + path)
         found[name] = await axe_violations(page)
@@ -275,6 +276,15 @@ async def test_getting_a_town_ready_meets_wcag_21_aa(browser, web_server, locale
     await page.locator("form[method=post][action='/admin/settings/embed'] button[type=submit]").click()
     await expect(page.locator("#error-summary")).to_be_visible()
     found["embed with errors"] = await axe_violations(page)
+    await page.goto(base + "/admin/settings/routing")
+    await page.locator("#preview-type").select_option(index=1)
+    await page.locator("#text").fill("Main St")
+    await page.locator("form[method=get] button[type=submit]").click()
+    await expect(page.locator("#preview")).to_be_visible()
+    found["routing preview"] = await axe_violations(page)
+    await page.locator("form[action='/admin/settings/routing'][method=post] button[type=submit]").click()
+    await expect(page.locator("#error-summary")).to_be_visible()
+    found["routing with errors"] = await axe_violations(page)
     await page.goto(base + "/admin/settings/launch")
     await page.locator("form[action='/admin/settings/launch/live'] button[type=submit]").click()
     await expect(page.locator("#error-summary")).to_be_visible()

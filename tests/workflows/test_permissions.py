@@ -8,7 +8,7 @@ from temporalio.client import WorkflowUpdateFailedError
 from apps.admin.controllers import SUCCESS
 from apps.demo import DEMO_PASSWORD
 from domain.staff import hash_password
-from domain.tables import RequestType, ServiceRequest, SignInProvider, StaffDepartment, StaffUser
+from domain.tables import RequestType, RoutingRule, ServiceRequest, SignInProvider, StaffDepartment, StaffUser
 from tenants.tables import Tenant
 from tests.support.factories import ALWAYS_OPEN, department_id, make_town
 from tests.support.portal import PortalClient
@@ -86,6 +86,9 @@ TOWN_SETTINGS = {
     ("POST", "/admin/settings/launch/live"),
     ("GET", "/admin/settings/embed"),
     ("POST", "/admin/settings/embed"),
+    ("GET", "/admin/settings/routing"),
+    ("POST", "/admin/settings/routing"),
+    ("POST", "/admin/settings/routing/{rule_id:int}/remove"),
 }
 # What an empty form posted at the other town's own address gets: refused for a missing field, except the
 # removal of a holiday (removes nothing), the initial as logo, and an empty list of embedding sites (no
@@ -271,10 +274,13 @@ async def test_only_the_towns_administrator_reaches_its_configuration(app, setti
     async with town.scope.transaction():
         roads = await town.scope.select(StaffUser).where(StaffUser.email == emails["roads"]).first()
         pothole = await town.scope.select(RequestType).where(RequestType.code == "pothole").first()
+        rule = town.scope.new(RoutingRule, keyword="bridge", department=departments["works"])
+        await rule.save()
     ids = {
         "{department_id:int}": departments["works"],
         "{staff_id:int}": roads["id"],
         "{type_id:int}": pothole["id"],
+        "{rule_id:int}": rule.id,
     }
     async with await _client(app, setting, who) as client:
         for method, route in sorted(TOWN_SETTINGS):
@@ -296,6 +302,8 @@ async def test_only_the_towns_administrator_reaches_its_configuration(app, setti
         kept = await town.scope.select(RequestType).where(RequestType.id == pothole["id"]).first()
     assert (after["active"], after["role"]) == (True, "agent") and kept == pothole
     async with town.scope.transaction():
+        assert await town.scope.exists(RoutingRule).where(RoutingRule.id == rule.id)
+        await town.scope.delete(RoutingRule).where(RoutingRule.id == rule.id)
         calendar = (
             await Tenant.select(Tenant.business_calendar)
             .where(Tenant.id == town.id)
