@@ -12,12 +12,10 @@ process's memory, and most towns sign in with passwords.
 
 from __future__ import annotations
 
-import asyncio
 import hmac
 import ipaddress
 import json
 import re
-import socket
 import time
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
@@ -26,6 +24,7 @@ from functools import cache
 from typing import TYPE_CHECKING, Any, cast
 from urllib.parse import urlsplit
 
+from infra import outbound
 from infra.settings import Settings, get_settings
 
 if TYPE_CHECKING:
@@ -101,11 +100,7 @@ class Reach:
     def from_settings(cls, settings: Settings) -> Reach:
         return cls(
             require_https=not settings.development,
-            allowed_networks=tuple(
-                ipaddress.ip_network(network.strip(), strict=False)
-                for network in settings.oidc_allowed_networks.split(",")
-                if network.strip()
-            ),
+            allowed_networks=outbound.networks(settings.oidc_allowed_networks),
         )
 
 
@@ -123,29 +118,11 @@ async def check_reach(url: str, reach: Reach) -> None:
     if not parts.hostname:
         raise OidcError("The sign-in provider's address is not valid.")
     try:
-        found = await asyncio.get_running_loop().getaddrinfo(parts.hostname, port, type=socket.SOCK_STREAM)
-    except (OSError, UnicodeError) as error:
-        raise OidcError("The sign-in provider's address cannot be found.") from error
-    for *_, sockaddr in found:
-        address = ipaddress.ip_address(str(sockaddr[0]).split("%")[0])
-        reached = _carried_ipv4(address) or address
-        if not (address.is_global and reached.is_global) and not any(
-            address in network for network in reach.allowed_networks
-        ):
-            raise OidcError("The sign-in provider's address is on a private or local network.")
-
-
-NAT64 = ipaddress.ip_network("64:ff9b::/96")
-
-
-def _carried_ipv4(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
-    """The IPv4 address an IPv6 one leads to (mapped, or through a NAT64 gateway), which is what gets
-    reached: `64:ff9b::7f00:1` counts as global, yet a NAT64 gateway takes it to 127.0.0.1."""
-    if not isinstance(address, ipaddress.IPv6Address):
-        return None
-    if address.ipv4_mapped:
-        return address.ipv4_mapped
-    return ipaddress.IPv4Address(int(address) & 0xFFFFFFFF) if address in NAT64 else None
+        await outbound.ensure_public(parts.hostname, port, reach.allowed_networks)
+    except outbound.Unreachable as error:
+        if error.reason == "not_found":
+            raise OidcError("The sign-in provider's address cannot be found.") from error
+        raise OidcError("The sign-in provider's address is on a private or local network.") from error
 
 
 def clear_caches() -> None:
