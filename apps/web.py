@@ -18,6 +18,7 @@ from litestar.template.config import TemplateConfig
 from apps.admin.branding import BrandingController
 from apps.admin.calendar import CalendarController
 from apps.admin.controllers import AuthController, QueueController
+from apps.admin.domains import DomainsController
 from apps.admin.launch import EmbedController, LaunchController
 from apps.admin.routing import RoutingController
 from apps.admin.settings import SignInSettingsController
@@ -97,6 +98,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         InvitationController,
         BrandingController,
         RoutingController,
+        DomainsController,
         LaunchController,
         EmbedController,
         PlatformController,

@@ -37,6 +37,9 @@ ACTION_LABELS = {
     "town.created": N_("Municipality created"),
     "routing.added": N_("Routing rule added"),
     "routing.removed": N_("Routing rule removed"),
+    "domain.added": N_("Own address added"),
+    "domain.verified": N_("Own address verified"),
+    "domain.removed": N_("Own address removed"),
 }
 # The week's days by domain.calendar's names: the calendar's fields, on its page and in its entries.
 DAY_LABELS = {
@@ -90,6 +93,7 @@ FIELD_LABELS = {
     "area": N_("Area"),
     "assignee": N_("Person"),
     "position": N_("Position"),
+    "host": N_("Host name"),
 }
 PAGE_SIZE = 50
 

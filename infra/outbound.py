@@ -10,6 +10,8 @@ import socket
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 NAT64 = ipaddress.ip_network("64:ff9b::/96")
+# A town's slow web server must not hold a web process for long.
+FETCH_SECONDS = 5.0
 
 
 class Unreachable(Exception):
@@ -49,3 +51,27 @@ def carried_ipv4(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> ipad
     if address.ipv4_mapped:
         return address.ipv4_mapped
     return ipaddress.IPv4Address(int(address) & 0xFFFFFFFF) if address in NAT64 else None
+
+
+async def fetch_text(url: str, host: str | None = None, limit: int = 1024) -> str:
+    """The first `limit` bytes of a short text answer, no redirect followed; `host` sets the Host header
+    (to reach a name through an address the operator gave). Raises Unreachable("unavailable") when the
+    server does not answer 200 in time."""
+    import httpx2  # at the first call: a web process that never calls out loads no client
+
+    headers = {"host": host} if host else {}
+    try:
+        async with (
+            httpx2.AsyncClient(timeout=FETCH_SECONDS, follow_redirects=False) as client,
+            client.stream("GET", url, headers=headers) as response,
+        ):
+            if response.status_code != 200:
+                raise Unreachable("unavailable")
+            body = b""
+            async for chunk in response.aiter_bytes():
+                body += chunk
+                if len(body) >= limit:
+                    break
+    except httpx2.HTTPError as error:
+        raise Unreachable("unavailable") from error
+    return body[:limit].decode("utf-8", "replace")

@@ -69,6 +69,11 @@ class Settings:
     # Comma-separated networks (e.g. 10.0.0.0/8) where a town's OpenID provider may be although they are
     # private, loopback or link-local; by default the server calls only public addresses for providers.
     oidc_allowed_networks: str = field(default_factory=lambda: _env("OIDC_ALLOWED_NETWORKS", ""))
+    # The same, for the server's other calls out on a town's behalf (checking a custom domain).
+    outbound_allowed_networks: str = field(default_factory=lambda: _env("OUTBOUND_ALLOWED_NETWORKS", ""))
+    # host:port to connect to when checking a town's custom domain, instead of resolving its name (split
+    # DNS, or tests on loopback). Empty: the name is resolved and called on port 80.
+    domain_check_address: str = field(default_factory=lambda: _env("DOMAIN_CHECK_ADDRESS", ""))
     development: bool = field(default_factory=lambda: _env_bool("DEVELOPMENT", True))
     # Directory the development SMTP sink writes to; the web shows it at /dev/inbox when set.
     dev_inbox_dir: str = field(default_factory=lambda: _env("DEV_INBOX_DIR", ""))

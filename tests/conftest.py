@@ -42,6 +42,7 @@ def pytest_configure(config: pytest.Config) -> None:
     os.environ["PUBLIC_PORT"] = "8000"
     os.environ["DEVELOPMENT"] = "true"
     os.environ["OIDC_ALLOWED_NETWORKS"] = "127.0.0.0/8"  # the tests' OpenID provider runs on loopback
+    os.environ["OUTBOUND_ALLOWED_NETWORKS"] = "127.0.0.0/8"  # and the towns' websites they verify
     os.environ.pop("SESSION_STORE_URL", None)
     os.environ.pop("DEV_INBOX_DIR", None)
     from infra.migrate import run_migrations

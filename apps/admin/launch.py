@@ -8,12 +8,13 @@ from litestar.di import NamedDependency
 from litestar.response import Redirect, Template
 
 from apps.admin.settings import TOWN_ADMIN_ONLY, actor_of
-from apps.pages import page, tenant_of, town_link
+from apps.pages import page, tenant_of
 from domain import catalog, launch
 from domain.scope import TenantScope
 from domain.staff import StaffMember
 from infra.i18n import N_, current_language
 from infra.settings import Settings
+from tenants.resolve import town_url
 
 LAUNCH = "/admin/settings/launch"
 EMBED = "/admin/settings/embed"
@@ -100,7 +101,9 @@ class EmbedController(Controller):
         options = await catalog.request_types(scope, current_language.get())
         chosen = request.query_params.get("type", "")
         code = chosen if chosen in {option.code for option in options} else ""
-        portal_url = town_link(request, settings, f"/?type={code}" if code else "/")
+        # The town's public address (its own verified name first), whatever host the admin came in on.
+        tenant = tenant_of(request)
+        portal_url = town_url(tenant, settings, f"/?type={code}" if code else "/")
         origins = typed if typed is not None else "\n".join(await launch.embed_origins(scope))
         return page(
             request,
@@ -110,7 +113,7 @@ class EmbedController(Controller):
             options=options,
             chosen=code,
             portal_url=portal_url,
-            portal_origin=town_link(request, settings, "/").rstrip("/"),
+            portal_origin=town_url(tenant, settings, "/").rstrip("/"),
             values={"origins": origins},
             errors=errors or {},
             done=DONE.get(request.query_params.get("done", ""), ""),

@@ -7,10 +7,8 @@ on a site the town did not list cannot frame the portal."""
 from __future__ import annotations
 
 import re
-import threading
 import uuid
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from playwright.async_api import expect
@@ -25,41 +23,12 @@ from tenants.onboarding import tenant_id_by_slug
 from tenants.tables import PlatformAdmin, Tenant
 from tests.browser.conftest import axe_violations
 from tests.support.factories import make_town
+from tests.support.website import TownWebsite
 from tests.workflows.lifecycle_helpers import eventually, text_of
 
 pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("worker")]
 PASSWORD = "a long password of my own"
 PATIENCE = 60
-
-
-class TownWebsite:
-    """The municipality's own website: one page that embeds the portal with the snippet it was given."""
-
-    def __init__(self) -> None:
-        self.snippet = ""
-        website = self
-
-        class Page(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # noqa: N802 - the standard library's name
-                body = (
-                    "<!doctype html><html lang=en><meta charset=utf-8><title>Roads</title>"
-                    f"<h1>Roads and sidewalks</h1>{website.snippet}</html>"
-                ).encode()
-                self.send_response(200)
-                self.send_header("content-type", "text/html; charset=utf-8")
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *args) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Page)
-        self.origin = f"http://127.0.0.1:{self.server.server_port}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
 
 
 async def _refused_frame(page) -> bool:
@@ -173,8 +142,13 @@ async def test_a_town_from_nothing_to_a_request_made_through_its_own_website(bro
         await page.get_by_role("button", name="Save", exact=True).click()
         await page.locator("#type").select_option(label="Roads: Pothole")
         await page.get_by_role("button", name="Show the code").click()
-        website.snippet = elsewhere.snippet = await page.locator("textarea.code").first.input_value()
-        assert f"{base}/?type=pothole" in website.snippet
+        snippet = await page.locator("textarea.code").first.input_value()
+        assert f"{base}/?type=pothole" in snippet
+        page_html = (
+            "<!doctype html><html lang=en><meta charset=utf-8><title>Roads</title>"
+            f"<h1>Roads and sidewalks</h1>{snippet}</html>"
+        )
+        website.pages["/"] = elsewhere.pages["/"] = page_html
 
         await page.get_by_role("link", name="Setup checklist").click()
         await page.get_by_role("button", name="Go live").click()
@@ -263,6 +237,7 @@ async def test_getting_a_town_ready_meets_wcag_21_aa(browser, web_server, locale
         ("branding", "/admin/settings/branding"),
         ("embed", "/admin/settings/embed"),
         ("routing", "/admin/settings/routing"),
+        ("own addresses", "/admin/settings/domains"),
     ):
         await page.goto(base + path)
         found[name] = await axe_violations(page)
@@ -285,6 +260,15 @@ async def test_getting_a_town_ready_meets_wcag_21_aa(browser, web_server, locale
     await page.locator("form[action='/admin/settings/routing'][method=post] button[type=submit]").click()
     await expect(page.locator("#error-summary")).to_be_visible()
     found["routing with errors"] = await axe_violations(page)
+    await page.goto(base + "/admin/settings/domains")
+    await page.locator("#host").fill("https://nope")
+    await page.locator("form[action='/admin/settings/domains'] button[type=submit]").click()
+    await expect(page.locator("#error-summary")).to_be_visible()
+    found["own addresses with errors"] = await axe_violations(page)
+    await page.locator("#host").fill(f"311.{town.slug}.example")
+    await page.locator("form[action='/admin/settings/domains'] button[type=submit]").click()
+    await expect(page.get_by_role("status")).to_be_visible()
+    found["own address to verify"] = await axe_violations(page)
     await page.goto(base + "/admin/settings/launch")
     await page.locator("form[action='/admin/settings/launch/live'] button[type=submit]").click()
     await expect(page.locator("#error-summary")).to_be_visible()

@@ -9,7 +9,7 @@ from apps.admin.controllers import SUCCESS
 from apps.demo import DEMO_PASSWORD
 from domain.staff import hash_password
 from domain.tables import RequestType, RoutingRule, ServiceRequest, SignInProvider, StaffDepartment, StaffUser
-from tenants.tables import Tenant
+from tenants.tables import Tenant, TenantDomain
 from tests.support.factories import ALWAYS_OPEN, department_id, make_town
 from tests.support.portal import PortalClient
 from tests.workflows.lifecycle_helpers import submit, wait_status
@@ -89,6 +89,10 @@ TOWN_SETTINGS = {
     ("GET", "/admin/settings/routing"),
     ("POST", "/admin/settings/routing"),
     ("POST", "/admin/settings/routing/{rule_id:int}/remove"),
+    ("GET", "/admin/settings/domains"),
+    ("POST", "/admin/settings/domains"),
+    ("POST", "/admin/settings/domains/{domain_id:int}/verify"),
+    ("POST", "/admin/settings/domains/{domain_id:int}/remove"),
 }
 # What an empty form posted at the other town's own address gets: refused for a missing field, except the
 # removal of a holiday (removes nothing), the initial as logo, and an empty list of embedding sites (no
@@ -276,11 +280,14 @@ async def test_only_the_towns_administrator_reaches_its_configuration(app, setti
         pothole = await town.scope.select(RequestType).where(RequestType.code == "pothole").first()
         rule = town.scope.new(RoutingRule, keyword="bridge", department=departments["works"])
         await rule.save()
+        domain = town.scope.new(TenantDomain, host=f"311.{town.slug}.example", verification_token="0" * 32)
+        await domain.save()
     ids = {
         "{department_id:int}": departments["works"],
         "{staff_id:int}": roads["id"],
         "{type_id:int}": pothole["id"],
         "{rule_id:int}": rule.id,
+        "{domain_id:int}": domain.id,
     }
     async with await _client(app, setting, who) as client:
         for method, route in sorted(TOWN_SETTINGS):
@@ -304,6 +311,8 @@ async def test_only_the_towns_administrator_reaches_its_configuration(app, setti
     async with town.scope.transaction():
         assert await town.scope.exists(RoutingRule).where(RoutingRule.id == rule.id)
         await town.scope.delete(RoutingRule).where(RoutingRule.id == rule.id)
+        assert await town.scope.exists(TenantDomain).where(TenantDomain.id == domain.id)
+        await town.scope.delete(TenantDomain).where(TenantDomain.id == domain.id)
         calendar = (
             await Tenant.select(Tenant.business_calendar)
             .where(Tenant.id == town.id)
