@@ -16,10 +16,13 @@ from typing import Any
 from domain import audit
 from domain.audit import Actor
 from domain.catalog import unique_slug
+from domain.lifecycle import OPEN_STATUSES
 from domain.permissions import DEPARTMENT_ROLES, StaffAccess, assignee_refusal
+from domain.routing import service_level
 from domain.scope import TenantScope
+from domain.sla import ServiceLevel
 from domain.staff import members_of
-from domain.tables import Department, RequestType, StaffUser
+from domain.tables import Department, RequestType, ServiceRequest, StaffUser
 from infra.i18n import N_
 
 ASSIGNMENT_MODES = {
@@ -267,3 +270,30 @@ async def change(scope: TenantScope, actor: Actor, entry: TypeEntry, typed: Type
     if before_shown or after_shown:
         action = "type.retired" if entry.active and not typed.active else "type.changed"
         await audit.record(scope, actor, action, columns["name"], before_shown, after_shown)
+
+
+# How many running requests one "apply" sends the new level to: each is an Update the page waits on.
+APPLY_BATCH = 50
+
+
+def _open_of_type(scope: TenantScope, type_id: int):
+    return (ServiceRequest.request_type == type_id) & ServiceRequest.status.is_in(list(OPEN_STATUSES))
+
+
+async def open_count(scope: TenantScope, type_id: int) -> int:
+    return await scope.count(ServiceRequest).where(_open_of_type(scope, type_id))
+
+
+async def open_references(scope: TenantScope, type_id: int, after: str = "") -> list[str]:
+    """A batch of the type's open requests, by reference, after the last reference of the batch before."""
+    query = scope.select(ServiceRequest, ServiceRequest.reference).where(_open_of_type(scope, type_id))
+    if after:
+        query = query.where(ServiceRequest.reference > after)
+    rows = await query.order_by(ServiceRequest.reference).limit(APPLY_BATCH)
+    return [row["reference"] for row in rows]
+
+
+async def current_level(scope: TenantScope, type_id: int) -> ServiceLevel | None:
+    """The level a request of this type routed now would get: the type's and the town's calendar."""
+    row = await scope.select(RequestType).where(RequestType.id == type_id).first()
+    return await service_level(scope, row) if row else None

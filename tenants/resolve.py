@@ -91,7 +91,9 @@ class TenantResolver:
         return tenant
 
     def forget(self) -> None:
+        """After a town's settings change: this process reads them afresh, by host and by id."""
         self._cache.clear()
+        _by_id.clear()
 
     async def _lookup(self, host: str) -> TenantInfo | None:
         async with cross_tenant(f"which town answers at {host!r}"):

@@ -12,13 +12,18 @@ from litestar.response import Redirect, Template
 
 from apps.admin.settings import TOWN_ADMIN_ONLY, actor_of
 from apps.pages import PathId, page, row_id, tenant_of
-from domain import catalog, request_types, team
+from domain import catalog, lifecycle, request_types, team
 from domain.request_types import TypeEntry, TypeForm
 from domain.scope import TenantScope
 from domain.staff import StaffMember
-from infra.i18n import N_, current_language
+from infra.i18n import N_, current_language, gettext
+from workflows.client import ActionPending, TemporalGateway, TemporalUnavailable
+from workflows.service_request import contract
 
 DONE = {"added": N_("The request type is added."), "saved": N_("Your changes are saved.")}
+LEVEL_NOTE = N_("Service level changed to the type's current one by %(name)s: %(target)s.")
+WITHIN_HOURS = N_("resolve within %(hours)s hours")
+NO_TARGET = N_("no due date")
 NEW_TYPE = {"active": True, "needs_location": False, "target_business": True, "assignment_mode": "manual"}
 
 
@@ -91,6 +96,7 @@ class RequestTypesController(Controller):
         status_code: int = 200,
     ) -> Template:
         people = [person for person in await team.members(scope) if person.active and not person.invited]
+        applied = request.query_params.get("applied", "")
         return page(
             request,
             "pages/request_type.html",
@@ -104,6 +110,8 @@ class RequestTypesController(Controller):
             modes=request_types.ASSIGNMENT_MODES,
             durations=request_types.DURATIONS,
             texts=request_types.TEXTS,
+            open_count=await request_types.open_count(scope, entry.id) if entry else 0,
+            applied=_applied_notice(applied),
         )
 
     @get("/new")
@@ -165,3 +173,46 @@ class RequestTypesController(Controller):
             return await self._form_page(request, admin, tenant_scope, entry, values, errors, 422)
         await request_types.change(tenant_scope, actor_of(admin), entry, typed)
         return Redirect("/admin/settings/types?done=saved", status_code=303)
+
+    @post("/{type_id:int}/apply")
+    async def apply_level(
+        self,
+        request: Request,
+        admin: NamedDependency[StaffMember],
+        type_id: PathId,
+        tenant_scope: NamedDependency[TenantScope],
+        temporal: NamedDependency[TemporalGateway],
+    ) -> Redirect:
+        """Sends the type's current level to its open requests, a batch at a time; each request's own
+        workflow recomputes its due dates from the time its clock has run."""
+        entry = await self._entry(request, tenant_scope, type_id)
+        level = await request_types.current_level(tenant_scope, entry.id)
+        if level is None:
+            raise NotFoundException()
+        target = (
+            gettext(WITHIN_HOURS, hours=f"{level.target_seconds / 3600:g}")
+            if level.target_seconds
+            else gettext(NO_TARGET)
+        )
+        note = gettext(LEVEL_NOTE, name=admin.name, target=target)
+        command = contract.LevelCommand(actor_id=admin.id, level=level, body=note, actor_role=admin.role)
+        applied = failed = 0
+        references = await request_types.open_references(tenant_scope, entry.id)
+        tenant = tenant_of(request)
+        for reference in references:
+            try:
+                await temporal.act(tenant.slug, reference, contract.APPLY_SERVICE_LEVEL, command)
+                applied += 1
+            except (lifecycle.TransitionRefused, TemporalUnavailable, ActionPending):
+                failed += 1
+        more = max(await request_types.open_count(tenant_scope, entry.id) - applied - failed, 0)
+        return Redirect(
+            f"/admin/settings/types/{entry.id}?applied={applied}-{failed}-{more}", status_code=303
+        )
+
+
+def _applied_notice(text: str) -> dict[str, int] | None:
+    parts = text.split("-")
+    if len(parts) != 3 or not all(part.isdigit() and len(part) <= 7 for part in parts):
+        return None
+    return dict(zip(("applied", "failed", "more"), map(int, parts), strict=True))

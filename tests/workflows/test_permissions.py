@@ -73,6 +73,7 @@ TOWN_SETTINGS = {
     ("POST", "/admin/settings/types/new"),
     ("GET", "/admin/settings/types/{type_id:int}"),
     ("POST", "/admin/settings/types/{type_id:int}"),
+    ("POST", "/admin/settings/types/{type_id:int}/apply"),
     ("GET", "/admin/settings/calendar"),
     ("POST", "/admin/settings/calendar/hours"),
     ("POST", "/admin/settings/calendar/holidays"),

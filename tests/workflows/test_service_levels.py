@@ -278,3 +278,22 @@ async def test_a_routed_request_keeps_its_service_level_when_the_administrator_c
         second = await submit(citizen)
         new = await wait_status(town, second, "routed")
         assert timedelta(hours=47, minutes=59) < new.due_at - new.updated_at < timedelta(hours=48, minutes=1)
+
+        # Only when the administrator says so does the open request take the new level, from its routing.
+        page = await admin.get(f"/admin/settings/types/{pothole['id']}")
+        assert "2 open requests of this type keep the service level" in page.text
+        applied = await admin.post(f"/admin/settings/types/{pothole['id']}/apply")
+        assert applied.headers["location"] == f"/admin/settings/types/{pothole['id']}?applied=2-0-0"
+        assert "now applies to 2 open requests" in (await admin.get(applied.headers["location"])).text
+        relevelled = await row_of(town, first)
+        assert (
+            timedelta(hours=47, minutes=58)
+            < relevelled.due_at - routed.updated_at
+            < timedelta(hours=48, minutes=2)
+        )
+        assert (await row_of(town, second)).due_at == new.due_at  # already under that level
+        detail = (await admin.get(f"/admin/requests/{routed.reference}")).text
+        assert "current one by Ada Admin: resolve within 48 hours." in detail  # the internal note
+        async with town.scope.transaction():
+            notes = await request_timeline.timeline(town.scope, relevelled.id, public_only=True)
+        assert not any("Service level changed" in (event.body or "") for event in notes)  # staff only

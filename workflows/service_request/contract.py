@@ -30,6 +30,7 @@ CANCEL = "cancel"
 REOPEN = "reopen"
 REPLY = "reply"
 CITIZEN_COMMENT = "citizen_comment"
+APPLY_SERVICE_LEVEL = "apply_service_level"
 
 # Long-lived requests (months of reminders) start a fresh run before the history grows large.
 HISTORY_LIMIT = 5000
@@ -130,7 +131,28 @@ class CitizenCommand:
     expires_at: datetime | None = None
 
 
-StaffCommand = AssignCommand | StartCommand | CommentCommand | CloseCommand | NoteCommand | TransferCommand
+@dataclass
+class LevelCommand:
+    """A town administrator applies the type's current service level to a request accepted under an
+    earlier one; `body` is the internal note that says so."""
+
+    actor_id: int
+    level: ServiceLevel
+    body: str = ""
+    actor_role: str = ""
+    actor_departments: list[int] = field(default_factory=list)
+    expires_at: datetime | None = None
+
+
+StaffCommand = (
+    AssignCommand
+    | StartCommand
+    | CommentCommand
+    | CloseCommand
+    | NoteCommand
+    | TransferCommand
+    | LevelCommand
+)
 Command = StaffCommand | CitizenCommand
 
 

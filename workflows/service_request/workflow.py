@@ -29,6 +29,7 @@ with workflow.unsafe.imports_passed_through():
         CloseCommand,
         Command,
         CommentCommand,
+        LevelCommand,
         NoteCommand,
         RequestParams,
         Schedule,
@@ -59,6 +60,9 @@ SERVICE_LEVELS = "service-levels"
 LOCAL_STEPS = "local-steps"
 # The database refused a step's data (the activity noted it on the internal timeline): said to whoever acted.
 STEP_NOT_SAVED = N_("This could not be saved. The request is marked for the staff to look at.")
+ONLY_ADMINS_RELEVEL = N_(
+    "Only the municipality's administrators can change a running request's service level."
+)
 
 STAFF_AUDIENCE_NOTICES = {
     sla.ASSIGN_REMINDER: "assign_reminder",
@@ -333,6 +337,29 @@ class ServiceRequestWorkflow:
         lifecycle.next_status(self._settled_status(), lifecycle.COMMENT)
         if not command.body.strip():
             raise lifecycle.TransitionRefused(lifecycle.EMPTY_UPDATE)
+
+    @workflow.update
+    async def apply_service_level(self, command: LevelCommand) -> str:
+        """The request takes the level its type has now: every due date and reminder is recomputed from
+        the time its clock has already run, and an internal note says who changed it."""
+        await self._settle()
+        async with self._lock:
+            kept = self.level
+            self.level = command.level
+            try:
+                return await self._apply_locked(
+                    lifecycle.COMMENT, actor_id=command.actor_id, body=command.body, public=False
+                )
+            except BaseException:
+                self.level = kept
+                raise
+
+    @apply_service_level.validator
+    def _check_apply_service_level(self, command: LevelCommand) -> None:
+        self._check_fresh(command)
+        if command.actor_role != permissions.TENANT_ADMIN:
+            raise lifecycle.TransitionRefused(ONLY_ADMINS_RELEVEL)
+        lifecycle.next_status(self._settled_status(), lifecycle.COMMENT)
 
     # The life between actions ------------------------------------------------------------------------
 
