@@ -20,6 +20,7 @@ from apps.admin.calendar import CalendarController
 from apps.admin.controllers import AuthController, QueueController
 from apps.admin.domains import DomainsController
 from apps.admin.launch import EmbedController, LaunchController
+from apps.admin.mail_texts import MailTextsController
 from apps.admin.routing import RoutingController
 from apps.admin.settings import SignInSettingsController
 from apps.admin.team import InvitationController, TeamController
@@ -99,6 +100,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         BrandingController,
         RoutingController,
         DomainsController,
+        MailTextsController,
         LaunchController,
         EmbedController,
         PlatformController,

@@ -40,6 +40,7 @@ ACTION_LABELS = {
     "domain.added": N_("Own address added"),
     "domain.verified": N_("Own address verified"),
     "domain.removed": N_("Own address removed"),
+    "mail.changed": N_("Mail text changed"),
 }
 # The week's days by domain.calendar's names: the calendar's fields, on its page and in its entries.
 DAY_LABELS = {
@@ -94,6 +95,8 @@ FIELD_LABELS = {
     "assignee": N_("Person"),
     "position": N_("Position"),
     "host": N_("Host name"),
+    "subject": N_("Subject"),
+    "lead": N_("Opening sentence"),
 }
 PAGE_SIZE = 50
 

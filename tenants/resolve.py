@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from infra.database import cross_tenant, tenant_transaction
@@ -35,6 +35,7 @@ class TenantInfo:
     contact_phone: str = ""
     footer_links: tuple[tuple[str, str], ...] = ()  # (label, address)
     live: bool = True
+    mail_texts: dict = field(default_factory=dict)  # domain/mail_texts.py
     # The town's own host names (TenantDomain), oldest first; the first is where its links point.
     domains: tuple[str, ...] = ()
 
@@ -60,6 +61,7 @@ class TenantInfo:
             contact_phone=row["contact_phone"],
             footer_links=tuple((link["label"], link["url"]) for link in row["footer_links"] or ()),
             live=row["live"],
+            mail_texts=row["mail_texts"] or {},
             domains=domains,
         )
 

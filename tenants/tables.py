@@ -27,6 +27,9 @@ class Tenant(Row, Table, tablename="tenant"):
     contact_phone = Varchar(length=40, default="")
     # Links the town shows at the foot of every page: [{"label": "Privacy", "url": "https://..."}].
     footer_links = JSON(default="[]")
+    # The town's own words for its mails to citizens: {"acknowledgement": {"en": {"subject": "...",
+    # "lead": "..."}}}; what is not set keeps the portal's text (domain/mail_texts.py).
+    mail_texts = JSON(default="{}")
     # Business calendar for SLA clocks: {"hours": {"mon": ["08:30-16:30"], ...}, "holidays": ["2026-12-25"]}.
     # Empty means Monday to Friday, 08:30 to 16:30, no holidays.
     business_calendar = JSON(default="{}")

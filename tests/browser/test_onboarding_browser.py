@@ -238,6 +238,8 @@ async def test_getting_a_town_ready_meets_wcag_21_aa(browser, web_server, locale
         ("embed", "/admin/settings/embed"),
         ("routing", "/admin/settings/routing"),
         ("own addresses", "/admin/settings/domains"),
+        ("mails", "/admin/settings/mail"),
+        ("a mail", "/admin/settings/mail/acknowledgement"),
     ):
         await page.goto(base + path)
         found[name] = await axe_violations(page)
@@ -269,6 +271,15 @@ async def test_getting_a_town_ready_meets_wcag_21_aa(browser, web_server, locale
     await page.locator("form[action='/admin/settings/domains'] button[type=submit]").click()
     await expect(page.get_by_role("status")).to_be_visible()
     found["own address to verify"] = await axe_violations(page)
+    await page.goto(base + "/admin/settings/mail/acknowledgement")
+    await page.locator("#subject_en").fill("{reference} {nope}")
+    await page.locator("button[name=preview]").click()
+    await expect(page.locator("#error-summary")).to_be_visible()
+    found["a mail with errors"] = await axe_violations(page)
+    await page.locator("#subject_en").fill("{town}: {reference}")
+    await page.locator("button[name=preview]").click()
+    await expect(page.locator("#preview")).to_be_visible()
+    found["a mail's preview"] = await axe_violations(page)
     await page.goto(base + "/admin/settings/launch")
     await page.locator("form[action='/admin/settings/launch/live'] button[type=submit]").click()
     await expect(page.locator("#error-summary")).to_be_visible()

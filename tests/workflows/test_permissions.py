@@ -94,11 +94,17 @@ TOWN_SETTINGS = {
     ("POST", "/admin/settings/domains"),
     ("POST", "/admin/settings/domains/{domain_id:int}/verify"),
     ("POST", "/admin/settings/domains/{domain_id:int}/remove"),
+    ("GET", "/admin/settings/mail"),
+    ("GET", "/admin/settings/mail/{event:str}"),
+    ("POST", "/admin/settings/mail/{event:str}"),
 }
+# Placeholders that name no row of the town: the other town's administrator reaches their own.
+NOT_ROWS = {"{event:str}": "acknowledgement"}
 # What an empty form posted at the other town's own address gets: refused for a missing field, except the
-# removal of a holiday (removes nothing), the initial as logo, and an empty list of embedding sites (no
-# site may frame the portal), which go back to the page.
+# removal of a holiday (removes nothing), the initial as logo, an empty list of embedding sites (no site
+# may frame the portal) and empty mail texts (the portal's own), which go back to the page.
 EMPTY_POST_ANSWER = {
+    "/admin/settings/mail/acknowledgement": 303,
     "/admin/settings/calendar/holidays/remove": 303,
     "/admin/settings/branding/logo/monogram": 303,
     "/admin/settings/embed": 303,
@@ -294,6 +300,7 @@ async def test_only_the_towns_administrator_reaches_its_configuration(app, setti
         for method, route in sorted(TOWN_SETTINGS):
             path = next((route.replace(mark, str(ids[mark])) for mark in ids if mark in route), route)
             named = path != route
+            path = next((path.replace(mark, value) for mark, value in NOT_ROWS.items() if mark in path), path)
             if who == "admin":
                 if method == "GET":
                     assert (await client.get(path)).status_code == 200, path

@@ -16,7 +16,7 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from domain import attachments as documents
-from domain import citizens, followers, lifecycle, moves, notifications, routing
+from domain import citizens, followers, lifecycle, mail_texts, moves, notifications, routing
 from domain import requests as request_service
 from domain import staff as staff_service
 from domain import timeline as request_timeline
@@ -186,14 +186,28 @@ class RequestActivities:
                 ]
             readers = await self._who_wants(scope, notice.kind, readers)
         sent = 0
+        tenant = context["tenant"]
         for email, language, key in readers:
             with i18n.use_language(language):
                 localised = {**context, "request": request_service.localise(request, language)}
+                # The town's own subject and opening sentence where it wrote them, in this language.
+                own = mail_texts.chosen(tenant.mail_texts, notice.kind, language)
+                values = {
+                    "reference": request.reference,
+                    "name": request.contact_name,
+                    "type": localised["request"].type_label,
+                    "town": tenant.name,
+                    "status_url": context["status_url"],
+                }
+                subject = i18n.gettext(CITIZEN_SUBJECTS[notice.kind], reference=request.reference)
                 mail = OutgoingMail(
                     to=email,
-                    subject=i18n.gettext(CITIZEN_SUBJECTS[notice.kind], reference=request.reference),
+                    subject=mail_texts.render(own["subject"], values) if "subject" in own else subject,
                     text=self.templates.get_template(f"mail_{notice.kind}.txt").render(
-                        **localised, body=notice.body, follower=email != request.contact_email
+                        **localised,
+                        body=notice.body,
+                        follower=email != request.contact_email,
+                        own_lead=mail_texts.render(own["lead"], values) if "lead" in own else "",
                     ),
                     sender_name=context["tenant"].name,
                     attachments=attachments,
