@@ -286,5 +286,22 @@ async def test_getting_a_town_ready_meets_wcag_21_aa(browser, web_server, locale
     found["checklist refusing"] = await axe_violations(page)
     french = locale.startswith("fr")
     assert ("Liste de mise en service" in await page.content()) is french
+
+    platform_email = f"root-{town.slug}-{locale.lower()}@platform.test"
+    async with cross_tenant("test: a platform administrator"):
+        await PlatformAdmin(
+            email=platform_email, name="Root", password_hash=hash_password(DEMO_PASSWORD)
+        ).save()
+    platform = f"http://localhost:{web_server}/platform"
+    await page.goto(platform + "/login")
+    await page.locator("#email").fill(platform_email)
+    await page.locator("#password").fill(DEMO_PASSWORD)
+    await page.locator("form button[type=submit]").click()
+    await page.wait_for_url(platform + "/")
+    await page.goto(platform + "/towns/new")
+    found["onboarding a town"] = await axe_violations(page)
+    await page.locator("form[action='/platform/towns/new'] button[type=submit]").click()
+    await expect(page.locator("#error-summary")).to_be_visible()
+    found["onboarding a town with errors"] = await axe_violations(page)
     await context.close()
     assert {name: issues for name, issues in found.items() if issues} == {}
