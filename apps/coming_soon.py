@@ -8,8 +8,9 @@ from litestar.response import Template
 from apps.admin.auth import SESSION_STAFF, SESSION_TENANT
 from apps.pages import page
 
-# The staff workspace (where the town gets ready), language choice and assets stay open.
-OPEN_BEFORE_LIVE = ("/admin", "/lang/", "/static/", "/healthz", "/dev/", "/platform")
+# The staff workspace (where the town gets ready) and the language choice stay open; assets, the health
+# check and the platform's pages have no town at all (apps.web.EXEMPT_FROM_TENANT).
+OPEN_BEFORE_LIVE = ("/admin", "/lang/")
 
 
 async def coming_soon(request: Request) -> Template | None:

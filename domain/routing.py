@@ -60,6 +60,16 @@ def matching_rule(rules: list[Rule], request: dict) -> Rule | None:
     return None
 
 
+def destination(rule: Rule | None, request_type: dict) -> tuple[int | None, int | None]:
+    """The department and the person a request goes to before any rotation: the matching rule's, else
+    the type's department and, in "default" mode, its default assignee. Routing and its preview share it."""
+    department_id = rule.department_id if rule else request_type["department"]
+    person = rule.assignee_id if rule else None
+    if person is None and request_type["assignment_mode"] == "default":
+        person = request_type["default_assignee"]
+    return department_id, person
+
+
 def _inside(value: float, low: float | None, high: float | None) -> bool:
     return (low is None or value >= low) and (high is None or value <= high)
 
@@ -181,12 +191,8 @@ async def route(scope: TenantScope, request_id: int, action_key: str) -> Routed:
     if done := await already_routed(scope, request_id, action_key):
         return Routed(done["status"], done["department"], done["assignee"], level, done["routed_at"])
     routed_at = datetime.now(UTC)
-    rule = matching_rule(await rules(scope), request)
-    department_id = rule.department_id if rule else request_type["department"]
-    assignee_id = rule.assignee_id if rule else None
-    if assignee_id is None and request_type["assignment_mode"] == "default":
-        assignee_id = request_type["default_assignee"]
-    elif assignee_id is None and request_type["assignment_mode"] == "round_robin" and department_id:
+    department_id, assignee_id = destination(matching_rule(await rules(scope), request), request_type)
+    if assignee_id is None and request_type["assignment_mode"] == "round_robin" and department_id:
         assignee_id = await next_in_rotation(scope, department_id, routed_at)
     if assignee_id is not None and assignee_id not in {p.id for p in await assignees(scope, department_id)}:
         assignee_id = None  # a rule or type names someone who could not open it: the queue has it instead

@@ -9,11 +9,10 @@ from typing import Any
 
 from domain import audit, routing, team
 from domain.audit import Actor
-from domain.routing import Rule
 from domain.scope import TenantScope
 from domain.sla import Clock, due_at
 from domain.staff import assignees
-from domain.tables import RequestType, RoutingRule
+from domain.tables import Department, RequestType, RoutingRule
 from infra.i18n import N_
 
 BOX = ("min_latitude", "max_latitude", "min_longitude", "max_longitude")
@@ -98,7 +97,7 @@ async def parse(scope: TenantScope, typed: dict[str, str]) -> tuple[RuleForm, di
     errors: dict[str, str] = {}
     columns: dict[str, Any] = {"keyword": typed.get("keyword", "").strip()[:100]}
     type_ids = {row["id"] for row in await scope.select(RequestType, RequestType.id)}
-    department_ids = {entry.id for entry in await team.departments(scope, "en")}
+    department_ids = {row["id"] for row in await scope.select(Department, Department.id)}
     chosen_type = typed.get("request_type", "")
     columns["request_type"] = int(chosen_type) if chosen_type.isdigit() else None
     if chosen_type and columns["request_type"] not in type_ids:
@@ -185,19 +184,17 @@ async def preview(
         "latitude": latitude,
         "longitude": longitude,
     }
-    rule: Rule | None = routing.matching_rule(all_rules, request)
-    department_id = rule.department_id if rule else request_type["department"]
+    rule = routing.matching_rule(all_rules, request)
+    department_id, person = routing.destination(rule, request_type)
     _, departments, _ = await _names(scope, language)
-    allowed = {person.id: person.name for person in await assignees(scope, department_id)}
-    person = rule.assignee_id if rule else None
-    if person is None and request_type["assignment_mode"] == "default":
-        person = request_type["default_assignee"]
+    candidates = await assignees(scope, department_id)
+    allowed = {candidate.id: candidate.name for candidate in candidates}
     names: tuple[str, ...]
     if person is not None and person in allowed:
         assignment, names = "person", (allowed[person],)
     elif person is None and request_type["assignment_mode"] == "round_robin":
-        rotation = [p.name for p in await assignees(scope, department_id) if p.role in routing.AGENT_ROLES]
-        assignment, names = ("rotation", tuple(rotation)) if rotation else ("queue", ())
+        rotation = tuple(c.name for c in candidates if c.role in routing.AGENT_ROLES)
+        assignment, names = ("rotation", rotation) if rotation else ("queue", ())
     else:
         assignment, names = "queue", ()
     level = await routing.service_level(scope, request_type)
