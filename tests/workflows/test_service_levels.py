@@ -6,12 +6,15 @@ from datetime import timedelta
 
 import pytest
 
+from domain import lifecycle
 from domain import timeline as request_timeline
+from domain.sla import ServiceLevel
 from domain.tables import RequestType
 from tests.integration.test_request_type_settings import type_form
 from tests.support.factories import make_town
 from tests.support.portal import PortalClient
 from tests.workflows.lifecycle_helpers import about, level, row_of, submit, text_of, wait_status
+from workflows.service_request import contract
 
 pytestmark = pytest.mark.usefixtures("worker")
 
@@ -278,6 +281,13 @@ async def test_a_routed_request_keeps_its_service_level_when_the_administrator_c
         second = await submit(citizen)
         new = await wait_status(town, second, "routed")
         assert timedelta(hours=47, minutes=59) < new.due_at - new.updated_at < timedelta(hours=48, minutes=1)
+
+        # Nobody but an administrator can change it, even by sending the Update straight to the workflow.
+        gateway = app.dependencies["temporal"].dependency()
+        supervisor = contract.LevelCommand(actor_id=1, level=ServiceLevel(), body="", actor_role="supervisor")
+        with pytest.raises(lifecycle.TransitionRefused, match="Only the municipality's administrators"):
+            await gateway.act(town.slug, routed.reference, contract.APPLY_SERVICE_LEVEL, supervisor)
+        assert (await row_of(town, first)).due_at == kept_due
 
         # Only when the administrator says so does the open request take the new level, from its routing.
         page = await admin.get(f"/admin/settings/types/{pothole['id']}")
