@@ -5,6 +5,7 @@ from pathlib import Path
 from piccolo.conf.apps import AppConfig
 
 from domain.tables import (
+    ApiKey,
     AuditEntry,
     Citizen,
     Department,
@@ -20,6 +21,8 @@ from domain.tables import (
     SignInProvider,
     StaffDepartment,
     StaffUser,
+    WebhookDelivery,
+    WebhookSubscription,
 )
 from tenants.tables import PlatformAdmin, Tenant, TenantDomain
 
@@ -45,5 +48,8 @@ APP_CONFIG = AppConfig(
         SignInProvider,
         PlatformAdmin,
         AuditEntry,
+        ApiKey,
+        WebhookSubscription,
+        WebhookDelivery,
     ],
 )

@@ -27,7 +27,9 @@ async def add_department(scope: TenantScope, slug: str, name: str, email: str, t
 
 
 async def add_request_type(scope: TenantScope, code: str, department_id: int, **details: Any) -> None:
-    """`details`: the RequestType columns (names, translations, service level...)."""
+    """`details`: the RequestType columns (names, translations, service level...). A type that takes a
+    place is open data unless it says otherwise (a pothole is public; a tax question is not)."""
+    details.setdefault("published", details.get("needs_location", False))
     await scope.new(RequestType, code=code, department=department_id, **details).save()
 
 

@@ -6,7 +6,7 @@ import json
 from dataclasses import dataclass
 from datetime import datetime
 
-from domain import lifecycle, timeline
+from domain import lifecycle, timeline, webhooks
 from domain.scope import CompiledQuery, TenantScope
 from domain.tables import RequestEvent, RequestFollower, ServiceRequest
 from domain.writes import short_key, utc_now, write_transaction
@@ -26,7 +26,9 @@ class Move:
     close_reason: str = ""
     duplicate_of: str = ""
     department_id: int | None = None
-    # citizen | staff | system; empty means staff when there is an actor, else system.
+    # The maintenance system's number for its work order (sent with a note through the integration API).
+    work_order: str = ""
+    # citizen | staff | integration | system; empty means staff when there is an actor, else system.
     actor_kind: str = ""
     due_at: datetime | None = None
     reopen_until: datetime | None = None
@@ -36,9 +38,11 @@ class Move:
 
 _STATUS = CompiledQuery(
     ServiceRequest,
-    lambda scope, request_id: scope.select(ServiceRequest, ServiceRequest.status).where(
-        ServiceRequest.id == request_id
-    ),
+    lambda scope, request_id: scope.select(
+        ServiceRequest,
+        ServiceRequest.status,
+        ServiceRequest.request_type.send_to_maintenance.as_alias("to_maintenance"),
+    ).where(ServiceRequest.id == request_id),
 )
 
 
@@ -70,6 +74,10 @@ async def apply_move(scope: TenantScope, move: Move) -> str:
             action_key=action_key,
             created_at=now,
         ).save()
+        if row["to_maintenance"]:
+            note = move.body if move.public else ""
+            events = webhooks.events_of(move.action, row["status"], status, bool(note.strip()))
+            await webhooks.record(scope, move.request_id, events, row["status"], note)
         return status
 
 
@@ -81,6 +89,8 @@ def _changes(move: Move, status: str, now: datetime) -> dict:
         values[ServiceRequest.upcoming] = json.dumps(
             {key: when.isoformat() for key, when in move.upcoming.items()}
         )
+    if move.work_order:
+        values[ServiceRequest.work_order] = move.work_order
     if move.action in (lifecycle.ROUTE, lifecycle.TRANSFER):
         values[ServiceRequest.department] = move.department_id
     if move.action == lifecycle.ROUTE:

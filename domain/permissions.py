@@ -7,6 +7,10 @@ from infra.i18n import N_
 
 TENANT_ADMIN, SUPERVISOR, AGENT, VIEWER = "tenant_admin", "supervisor", "agent", "viewer"
 ROLES = (TENANT_ADMIN, SUPERVISOR, AGENT, VIEWER)
+# Not a person's role: the town's maintenance system, acting through an API key with the work-order scope.
+# It may work every request of the town, as an administrator may, and nothing else.
+INTEGRATION = "integration"
+ACTING_ROLES = (*ROLES, INTEGRATION)
 ROLE_LABELS = {
     TENANT_ADMIN: N_("Administrator"),
     SUPERVISOR: N_("Supervisor"),
@@ -34,7 +38,7 @@ class StaffAccess:
         return self.sees_all or (self.role in DEPARTMENT_ROLES and department_id in self.departments)
 
     def may_act(self, department_id: int | None) -> bool:
-        return self.role == TENANT_ADMIN or (
+        return self.role in (TENANT_ADMIN, INTEGRATION) or (
             self.role in DEPARTMENT_ROLES and department_id in self.departments
         )
 

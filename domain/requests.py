@@ -45,12 +45,15 @@ class RequestRecord:
     due_at: datetime | None
     reopen_until: datetime | None
     upcoming: dict[str, str]
+    # The maintenance system's work-order number, once it has sent one.
+    work_order: str
     type_name: str
     type_translations: dict[str, dict[str, str]]
     type_category: str
     department_name: str | None
     department_translations: dict[str, str] | None
     assignee_name: str | None
+    type_code: str
     # In the reader's language, set by `localise`.
     type_label: str = ""
     category_label: str = ""
@@ -92,7 +95,9 @@ REQUEST_COLUMNS = (
     ServiceRequest.due_at,
     ServiceRequest.reopen_until,
     ServiceRequest.upcoming,
+    ServiceRequest.work_order,
     *NAME_COLUMNS,
+    ServiceRequest.request_type.code.as_alias("type_code"),
 )
 
 

@@ -95,6 +95,10 @@ class RequestType(Row, Table, tablename="request_type"):
     # manual | default (the default assignee) | round_robin (among the department's agents)
     assignment_mode = Varchar(length=16, default="manual")
     default_assignee = ForeignKey(references=StaffUser, null=True, on_delete=OnDelete.set_null)
+    # Its requests are open data (Open311 GET, no key): a pothole is; a tax question is not.
+    published = Boolean(default=False)
+    # Its requests' events go out to the town's maintenance system (webhook subscriptions).
+    send_to_maintenance = Boolean(default=False)
 
 
 class RoutingRule(Row, Table, tablename="routing_rule"):
@@ -145,6 +149,8 @@ class ServiceRequest(Row, Table, tablename="service_request"):
     reopen_until = Timestamptz(null=True, default=None)
     # What fires next (deadline name -> ISO time) as the workflow worked it out at the last move (0018).
     upcoming = JSON(default="{}")
+    # The maintenance system's number for the work order it opened for this request.
+    work_order = Varchar(length=64, default="")
 
 
 class RequestFollower(Row, Table, tablename="request_follower"):
@@ -259,3 +265,55 @@ class AuditEntry(Row, Table, tablename="audit_entry"):
     before = JSON(default="{}")
     after = JSON(default="{}")
     created_at = Timestamptz(default=TimestamptzNow())
+
+
+class ApiKey(Row, Table, tablename="api_key"):
+    """A town's key for its integrations; only a hash of it is kept, so it is shown once, when made."""
+
+    tenant = tenant_column(index=False)
+    name = Varchar(length=100)
+    # The key's first characters, so a list can tell keys apart without holding them.
+    prefix = Varchar(length=16)
+    key_hash = Varchar(length=64, unique=True)
+    # Comma-separated: read, submit, work_orders (domain/api_keys.py)
+    scopes = Varchar(length=100, default="read")
+    created_by = Varchar(length=200, default="")
+    created_at = Timestamptz(default=TimestamptzNow())
+    last_used_at = Timestamptz(null=True, default=None)
+    revoked_at = Timestamptz(null=True, default=None)
+
+
+class WebhookSubscription(Row, Table, tablename="webhook_subscription"):
+    """Where the town's maintenance system hears of its requests' events (Standard Webhooks)."""
+
+    tenant = tenant_column(index=False)
+    name = Varchar(length=100)
+    url = Varchar(length=500)
+    # Comma-separated event types (domain/webhooks.py EVENTS).
+    events = Text(default="")
+    # The signing secret, `whsec_` and base64: kept as is, since every delivery is signed with it.
+    secret = Varchar(length=100)
+    active = Boolean(default=True)
+    created_at = Timestamptz(default=TimestamptzNow())
+
+
+class WebhookDelivery(Row, Table, tablename="webhook_delivery"):
+    """One event for one subscription, written in the same transaction as the move it tells of, and
+    delivered in order per request and subscription, at least once, always under the same `message_id`."""
+
+    tenant = tenant_column(index=False)
+    subscription = ForeignKey(references=WebhookSubscription, null=False, on_delete=OnDelete.cascade)
+    request = ForeignKey(references=ServiceRequest, null=True, on_delete=OnDelete.cascade)
+    event = Varchar(length=40)
+    message_id = Varchar(length=40, unique=True)
+    # The signed body, as it was at the event: a later change of the request does not rewrite history.
+    payload = Text()
+    # pending | delivered | failed
+    state = Varchar(length=12, default="pending")
+    attempts = Integer(default=0)
+    response_status = Integer(null=True, default=None)
+    response_excerpt = Varchar(length=500, default="")
+    error = Varchar(length=300, default="")
+    created_at = Timestamptz(default=TimestamptzNow())
+    last_attempt_at = Timestamptz(null=True, default=None)
+    delivered_at = Timestamptz(null=True, default=None)

@@ -12,6 +12,8 @@ Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 NAT64 = ipaddress.ip_network("64:ff9b::/96")
 # A town's slow web server must not hold a web process for long.
 FETCH_SECONDS = 5.0
+# A receiver that has not answered a webhook in this long has failed this attempt.
+POST_SECONDS = 10.0
 
 
 class Unreachable(Exception):
@@ -75,3 +77,24 @@ async def fetch_text(url: str, host: str | None = None, limit: int = 1024) -> st
     except httpx2.HTTPError as error:
         raise Unreachable("unavailable") from error
     return body[:limit].decode("utf-8", "replace")
+
+
+class Poster:
+    """Posts to the addresses towns gave, no redirect followed, over one pool of connections: making a
+    client (and its TLS context) for each post cost more CPU than the post itself."""
+
+    def __init__(self) -> None:
+        self._client = None
+
+    async def post(self, url: str, body: bytes, headers: dict[str, str]) -> tuple[int, str]:
+        """The answer's status and the start of its text; Unreachable("unavailable") when nothing answers
+        in time."""
+        import httpx2
+
+        if self._client is None:
+            self._client = httpx2.AsyncClient(timeout=POST_SECONDS, follow_redirects=False)
+        try:
+            response = await self._client.post(url, content=body, headers=headers)
+        except httpx2.HTTPError as error:
+            raise Unreachable("unavailable") from error
+        return response.status_code, response.text[:500]

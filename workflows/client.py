@@ -32,6 +32,7 @@ from infra.database import released
 from infra.i18n import N_
 from infra.settings import Settings
 from workflows.service_request import contract
+from workflows.webhooks import contract as webhooks_contract
 
 log = logging.getLogger(__name__)
 CONNECT_TIMEOUT = 3.0
@@ -146,6 +147,16 @@ class TemporalGateway:
                 raise _refusal(failure) from None
             except (TimeoutError, WorkflowUpdateRPCTimeoutOrCancelledError) as error:
                 raise ActionPending(STILL_APPLYING) from error
+
+    async def wake_webhooks(self, tenant_id: int) -> bool:
+        """Tells the town's webhook dispatcher that deliveries wait (starting it if need be); False when
+        Temporal did not answer, in which case the reconciler wakes it on its next pass. Never raises."""
+        try:
+            await webhooks_contract.wake(await self.client(), tenant_id, self.settings.task_queue)
+        except (TemporalUnavailable, RPCError) as error:
+            log.warning("webhook dispatcher of town %s not woken (%s)", tenant_id, error)
+            return False
+        return True
 
     async def close(self) -> None:
         self._client = None

@@ -13,6 +13,7 @@ import logging
 from datetime import UTC, datetime, timedelta
 
 from domain.submissions import awaiting_workflow
+from domain.webhooks import towns_with_pending
 from infra.database import Leadership
 from workflows.client import TemporalGateway
 
@@ -52,6 +53,15 @@ async def reconcile_once(
             log.info("reconciler started %d missing workflow(s)", started)
 
 
+async def wake_dispatchers(gateway: TemporalGateway, tenant_ids: list[int] | None = None) -> int:
+    """Wakes the webhook dispatcher of every town with deliveries waiting: a wake lost when Temporal was
+    briefly down is made good within one pass. Returns how many towns it woke."""
+    woken = 0
+    for tenant_id in await towns_with_pending(tenant_ids):
+        woken += await gateway.wake_webhooks(tenant_id)
+    return woken
+
+
 async def reconcile_forever(gateway: TemporalGateway, interval: float, grace_seconds: float) -> None:
     leadership = Leadership(ROLE)
     try:
@@ -59,6 +69,7 @@ async def reconcile_forever(gateway: TemporalGateway, interval: float, grace_sec
             try:
                 if await leadership.held():
                     await reconcile_once(gateway, grace_seconds)
+                    await wake_dispatchers(gateway)
             except Exception:  # the loop must outlive any one bad pass
                 log.exception("reconciler pass failed")
             await asyncio.sleep(interval)

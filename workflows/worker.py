@@ -17,6 +17,8 @@ from workflows.client import TemporalGateway
 from workflows.reconciler import reconcile_forever
 from workflows.service_request.activities import RequestActivities
 from workflows.service_request.workflow import ServiceRequestWorkflow
+from workflows.webhooks.activities import WebhookActivities
+from workflows.webhooks.workflow import WebhookDispatchWorkflow
 
 
 def build_worker(client: Client, settings: Settings, activities: RequestActivities | None = None) -> Worker:
@@ -26,8 +28,8 @@ def build_worker(client: Client, settings: Settings, activities: RequestActiviti
     return Worker(
         client,
         task_queue=settings.task_queue,
-        workflows=[ServiceRequestWorkflow],
-        activities=activities.all(),
+        workflows=[ServiceRequestWorkflow, WebhookDispatchWorkflow],
+        activities=[*activities.all(), *WebhookActivities(settings).all()],
         max_cached_workflows=settings.worker_cached_workflows,
     )
 

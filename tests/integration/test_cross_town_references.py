@@ -17,6 +17,8 @@ from domain.tables import (
     ServiceRequest,
     StaffDepartment,
     StaffUser,
+    WebhookDelivery,
+    WebhookSubscription,
 )
 from infra.settings import get_settings
 from piccolo_app import APP_CONFIG
@@ -42,6 +44,7 @@ TARGETS = {
     "department": "department",
     "request_type": "type",
     "service_request": "request",
+    "webhook_subscription": "subscription",
 }
 
 
@@ -69,7 +72,9 @@ async def _foreign(town) -> dict[str, int | str]:
             await town.scope.select(RequestType, RequestType.id).where(RequestType.code == "pothole").first()
         )
         request = await town.scope.select(ServiceRequest, ServiceRequest.id, ServiceRequest.reference).first()
+        subscription = await town.scope.select(WebhookSubscription, WebhookSubscription.id).first()
     return {
+        "subscription": subscription["id"] if subscription else 0,
         "staff": staff["id"],
         "department": department["id"],
         "type": kind["id"],
@@ -81,7 +86,7 @@ async def _foreign(town) -> dict[str, int | str]:
 @pytest.fixture(scope="module")
 async def towns():
     """Two towns with a row in every table that references another: a request, its event, a follower, a
-    document, a routing rule, besides the catalogue and staff every town has."""
+    document, a routing rule, a webhook delivery, besides the catalogue and staff every town has."""
     app = create_app(OFFLINE)
     town, other = await make_town(), await make_town("Shelbyville")
     for place in (town, other):
@@ -92,6 +97,16 @@ async def towns():
             await followers.follow(place.scope, int(ids["request"]), f"neighbour@{place.slug}.example", "en")
             await attachments.store_document(place.scope, int(ids["request"]), "receipt", "r.pdf", b"%PDF")
             await place.scope.new(RoutingRule, keyword="flood", department=ids["department"]).save()
+            hook = place.scope.new(WebhookSubscription, name="Works", url="https://works.example/", secret="s")
+            await hook.save()
+            await place.scope.new(
+                WebhookDelivery,
+                subscription=hook.id,
+                request=ids["request"],
+                event="request.created",
+                message_id=f"msg_{place.slug}",
+                payload="{}",
+            ).save()
     return app, town, other
 
 
@@ -157,7 +172,7 @@ async def test_the_database_refuses_new_rows_pointing_into_another_town(towns):
 
 def test_the_references_are_read_from_the_tables_themselves():
     """A reference added later joins the checks below by itself, once its target has probe ids here."""
-    assert len(REFERENCES) >= 14
+    assert len(REFERENCES) >= 16
     assert {target for _, _, target in REFERENCES} <= set(TARGETS), REFERENCES
 
 

@@ -16,7 +16,7 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from domain import attachments as documents
-from domain import citizens, followers, lifecycle, mail_texts, moves, notifications, routing
+from domain import citizens, followers, lifecycle, mail_texts, moves, notifications, routing, webhooks
 from domain import requests as request_service
 from domain import staff as staff_service
 from domain import timeline as request_timeline
@@ -36,6 +36,7 @@ from workflows.service_request.models import (
     RouteResult,
     StaffNoticeInput,
 )
+from workflows.webhooks import contract as webhooks_contract
 
 TEMPLATES = Path(__file__).parent / "templates"
 RECEIPT = "receipt"
@@ -121,8 +122,10 @@ class RequestActivities:
     async def route(self, move: MoveInput) -> RouteResult:
         """Sends the request to its department (by rule or by type) and, when the type says so, a person."""
         scope = TenantScope(move.tenant_id)
+        webhooks.start_recording()
         async with scope.transaction():
             routed = await routing.route(scope, move.request_id, move.action_key)
+        await self._wake_dispatcher(scope)
         return RouteResult(
             status=routed.status,
             department_id=routed.department_id,
@@ -137,13 +140,22 @@ class RequestActivities:
         return await self._persist(TenantScope(move.tenant_id), move)
 
     async def _persist(self, scope: TenantScope, move: MoveInput) -> str:
+        webhooks.start_recording()
         try:
             # MoveInput is the domain's Move with the tenant added for the trip through Temporal.
             fields = {name: value for name, value in asdict(move).items() if name != "tenant_id"}
             async with scope.transaction():
-                return await moves.apply_move(scope, moves.Move(**fields))
+                status = await moves.apply_move(scope, moves.Move(**fields))
         except lifecycle.TransitionRefused as refused:
             raise ApplicationError(str(refused), type=REFUSED, non_retryable=True) from None
+        await self._wake_dispatcher(scope)
+        return status
+
+    async def _wake_dispatcher(self, scope: TenantScope) -> None:
+        """After the commit: the move wrote webhook deliveries, so the town's dispatcher sends them now.
+        Should the wake be lost, the reconciler's next pass makes it."""
+        if webhooks.were_recorded():
+            await webhooks_contract.wake(activity.client(), scope.tenant_id, self.settings.task_queue)
 
     @activity.defn
     @bad_data_is_final

@@ -31,6 +31,10 @@ REOPEN = "reopen"
 REPLY = "reply"
 CITIZEN_COMMENT = "citizen_comment"
 APPLY_SERVICE_LEVEL = "apply_service_level"
+LINK_WORK_ORDER = "link_work_order"
+# The actor id of a command from the town's maintenance system (an API key with the work-order scope):
+# no person, so its lines on the timeline name the maintenance system instead.
+INTEGRATION_ACTOR = 0
 
 # Long-lived requests (months of reminders) start a fresh run before the history grows large.
 HISTORY_LIMIT = 5000
@@ -144,6 +148,18 @@ class LevelCommand:
     expires_at: datetime | None = None
 
 
+@dataclass
+class WorkOrderCommand:
+    """The maintenance system opened a work order for the request: its number, and an internal note."""
+
+    actor_id: int
+    number: str
+    body: str = ""
+    actor_role: str = ""
+    actor_departments: list[int] = field(default_factory=list)
+    expires_at: datetime | None = None
+
+
 StaffCommand = (
     AssignCommand
     | StartCommand
@@ -152,6 +168,7 @@ StaffCommand = (
     | NoteCommand
     | TransferCommand
     | LevelCommand
+    | WorkOrderCommand
 )
 Command = StaffCommand | CitizenCommand
 

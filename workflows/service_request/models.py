@@ -51,6 +51,7 @@ class MoveInput:
     duplicate_of: str = ""
     department_id: int | None = None
     actor_kind: str = ""
+    work_order: str = ""
     due_at: datetime | None = None
     reopen_until: datetime | None = None
     upcoming: dict[str, datetime] | None = None

@@ -23,6 +23,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.service_request.activities import STEP_FAILED, RequestActivities
     from workflows.service_request.contract import (
         EXPIRED,
+        INTEGRATION_ACTOR,
         REFUSED,
         AssignCommand,
         CitizenCommand,
@@ -36,6 +37,7 @@ with workflow.unsafe.imports_passed_through():
         StaffCommand,
         StartCommand,
         TransferCommand,
+        WorkOrderCommand,
     )
     from workflows.service_request.models import (
         MoveInput,
@@ -60,6 +62,7 @@ SERVICE_LEVELS = "service-levels"
 LOCAL_STEPS = "local-steps"
 # The database refused a step's data (the activity noted it on the internal timeline): said to whoever acted.
 STEP_NOT_SAVED = N_("This could not be saved. The request is marked for the staff to look at.")
+BAD_WORK_ORDER = N_("Give the work order's number, at most 64 characters.")
 ONLY_ADMINS_RELEVEL = N_(
     "Only the municipality's administrators can change a running request's service level."
 )
@@ -245,6 +248,25 @@ class ServiceRequestWorkflow:
         if problem:
             raise lifecycle.TransitionRefused(problem)
 
+    @workflow.update
+    async def link_work_order(self, command: WorkOrderCommand) -> str:
+        await self._settle(command)
+        return await self._apply(
+            lifecycle.COMMENT,
+            actor_id=command.actor_id,
+            body=command.body,
+            public=False,
+            work_order=command.number.strip(),
+        )
+
+    @link_work_order.validator
+    def _check_link_work_order(self, command: WorkOrderCommand) -> None:
+        self._check_fresh(command)
+        self._check_actor(command)
+        lifecycle.next_status(self._settled_status(), lifecycle.COMMENT)
+        if not command.number.strip() or len(command.number.strip()) > 64:
+            raise lifecycle.TransitionRefused(BAD_WORK_ORDER)
+
     # The citizen's actions ---------------------------------------------------------------------------
 
     @workflow.update
@@ -297,7 +319,7 @@ class ServiceRequestWorkflow:
         access = permissions.StaffAccess(command.actor_role, frozenset(command.actor_departments))
         if self.state.status == lifecycle.SUBMITTED:
             # Routing is under way and the department not known yet: the handler checks again after it.
-            if access.role not in permissions.ROLES or access.role == permissions.VIEWER:
+            if access.role not in permissions.ACTING_ROLES or access.role == permissions.VIEWER:
                 raise lifecycle.TransitionRefused(access.refusal(None) or permissions.READ_ONLY)
             return
         if refusal := access.refusal(self.state.department_id):
@@ -528,6 +550,8 @@ class ServiceRequestWorkflow:
         return self.state.status
 
     def _move(self, action: str, key: str = "", **details) -> MoveInput:
+        if "actor_id" in details and details["actor_id"] == INTEGRATION_ACTOR:
+            details |= {"actor_id": None, "actor_kind": "integration"}
         return MoveInput(
             tenant_id=self.params.tenant_id,
             request_id=self.params.request_id,
