@@ -6,7 +6,8 @@
 #   docker build -t citizen-portal:local .
 
 # --- Stage 1: front-end assets ---------------------------------------------------------------------------
-# htmx comes from the npm registry at the version package-lock.json pins; Node.js only exists in this stage.
+# htmx and Swagger UI come from the npm registry at the versions package-lock.json pins; Node.js only exists
+# in this stage.
 FROM node:22-bookworm-slim AS assets
 WORKDIR /build
 COPY package.json package-lock.json ./
@@ -69,6 +70,9 @@ COPY infra/ infra/
 COPY migrations/ migrations/
 COPY locales/ locales/
 COPY --from=assets /build/node_modules/htmx.org/dist /app/node_modules/htmx.org/dist
+# Swagger UI shows the API's OpenAPI document at /api/docs.
+COPY --from=assets /build/node_modules/swagger-ui-dist/swagger-ui-bundle.js \
+     /build/node_modules/swagger-ui-dist/swagger-ui.css /app/node_modules/swagger-ui-dist/
 # The code stays owned by root (read-only for the portal); only var/ is writable. With SESSION_STORE_URL and
 # DATABASE_URL set, as compose.yaml does, nothing is written there.
 RUN python -m compileall -q /app \

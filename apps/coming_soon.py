@@ -9,8 +9,10 @@ from apps.admin.auth import SESSION_STAFF, SESSION_TENANT
 from apps.pages import page
 
 # The staff workspace (where the town gets ready) and the language choice stay open; assets, the health
-# check and the platform's pages have no town at all (apps.web.EXEMPT_FROM_TENANT).
-OPEN_BEFORE_LIVE = ("/admin", "/lang/")
+# check and the platform's pages have no town at all (apps.web.EXEMPT_FROM_TENANT). The integration API
+# takes a key, so the town can connect its maintenance system before it opens; Open311's public data
+# answers as an unknown town would until then (apps/api/open311.py).
+OPEN_BEFORE_LIVE = ("/admin", "/lang/", "/api/", "/open311/")
 
 
 async def coming_soon(request: Request) -> Template | None:

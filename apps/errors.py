@@ -12,6 +12,7 @@ from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 from litestar.types import ExceptionHandlersMap
 
 from apps.admin.auth import LoginRequired
+from apps.api import API_PREFIXES
 from apps.pages import page
 from apps.portal.account import SignInRequired
 from infra import oidc
@@ -22,16 +23,25 @@ log = logging.getLogger(__name__)
 
 
 def _wants_json(request: Request) -> bool:
+    if request.scope.get("path", "").startswith(API_PREFIXES):
+        return True
     return "application/json" in request.headers.get("accept", "") and "text/html" not in request.headers.get(
         "accept", ""
     )
 
 
 def _error(
-    request: Request, status_code: int, title: str, message: str, headers: dict | None = None
+    request: Request,
+    status_code: int,
+    title: str,
+    message: str,
+    headers: dict | None = None,
+    extra: object = None,
 ) -> Response:
     if _wants_json(request):
-        detail = {"status_code": status_code, "detail": title}
+        detail: dict = {"status_code": status_code, "detail": title, "message": message}
+        if extra:  # which fields of a JSON body were wrong, as the framework found them
+            detail["extra"] = extra
         return Response(detail, status_code=status_code, headers=headers)
     if getattr(request.state, "tenant", None) is None:
         # No town to dress the page in (an unknown address, or the database that names towns is down).
@@ -75,7 +85,9 @@ def http_error(request: Request, error: HTTPException) -> Response:
         return _error(
             request, 405, gettext("Not allowed"), gettext("This address does not accept that action.")
         )
-    return _error(request, error.status_code, gettext("Something is not right"), str(error.detail))
+    return _error(
+        request, error.status_code, gettext("Something is not right"), str(error.detail), extra=error.extra
+    )
 
 
 def database_unavailable(request: Request, error: Exception) -> Response:

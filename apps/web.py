@@ -19,12 +19,16 @@ from apps.admin.branding import BrandingController
 from apps.admin.calendar import CalendarController
 from apps.admin.controllers import AuthController, QueueController
 from apps.admin.domains import DomainsController
+from apps.admin.integrations import ApiKeysController, WebhooksController
 from apps.admin.launch import EmbedController, LaunchController
 from apps.admin.mail_texts import MailTextsController
 from apps.admin.routing import RoutingController
 from apps.admin.settings import SignInSettingsController
 from apps.admin.team import InvitationController, TeamController
 from apps.admin.types import RequestTypesController
+from apps.api import API_PREFIXES
+from apps.api.docs import ApiDocsController, openapi_config
+from apps.api.integration import IntegrationController
 from apps.coming_soon import coming_soon
 from apps.dev_inbox import DevInboxController
 from apps.errors import HANDLERS
@@ -46,6 +50,7 @@ from workflows.client import TemporalGateway
 
 APPS = Path(__file__).parent
 EXEMPT_FROM_TENANT = ("/static/", "/healthz", "/dev/", "/platform")
+API_VERSION = "1.0"
 
 
 @get("/healthz", include_in_schema=False)
@@ -82,6 +87,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
                     APPS / "portal" / "templates",
                     APPS / "admin" / "templates",
                     APPS / "platform" / "templates",
+                    APPS / "api" / "templates",
                 ]
             ),
             autoescape=select_autoescape(),
@@ -104,6 +110,10 @@ def create_app(settings: Settings | None = None) -> Litestar:
         LaunchController,
         EmbedController,
         PlatformController,
+        ApiKeysController,
+        WebhooksController,
+        IntegrationController,
+        ApiDocsController,
         healthz,
     ]
     route_handlers.append(
@@ -115,6 +125,13 @@ def create_app(settings: Settings | None = None) -> Litestar:
         create_static_files_router(
             path="/static/vendor",
             directories=[PROJECT_ROOT / "node_modules" / "htmx.org" / "dist"],
+            include_in_schema=False,
+        )
+    )
+    route_handlers.append(
+        create_static_files_router(
+            path="/static/vendor/swagger-ui",
+            directories=[PROJECT_ROOT / "node_modules" / "swagger-ui-dist"],
             include_in_schema=False,
         )
     )
@@ -145,7 +162,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             ),
             RotatingSessionConfig(
                 key=SESSION_COOKIE,
-                exclude=["/static", "/healthz"],
+                exclude=["/static", "/healthz", *API_PREFIXES],
                 store="sessions",
                 # The longest session there is; each kind ends sooner by its own timeouts (infra.sessions).
                 max_age=max(settings.citizen_session_seconds, settings.session_absolute_seconds),
@@ -158,6 +175,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
                 secret=settings.secret_key,
                 session_cookie=SESSION_COOKIE,
                 secure=not settings.development,
+                exempt_prefixes=API_PREFIXES,
             ),
         ],
         stores={"sessions": session_store},
@@ -166,8 +184,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         before_send=[security_headers(settings.development)],
         request_class=CheckedRequest,
         before_request=coming_soon,
-        # No JSON API yet; the one to come serves its OpenAPI document with local assets, not a CDN's.
-        openapi_config=None,
+        openapi_config=openapi_config(API_VERSION),
         on_startup=[on_startup],
         state=State({"tenant_resolver": resolver}),
         on_shutdown=[on_shutdown],

@@ -41,6 +41,13 @@ ACTION_LABELS = {
     "domain.verified": N_("Own address verified"),
     "domain.removed": N_("Own address removed"),
     "mail.changed": N_("Mail text changed"),
+    "api_key.created": N_("API key created"),
+    "api_key.revoked": N_("API key revoked"),
+    "webhook.created": N_("Webhook subscription added"),
+    "webhook.changed": N_("Webhook subscription changed"),
+    "webhook.deleted": N_("Webhook subscription deleted"),
+    "webhook.secret_rotated": N_("Webhook signing secret replaced"),
+    "webhook.redelivered": N_("Webhook delivery sent again"),
 }
 # The week's days by domain.calendar's names: the calendar's fields, on its page and in its entries.
 DAY_LABELS = {
@@ -97,6 +104,13 @@ FIELD_LABELS = {
     "host": N_("Host name"),
     "subject": N_("Subject"),
     "lead": N_("Opening sentence"),
+    "published": N_("Open data"),
+    "send_to_maintenance": N_("Sent to the maintenance system"),
+    "scopes": N_("What the key may do"),
+    "url": N_("Address"),
+    "events": N_("Events"),
+    "event": N_("Event"),
+    "message_id": N_("Message id"),
 }
 PAGE_SIZE = 50
 

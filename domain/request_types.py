@@ -1,5 +1,6 @@
 """A town administrator's request types: names in each language, department, location, service level,
-how requests are assigned, order, and whether the type is offered.
+how requests are assigned, order, whether the type is offered, whether its requests are open data (Open311)
+and whether their events go to the town's maintenance system (webhooks).
 
 A type is never deleted (the requests made with it point at it): it is retired, which takes it off the
 form and keeps it everywhere it is already shown. Every change is checked here first and written to the audit
@@ -70,6 +71,8 @@ class TypeSettings:
     assignment_mode: str
     default_assignee: int | None
     durations: dict[str, int | None]  # DURATIONS, in seconds
+    published: bool
+    send_to_maintenance: bool
 
     def text(self, language: str, name: str, first: str) -> str:
         return self.texts.get(language, {}).get(name) or self.texts.get(first, {}).get(name, "")
@@ -104,6 +107,8 @@ def _entry(row: dict[str, Any], first: str) -> TypeEntry:
         default_assignee=row["default_assignee"],
         texts=texts,
         durations={name: row[name] for name in DURATIONS},
+        published=row["published"],
+        send_to_maintenance=row["send_to_maintenance"],
     )
 
 
@@ -169,6 +174,8 @@ def parse(form: dict[str, Any], languages: tuple[str, ...], row_id: Any) -> Type
         assignment_mode=mode,
         default_assignee=row_id(str(form.get("default_assignee", ""))),
         durations=durations,
+        published=form.get("published") == "on",
+        send_to_maintenance=form.get("send_to_maintenance") == "on",
         errors=errors,
     )
 
@@ -228,6 +235,8 @@ def _columns(typed: TypeForm) -> dict[str, Any]:
         "target_business": typed.target_business,
         "assignment_mode": typed.assignment_mode,
         "default_assignee": typed.default_assignee if typed.assignment_mode == "default" else None,
+        "published": typed.published,
+        "send_to_maintenance": typed.send_to_maintenance,
         **typed.durations,
     }
 

@@ -362,11 +362,8 @@ async def record_attempt(
 # Reading and redelivering (the workspace and the integration API) ------------------------------------
 
 
-async def deliveries(
-    scope: TenantScope, subscription_id: int, before_id: int | None = None, limit: int = 50
-) -> list[Delivery]:
-    """A subscription's deliveries, newest first, a page at a time (`before_id`: the last one shown)."""
-    query = scope.select(
+def _deliveries(scope: TenantScope, subscription_id: int) -> Any:
+    return scope.select(
         WebhookDelivery,
         WebhookDelivery.id,
         WebhookDelivery.subscription.as_alias("subscription_id"),
@@ -382,19 +379,31 @@ async def deliveries(
         WebhookDelivery.last_attempt_at,
         WebhookDelivery.delivered_at,
     ).where(WebhookDelivery.subscription == subscription_id)
+
+
+async def deliveries(
+    scope: TenantScope, subscription_id: int, before_id: int | None = None, limit: int = 50
+) -> list[Delivery]:
+    """A subscription's deliveries, newest first, a page at a time (`before_id`: the last one shown)."""
+    query = _deliveries(scope, subscription_id)
     if before_id:
         query = query.where(WebhookDelivery.id < before_id)
     rows = await query.order_by(WebhookDelivery.id, ascending=False).limit(limit)
     return [Delivery(**row) for row in rows]
 
 
-async def redeliver(scope: TenantScope, delivery_id: int) -> bool:
-    """Sends the delivery again, same id and body: its lane's next turn takes it. False: no such delivery."""
-    found = await scope.exists(WebhookDelivery).where(WebhookDelivery.id == delivery_id)
+async def delivery(scope: TenantScope, subscription_id: int, delivery_id: int) -> Delivery | None:
+    """One of the subscription's deliveries; None when it has no such one."""
+    row = await _deliveries(scope, subscription_id).where(WebhookDelivery.id == delivery_id).first()
+    return Delivery(**row) if row else None
+
+
+async def redeliver(scope: TenantScope, subscription_id: int, delivery_id: int) -> Delivery | None:
+    """Sends the delivery again, same id and body: its lane's next turn takes it. None: no such delivery."""
+    found = await delivery(scope, subscription_id, delivery_id)
     if found:
-        await scope.update(
-            WebhookDelivery, {WebhookDelivery.state: PENDING, WebhookDelivery.error: ""}
-        ).where(WebhookDelivery.id == delivery_id)
+        again = {WebhookDelivery.state: PENDING, WebhookDelivery.error: ""}
+        await scope.update(WebhookDelivery, again).where(WebhookDelivery.id == delivery_id)
     return found
 
 

@@ -34,8 +34,12 @@ REFUSED = "CSRF token verification failed"
 class CsrfMiddleware:
     """Placed after the session middleware, so the session is loaded when the token is worked out."""
 
-    def __init__(self, app: ASGIApp, secret: str, session_cookie: str, secure: bool) -> None:
+    def __init__(
+        self, app: ASGIApp, secret: str, session_cookie: str, secure: bool, exempt_prefixes: tuple[str, ...] = ()
+    ) -> None:
+        """`exempt_prefixes`: paths whose callers authenticate with a key they send, never with a cookie."""
         self.app = app
+        self.exempt_prefixes = exempt_prefixes
         self.secret = secret.encode()
         self.session_cookie = session_cookie
         self.secure = secure
@@ -49,7 +53,7 @@ class CsrfMiddleware:
         return hmac.new(self.secret, message, hashlib.sha256).hexdigest()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] != "http" or scope["path"].startswith(self.exempt_prefixes):
             await self.app(scope, receive, send)
             return
         request: Request = Request(scope, receive)

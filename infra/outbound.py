@@ -7,6 +7,10 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import socket
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import httpx2
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 NAT64 = ipaddress.ip_network("64:ff9b::/96")
@@ -84,7 +88,7 @@ class Poster:
     client (and its TLS context) for each post cost more CPU than the post itself."""
 
     def __init__(self) -> None:
-        self._client = None
+        self._client: httpx2.AsyncClient | None = None
 
     async def post(self, url: str, body: bytes, headers: dict[str, str]) -> tuple[int, str]:
         """The answer's status and the start of its text; Unreachable("unavailable") when nothing answers

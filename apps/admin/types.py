@@ -24,7 +24,15 @@ DONE = {"added": N_("The request type is added."), "saved": N_("Your changes are
 LEVEL_NOTE = N_("Service level changed to the type's current one by %(name)s: %(target)s.")
 WITHIN_HOURS = N_("resolve within %(hours)s hours")
 NO_TARGET = N_("no due date")
-NEW_TYPE = {"active": True, "needs_location": False, "target_business": True, "assignment_mode": "manual"}
+# Nothing of a new type is open data or leaves for the maintenance system until its administrator says so.
+NEW_TYPE = {
+    "active": True,
+    "needs_location": False,
+    "target_business": True,
+    "assignment_mode": "manual",
+    "published": False,
+    "send_to_maintenance": False,
+}
 
 
 def _values(entry: TypeEntry | None, languages: tuple[str, ...]) -> dict[str, Any]:
@@ -46,6 +54,8 @@ def _values(entry: TypeEntry | None, languages: tuple[str, ...]) -> dict[str, An
         "target_business": entry.target_business,
         "assignment_mode": entry.assignment_mode,
         "default_assignee": entry.default_assignee,
+        "published": entry.published,
+        "send_to_maintenance": entry.send_to_maintenance,
     }
 
 
@@ -57,6 +67,8 @@ def _typed_values(form: dict[str, Any], typed: TypeForm) -> dict[str, Any]:
         "active": typed.active,
         "target_business": typed.target_business,
         "default_assignee": typed.default_assignee,
+        "published": typed.published,
+        "send_to_maintenance": typed.send_to_maintenance,
     }
 
 

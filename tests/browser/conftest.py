@@ -4,15 +4,11 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
-import sys
-import time
 
 import pytest
 from playwright.async_api import async_playwright
 
 from infra.settings import PROJECT_ROOT
-from infra.temporal_dev import free_port, port_open
 
 CHROMIUM_ARGS = [
     "--headless=new",
@@ -32,37 +28,6 @@ def chromium_path() -> str:
     if not os.path.exists(path):
         pytest.fail("Debian's chromium is missing: apt-get install chromium (./portal test installs it)")
     return path
-
-
-@pytest.fixture(scope="session")
-def web_server(temporal_server, inbox):
-    port = free_port()
-    environment = {**os.environ, "PUBLIC_PORT": str(port)}
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "apps.web:create_app",
-            "--factory",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--log-level",
-            "warning",
-        ],
-        cwd=PROJECT_ROOT,
-        env=environment,
-    )
-    deadline = time.monotonic() + 30
-    while not port_open(port):
-        assert process.poll() is None, "the web process exited"
-        assert time.monotonic() < deadline, "the web process did not listen in time"
-        time.sleep(0.1)
-    yield port
-    process.terminate()
-    process.wait(10)
 
 
 @pytest.fixture(scope="session")

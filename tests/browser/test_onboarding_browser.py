@@ -17,7 +17,7 @@ from apps.demo import DEMO_PASSWORD
 from domain.calendar import BusinessCalendar, add_business_time
 from domain.scope import TenantScope
 from domain.staff import hash_password
-from domain.tables import ServiceRequest, StaffUser
+from domain.tables import ServiceRequest, StaffUser, WebhookDelivery
 from infra.database import cross_tenant
 from tenants.onboarding import tenant_id_by_slug
 from tenants.tables import PlatformAdmin, Tenant
@@ -240,6 +240,8 @@ async def test_getting_a_town_ready_meets_wcag_21_aa(browser, web_server, locale
         ("own addresses", "/admin/settings/domains"),
         ("mails", "/admin/settings/mail"),
         ("a mail", "/admin/settings/mail/acknowledgement"),
+        ("API keys", "/admin/settings/api-keys"),
+        ("webhooks", "/admin/settings/webhooks"),
     ):
         await page.goto(base + path)
         found[name] = await axe_violations(page)
@@ -271,6 +273,46 @@ async def test_getting_a_town_ready_meets_wcag_21_aa(browser, web_server, locale
     await page.locator("form[action='/admin/settings/domains'] button[type=submit]").click()
     await expect(page.get_by_role("status")).to_be_visible()
     found["own address to verify"] = await axe_violations(page)
+    await page.goto(base + "/admin/settings/api-keys")
+    await page.locator("form[action='/admin/settings/api-keys'] button[type=submit]").click()
+    await expect(page.locator("#error-summary")).to_be_visible()
+    found["API keys with errors"] = await axe_violations(page)
+    await page.locator("#name").fill("Work-order system")
+    await page.locator("#scope-work_orders").check()
+    await page.locator("form[action='/admin/settings/api-keys'] button[type=submit]").click()
+    await expect(page.locator("code.secret")).to_be_visible()
+    found["a new API key"] = await axe_violations(page)
+    await page.goto(base + "/admin/settings/webhooks")
+    await page.locator("#name").fill("Work orders")
+    await page.locator("#url").fill("http://10.1.2.3/hooks")
+    await page.locator("[id='event-request.created']").check()
+    await page.locator("form[action='/admin/settings/webhooks'] button[type=submit]").click()
+    await expect(page.locator("#error-summary")).to_be_visible()
+    found["webhooks with errors"] = await axe_violations(page)
+    await page.locator("#url").fill("http://127.0.0.1:9/hooks")
+    await page.locator("form[action='/admin/settings/webhooks'] button[type=submit]").click()
+    await expect(page.locator("code.secret")).to_be_visible()
+    found["a new webhook subscription"] = await axe_violations(page)
+    subscription = await page.locator("main td a[href^='/admin/settings/webhooks/']").get_attribute("href")
+    async with town.scope.transaction():
+        await town.scope.new(
+            WebhookDelivery,
+            subscription=int(subscription.rsplit("/", 1)[1]),
+            event="request.created",
+            message_id=f"msg_{uuid.uuid4().hex}",
+            payload="{}",
+            state="failed",
+            attempts=1,
+            response_status=500,
+            response_excerpt="Internal error",
+            error="the receiver answered 500",
+        ).save()
+    await page.goto(base + subscription)
+    found["a webhook subscription and its deliveries"] = await axe_violations(page)
+    await page.locator("#url").fill("http://10.1.2.3/hooks")
+    await page.locator(f"form[action='{subscription}'] button[type=submit]").click()
+    await expect(page.locator("#error-summary")).to_be_visible()
+    found["a webhook subscription with errors"] = await axe_violations(page)
     await page.goto(base + "/admin/settings/mail/acknowledgement")
     await page.locator("#subject_en").fill("{reference} {nope}")
     await page.locator("button[name=preview]").click()

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import os
+import subprocess
+import sys
 import time
 from collections.abc import Callable
 from email import message_from_bytes, policy
@@ -13,8 +16,8 @@ import pytest
 from aiosmtpd.controller import Controller
 from temporalio.client import Client
 
-from infra.settings import Settings, get_settings
-from infra.temporal_dev import start_dev_server, stop
+from infra.settings import PROJECT_ROOT, Settings, get_settings
+from infra.temporal_dev import free_port, port_open, start_dev_server, stop
 
 
 def offline_settings() -> Settings:
@@ -132,3 +135,35 @@ def app():
     from apps.web import create_app
 
     return create_app()
+
+
+@pytest.fixture(scope="session")
+def web_server(temporal_server, inbox):
+    """The web app as a real uvicorn process on loopback: for the browser, and for curl."""
+    port = free_port()
+    environment = {**os.environ, "PUBLIC_PORT": str(port)}
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "apps.web:create_app",
+            "--factory",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--log-level",
+            "warning",
+        ],
+        cwd=PROJECT_ROOT,
+        env=environment,
+    )
+    deadline = time.monotonic() + 30
+    while not port_open(port):
+        assert process.poll() is None, "the web process exited"
+        assert time.monotonic() < deadline, "the web process did not listen in time"
+        time.sleep(0.1)
+    yield port
+    process.terminate()
+    process.wait(10)
