@@ -13,6 +13,7 @@ from litestar.types import ExceptionHandlersMap
 
 from apps.admin.auth import LoginRequired
 from apps.api import API_PREFIXES
+from apps.api import formats as open311_formats
 from apps.pages import page
 from apps.portal.account import SignInRequired
 from infra import oidc
@@ -20,6 +21,7 @@ from infra.database import UNAVAILABLE
 from infra.i18n import gettext
 
 log = logging.getLogger(__name__)
+OPEN311_PREFIX = "/open311/"
 
 
 def _wants_json(request: Request) -> bool:
@@ -60,6 +62,10 @@ def sign_in_required(request: Request, _: SignInRequired) -> Response:
 
 
 def http_error(request: Request, error: HTTPException) -> Response:
+    if request.scope.get("path", "").startswith(OPEN311_PREFIX):
+        # Refused before any Open311 handler ran (a method or path the router does not know): its clients
+        # parse the specification's error list, so they get that too.
+        return open311_formats.http_error(request, error)
     if error.status_code == 404:
         return _error(
             request,

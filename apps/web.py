@@ -29,6 +29,7 @@ from apps.admin.types import RequestTypesController
 from apps.api import API_PREFIXES
 from apps.api.docs import ApiDocsController, openapi_config
 from apps.api.integration import IntegrationController
+from apps.api.open311 import Open311Controller
 from apps.coming_soon import coming_soon
 from apps.dev_inbox import DevInboxController
 from apps.errors import HANDLERS
@@ -112,6 +113,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         PlatformController,
         ApiKeysController,
         WebhooksController,
+        Open311Controller,
         IntegrationController,
         ApiDocsController,
         healthz,

@@ -35,7 +35,12 @@ class CsrfMiddleware:
     """Placed after the session middleware, so the session is loaded when the token is worked out."""
 
     def __init__(
-        self, app: ASGIApp, secret: str, session_cookie: str, secure: bool, exempt_prefixes: tuple[str, ...] = ()
+        self,
+        app: ASGIApp,
+        secret: str,
+        session_cookie: str,
+        secure: bool,
+        exempt_prefixes: tuple[str, ...] = (),
     ) -> None:
         """`exempt_prefixes`: paths whose callers authenticate with a key they send, never with a cookie."""
         self.app = app

@@ -46,8 +46,10 @@ PHOTOS_PER_AUTHOR = Limit("photo-author", 20, 3600)
 # Looking a request up by reference and e-mail: a person mistypes a few times; a script guesses addresses.
 LOOKUP_PER_ADDRESS = Limit("lookup-ip", 20, 900)
 LOOKUP_PER_REFERENCE = Limit("lookup-reference", 10, 900)
-# A town's API key: a busy integration's traffic, not a runaway loop's.
+# A town's API key, Open311 and the integration API together: a busy integration's traffic, not a runaway
+# loop's. Open311's public data read without a key is counted per client address.
 API_PER_KEY = Limit("api-key", 600, 60)
+OPEN311_READ_PER_ADDRESS = Limit("open311-read-ip", 120, 60)
 
 
 class Counters(Protocol):
@@ -145,4 +147,3 @@ class RateLimiter:
     def _key(limit: Limit, who: str) -> str:
         digest = hashlib.sha256(f"{limit.name}:{who.lower()}".encode()).hexdigest()[:32]
         return f"rl:{limit.name}:{digest}"
-

@@ -97,7 +97,7 @@ async def towns():
             await followers.follow(place.scope, int(ids["request"]), f"neighbour@{place.slug}.example", "en")
             await attachments.store_document(place.scope, int(ids["request"]), "receipt", "r.pdf", b"%PDF")
             await place.scope.new(RoutingRule, keyword="flood", department=ids["department"]).save()
-            hook = place.scope.new(WebhookSubscription, name="Works", url="https://works.example/", secret="s")
+            hook = place.scope.new(WebhookSubscription, name="Works", url="https://works.example/", secret="")
             await hook.save()
             await place.scope.new(
                 WebhookDelivery,
