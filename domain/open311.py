@@ -16,7 +16,7 @@ from typing import Any
 
 from piccolo.columns.combination import WhereRaw
 
-from domain import catalog, intake, lifecycle
+from domain import catalog, intake, lifecycle, writes
 from domain.requests import RequestRecord, localise, records, select_requests
 from domain.scope import TenantScope
 from domain.tables import AuditEntry, RequestEvent, RequestType, ServiceRequest
@@ -303,6 +303,11 @@ async def requests_page(scope: TenantScope, query: RequestQuery, language: str) 
     type_ids = await _published_types(scope, query.service_codes)
     if not type_ids:
         return Page([], None)
+    if not writes.on_sqlite():
+        # Every town's pages share one prepared statement, and PostgreSQL's generic plan for it, made from
+        # a small town's runs, read a big town's rows past the cursor and sorted them: 100-250 ms a page
+        # at 100k requests instead of 10. This page is planned for its own values.
+        await ServiceRequest.raw("SET LOCAL plan_cache_mode = force_custom_plan")
     found = select_requests(scope).where(
         ServiceRequest.request_type.is_in(type_ids)
         & (ServiceRequest.created_at >= query.start)
