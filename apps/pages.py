@@ -6,13 +6,16 @@ from collections.abc import AsyncGenerator
 from typing import Annotated, Any
 
 from litestar import Request
+from litestar.background_tasks import BackgroundTask
 from litestar.params import PathParameter, QueryParameter
 from litestar.response import Template
 
 from domain import lifecycle, sla
 from domain.scope import MissingTenantError, TenantScope
+from domain.submissions import SubmitResult
 from infra.settings import Settings
 from tenants.resolve import TenantInfo, town_url
+from workflows.client import TemporalGateway
 
 LANGUAGE_NAMES = {"en": "English", "fr": "Français"}
 # The largest id a table's serial column holds (PostgreSQL `integer`). A bigger number names no row, and
@@ -57,6 +60,19 @@ def scope_of(request: Request) -> TenantScope:
 def town_link(request: Request, settings: Settings, path: str) -> str:
     """An absolute link to one of this town's pages, for mail and sign-in redirects (see `town_url`)."""
     return town_url(tenant_of(request), settings, path, via=request.url.hostname)
+
+
+def workflow_start(
+    temporal: TemporalGateway, tenant: TenantInfo, result: SubmitResult
+) -> BackgroundTask | None:
+    """A new request's workflow, started once the answer is sent (the row is committed by then): the
+    citizen or the program has the reference even when Temporal is down, and the reconciler starts it
+    later. Routing marks the row started, so this start does not."""
+    if not result.created:
+        return None
+    return BackgroundTask(
+        temporal.start_request, tenant.id, tenant.slug, result.request_id, result.reference, mark=False
+    )
 
 
 def page(

@@ -16,7 +16,6 @@ from typing import Annotated
 from urllib.parse import urlencode
 
 from litestar import Controller, Request, Response, get, post
-from litestar.background_tasks import BackgroundTask
 from litestar.connection import ASGIConnection
 from litestar.di import NamedDependency
 from litestar.handlers import BaseRouteHandler
@@ -24,7 +23,7 @@ from litestar.params import FromPath, HeaderParameter, PathParameter, QueryParam
 
 from apps.api import formats
 from apps.api.formats import Problem, Refused, language_of
-from apps.pages import tenant_of, town_link
+from apps.pages import tenant_of, town_link, workflow_start
 from domain import api_keys, catalog, intake, open311, submissions
 from domain.api_keys import ApiKeyInfo
 from domain.scope import TenantScope
@@ -291,16 +290,7 @@ class Open311Controller(Controller):
             language_of(request),
             request_type_id=offered["id"],
         )
-        background = None
-        if result.created:
-            background = BackgroundTask(
-                temporal.start_request,
-                tenant.id,
-                tenant.slug,
-                result.request_id,
-                result.reference,
-                mark=False,
-            )
+        background = workflow_start(temporal, tenant, result)
         answer = {
             "service_request_id": result.reference,
             "token": submission.idempotency_key,

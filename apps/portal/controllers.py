@@ -6,14 +6,13 @@ from datetime import UTC, datetime
 from typing import Annotated
 
 from litestar import Controller, Request, get, post
-from litestar.background_tasks import BackgroundTask
 from litestar.datastructures import UploadFile
 from litestar.di import NamedDependency
 from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, FromQuery, QueryParameter
 from litestar.response import Redirect, Response, Template
 
-from apps.pages import PathId, page, scope_of, tenant_of
+from apps.pages import PathId, page, scope_of, tenant_of, workflow_start
 from apps.portal.account import signed_in_citizen
 from domain import attachments, catalog, followers, intake, lifecycle, submissions
 from domain import requests as request_service
@@ -110,17 +109,7 @@ class PortalController(Controller):
             current_language.get(),
             request_type_id=offered["id"] if offered else None,
         )
-        background = None
-        if result.created:
-            # Off the response path: the citizen has the reference even if Temporal is down.
-            background = BackgroundTask(
-                temporal.start_request,
-                tenant.id,
-                tenant.slug,
-                result.request_id,
-                result.reference,
-                mark=False,  # routing marks it
-            )
+        background = workflow_start(temporal, tenant, result)
         return Redirect(f"/status/{result.public_token}?new=1", status_code=303, background=background)
 
     async def _form_page(
