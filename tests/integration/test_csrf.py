@@ -9,6 +9,7 @@ import secrets
 
 import pytest
 
+from apps.api import API_PREFIXES
 from apps.demo import DEMO_PASSWORD
 from apps.web import create_app
 from domain.staff import hash_password
@@ -35,7 +36,10 @@ def unsafe_routes(app) -> list[tuple[str, str]]:
     return sorted(found)
 
 
-ROUTES = unsafe_routes(APP)
+# The APIs take a key in each call and never a browser's session, so there is no ambient authority for a
+# forged request to borrow (the last test below); every other state-changing route takes the token.
+API_ROUTES = [(method, path) for method, path in unsafe_routes(APP) if path.startswith(API_PREFIXES)]
+ROUTES = [route for route in unsafe_routes(APP) if route not in API_ROUTES]
 
 
 def test_the_walk_finds_the_citizens_the_staffs_and_the_platforms_forms():
@@ -125,3 +129,16 @@ async def test_a_state_changing_route_takes_only_its_own_sessions_token(
     assert refused(await send(client, method, path, *pair)), "another town's cookie and token"
     async with await browser(host, me) as fresh:  # the route may sign out: a browser of its own
         assert not refused(await send(fresh, method, path, fresh._csrf)), "its own token"
+
+
+async def test_the_apis_take_a_key_and_never_a_browsers_session(towns):
+    town, _ = towns
+    assert {path for _, path in API_ROUTES} >= {"/open311/v2/requests.json", "/api/v1/requests/x/close"}
+    async with PortalClient(APP, town.host) as admin:
+        assert (await admin.login(town.admin_email, DEMO_PASSWORD)).status_code == 303
+        # Signed in as the town's administrator, with the session's cookie: no key, no authority.
+        closed = await admin.http.post("/api/v1/requests/x/close", json={"reason": "fixed"})
+        assert closed.status_code == 401, closed.text
+        posted = await admin.http.post("/open311/v2/requests.json", data={"service_code": "pothole"})
+        assert posted.status_code == 403, posted.text
+        assert "set-cookie" not in posted.headers and "set-cookie" not in closed.headers

@@ -7,8 +7,18 @@ from temporalio.client import WorkflowUpdateFailedError
 
 from apps.admin.controllers import SUCCESS
 from apps.demo import DEMO_PASSWORD
+from domain import api_keys, webhooks
 from domain.staff import hash_password
-from domain.tables import RequestType, RoutingRule, ServiceRequest, SignInProvider, StaffDepartment, StaffUser
+from domain.tables import (
+    RequestType,
+    RoutingRule,
+    ServiceRequest,
+    SignInProvider,
+    StaffDepartment,
+    StaffUser,
+    WebhookDelivery,
+    WebhookSubscription,
+)
 from tenants.tables import Tenant, TenantDomain
 from tests.support.factories import ALWAYS_OPEN, department_id, make_town
 from tests.support.portal import PortalClient
@@ -97,6 +107,16 @@ TOWN_SETTINGS = {
     ("GET", "/admin/settings/mail"),
     ("GET", "/admin/settings/mail/{event:str}"),
     ("POST", "/admin/settings/mail/{event:str}"),
+    ("GET", "/admin/settings/api-keys"),
+    ("POST", "/admin/settings/api-keys"),
+    ("POST", "/admin/settings/api-keys/{key_id:int}/revoke"),
+    ("GET", "/admin/settings/webhooks"),
+    ("POST", "/admin/settings/webhooks"),
+    ("GET", "/admin/settings/webhooks/{subscription_id:int}"),
+    ("POST", "/admin/settings/webhooks/{subscription_id:int}"),
+    ("POST", "/admin/settings/webhooks/{subscription_id:int}/rotate"),
+    ("POST", "/admin/settings/webhooks/{subscription_id:int}/delete"),
+    ("POST", "/admin/settings/webhooks/{subscription_id:int}/deliveries/{delivery_id:int}/redeliver"),
 }
 # Placeholders that name no row of the town: the other town's administrator reaches their own.
 NOT_ROWS = {"{event:str}": "acknowledgement"}
@@ -289,7 +309,24 @@ async def test_only_the_towns_administrator_reaches_its_configuration(app, setti
         await rule.save()
         domain = town.scope.new(TenantDomain, host=f"311.{town.slug}.example", verification_token="0" * 32)
         await domain.save()
+        key, _ = await api_keys.create(town.scope, "Works", [api_keys.READ], "test")
+        hook = town.scope.new(WebhookSubscription, name="Works", url="http://127.0.0.1:9/", secret="")
+        await hook.save()
+        request_row = await town.scope.select(ServiceRequest, ServiceRequest.id).first()
+        delivery = town.scope.new(
+            WebhookDelivery,
+            subscription=hook.id,
+            request=request_row["id"],
+            event="request.created",
+            message_id=f"msg_{town.slug}",
+            payload="{}",
+            state="delivered",
+        )
+        await delivery.save()
     ids = {
+        "{key_id:int}": key.id,
+        "{subscription_id:int}": hook.id,
+        "{delivery_id:int}": delivery.id,
         "{department_id:int}": departments["works"],
         "{staff_id:int}": roads["id"],
         "{type_id:int}": pothole["id"],
@@ -298,7 +335,9 @@ async def test_only_the_towns_administrator_reaches_its_configuration(app, setti
     }
     async with await _client(app, setting, who) as client:
         for method, route in sorted(TOWN_SETTINGS):
-            path = next((route.replace(mark, str(ids[mark])) for mark in ids if mark in route), route)
+            path = route
+            for mark, value in ids.items():
+                path = path.replace(mark, str(value))
             named = path != route
             path = next((path.replace(mark, value) for mark, value in NOT_ROWS.items() if mark in path), path)
             if who == "admin":
@@ -316,6 +355,11 @@ async def test_only_the_towns_administrator_reaches_its_configuration(app, setti
         after = await town.scope.select(StaffUser).where(StaffUser.id == roads["id"]).first()
         kept = await town.scope.select(RequestType).where(RequestType.id == pothole["id"]).first()
     assert (after["active"], after["role"]) == (True, "agent") and kept == pothole
+    async with town.scope.transaction():
+        assert [item.active for item in await api_keys.keys(town.scope) if item.id == key.id] == [True]
+        assert (await webhooks.subscription(town.scope, hook.id)).url == "http://127.0.0.1:9/"
+        assert (await webhooks.delivery(town.scope, hook.id, delivery.id)).state == "delivered"
+        await town.scope.delete(WebhookSubscription).where(WebhookSubscription.id == hook.id)
     async with town.scope.transaction():
         assert await town.scope.exists(RoutingRule).where(RoutingRule.id == rule.id)
         await town.scope.delete(RoutingRule).where(RoutingRule.id == rule.id)
