@@ -1,5 +1,5 @@
-"""Intake never loses a request: with the Temporal server down the citizen still gets a reference, and once
-the server is back the reconciler starts the missing workflow."""
+"""Intake never loses a request: with the Temporal server down the citizen (or the program posting through
+Open311) still gets a reference, and once the server is back the reconciler starts the missing workflow."""
 
 import asyncio
 import dataclasses
@@ -8,14 +8,16 @@ import time
 import uuid
 from datetime import UTC, datetime
 
+import httpx
+
 from apps.web import create_app
+from domain import api_keys, submissions
 from domain import requests as request_service
-from domain import submissions
 from infra.settings import get_settings
 from infra.temporal_dev import free_port, start_dev_server, stop
 from tests.support.factories import make_town, valid_form
 from tests.support.portal import PortalClient, status_path
-from tests.support.services import connect, eventually
+from tests.support.services import connect, eventually, offline_settings
 from tests.workflows.lifecycle_helpers import commit_request, kill_worker, start_worker_process, wait_status
 from workflows.client import TemporalGateway
 from workflows.reconciler import reconcile_once
@@ -149,3 +151,36 @@ async def test_one_process_at_a_time_holds_the_reconciler_and_another_takes_over
     finally:
         await first.release()
         await second.release()
+
+
+async def test_a_request_posted_through_open311_while_temporal_is_down_is_started_when_it_returns(
+    worker, app, inbox
+):
+    town = await make_town()
+    email = f"open311+{town.slug}@example.com"
+    async with town.scope.transaction():
+        _, key = await api_keys.create(town.scope, "Kiosk", [api_keys.SUBMIT], "test")
+    down = httpx.ASGITransport(app=create_app(offline_settings()), client=("127.0.0.1", 50000))
+    async with httpx.AsyncClient(transport=down, base_url=f"http://{town.host}") as kiosk:
+        answer = await kiosk.post(
+            "/open311/v2/requests.json",
+            data={
+                "api_key": key,
+                "service_code": "pothole",
+                "description": "Posted by the kiosk in the library",
+                "address_string": "1 Library Lane",
+                "first_name": "Ned",
+                "email": email,
+            },
+        )
+    assert answer.status_code == 200, answer.text
+    reference = answer.json()[0]["service_request_id"]
+    async with town.scope.transaction():
+        row = await request_service.get_by_reference(town.scope, reference)
+    assert row.status == "submitted" and not row.workflow_started
+
+    # Temporal answers again (the session's server and worker): the reconciler starts what was missed.
+    assert await reconcile_once(app.dependencies["temporal"].dependency(), 0, [town.id]) == 1
+    await inbox.wait_for(lambda m: m["to"] == email and reference in str(m["subject"]))
+    async with town.scope.transaction():
+        assert (await request_service.get_by_reference(town.scope, reference)).workflow_started
