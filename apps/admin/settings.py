@@ -34,7 +34,8 @@ FIELDS = (
 GROUP_FORMAT = N_(
     "Write one group per line as group = role; roles are tenant_admin, supervisor, agent, viewer."
 )
-ONLY_ADMINS = N_("Only the municipality's administrators can change its sign-in settings.")
+# Said on every settings page, not only the sign-in settings'.
+ONLY_ADMINS = N_("Only the municipality's administrators can change its settings.")
 
 
 async def town_admin(request: Request, member: NamedDependency[StaffMember]) -> StaffMember:
