@@ -17,7 +17,7 @@ from typing import Any
 from piccolo.columns.combination import WhereRaw
 
 from domain import catalog, intake, lifecycle, writes
-from domain.requests import RequestRecord, localise, records, select_requests
+from domain.requests import RequestRecord, localise, newest_first_after, records, select_requests
 from domain.scope import TenantScope
 from domain.tables import AuditEntry, RequestEvent, RequestType, ServiceRequest
 
@@ -290,15 +290,9 @@ async def _documents(scope: TenantScope, found: list[RequestRecord], language: s
     return [service_request(localise(record, language), notes.get(record.id, "")) for record in found]
 
 
-def _newest_first(query: Any) -> Any:
-    return query.order_by(ServiceRequest.created_at, ascending=False).order_by(
-        ServiceRequest.id, ascending=False
-    )
-
-
 async def requests_page(scope: TenantScope, query: RequestQuery, language: str) -> Page:
     """One page of published requests, newest first. Its rows are one range of the index
-    service_request_tenant_created, started at the cursor's row value (see requests.newest_first_rows),
+    service_request_tenant_created, started at the cursor's row value (requests.newest_first_after),
     so the thousandth page costs what the second does."""
     type_ids = await _published_types(scope, query.service_codes)
     if not type_ids:
@@ -317,15 +311,8 @@ async def requests_page(scope: TenantScope, query: RequestQuery, language: str) 
         found = found.where(ServiceRequest.status.not_in(list(lifecycle.TERMINAL)))
     elif query.statuses == {"closed"}:
         found = found.where(ServiceRequest.status.is_in(list(lifecycle.TERMINAL)))
-    if query.after:
-        found = found.where(
-            WhereRaw(
-                "(service_request.created_at, service_request.id) < ({}, {})",
-                query.after.created_at,
-                query.after.id,
-            )
-        )
-    shown = records(await _newest_first(found).limit(query.page_size + 1))
+    after = (query.after.created_at, query.after.id) if query.after else None
+    shown = records(await newest_first_after(found, after).limit(query.page_size + 1))
     more = len(shown) > query.page_size
     shown = shown[: query.page_size]
     following = Cursor(shown[-1].created_at, shown[-1].id) if more else None
@@ -341,7 +328,7 @@ async def requests_by_reference(scope: TenantScope, references: list[str], langu
     found = select_requests(scope).where(
         ServiceRequest.reference.is_in(wanted) & ServiceRequest.request_type.is_in(type_ids)
     )
-    return await _documents(scope, records(await _newest_first(found)), language)
+    return await _documents(scope, records(await newest_first_after(found, None)), language)
 
 
 async def reference_of_token(scope: TenantScope, token: str) -> str | None:

@@ -120,28 +120,29 @@ async def newest_first(
 async def newest_first_rows(
     scope: TenantScope, query: Any, before_id: int | None, limit: int | None
 ) -> list[dict[str, Any]]:
-    """One page of what `query` selects, newest first, after the request `before_id` (the last one shown).
-    The cursor is the row value (created_at, id), which PostgreSQL and SQLite compare as one range of an
-    index ending in (created_at DESC, id DESC): the scan starts at the cursor, so page 2,000 costs what
-    page 2 does (an OR of the two columns makes the database walk every newer row first)."""
+    """One page of what `query` selects, newest first, after the request `before_id` (the last one shown)."""
+    after = None
     if before_id:
         anchor = (
             await scope.select(ServiceRequest, ServiceRequest.created_at)
             .where(ServiceRequest.id == before_id)
             .first()
         )
-        if anchor:
-            query = query.where(
-                WhereRaw(
-                    "(service_request.created_at, service_request.id) < ({}, {})",
-                    anchor["created_at"],
-                    before_id,
-                )
-            )
-    query = query.order_by(ServiceRequest.created_at, ascending=False).order_by(
+        after = (anchor["created_at"], before_id) if anchor else None
+    query = newest_first_after(query, after)
+    return await (query if limit is None else query.limit(limit))
+
+
+def newest_first_after(query: Any, after: tuple[datetime, int] | None) -> Any:
+    """The requests `query` selects, newest first, older than the row value `after` (created_at, id) of
+    the last one shown. PostgreSQL and SQLite compare the row value as one range of an index ending in
+    (created_at DESC, id DESC): the scan starts at the cursor, so page 2,000 costs what page 2 does (an
+    OR of the two columns makes the database walk every newer row first)."""
+    if after is not None:
+        query = query.where(WhereRaw("(service_request.created_at, service_request.id) < ({}, {})", *after))
+    return query.order_by(ServiceRequest.created_at, ascending=False).order_by(
         ServiceRequest.id, ascending=False
     )
-    return await (query if limit is None else query.limit(limit))
 
 
 def labels(
