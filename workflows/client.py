@@ -150,9 +150,11 @@ class TemporalGateway:
 
     async def wake_webhooks(self, tenant_id: int) -> bool:
         """Tells the town's webhook dispatcher that deliveries wait (starting it if need be); False when
-        Temporal did not answer, in which case the reconciler wakes it on its next pass. Never raises."""
+        Temporal did not answer, in which case the reconciler wakes it on its next pass. Never raises.
+        It commits the open transaction first: woken, the dispatcher reads what is pending at once."""
         try:
-            await webhooks_contract.wake(await self.client(), tenant_id, self.settings.task_queue)
+            async with released():
+                await webhooks_contract.wake(await self.client(), tenant_id, self.settings.task_queue)
         except (TemporalUnavailable, RPCError) as error:
             log.warning("webhook dispatcher of town %s not woken (%s)", tenant_id, error)
             return False

@@ -21,7 +21,6 @@ from domain.scope import TenantScope
 from domain.staff import StaffMember
 from domain.webhooks import Subscription
 from infra import outbound
-from infra.database import released
 from infra.i18n import N_
 from infra.settings import Settings
 from workflows.client import TemporalGateway
@@ -343,9 +342,7 @@ class WebhooksController(Controller):
         await audit.record(
             tenant_scope, actor_of(admin), "webhook.redelivered", subscription.name, after=after
         )
-        # Committed first: woken, the dispatcher looks for pending deliveries at once.
-        async with released():
-            woken = await temporal.wake_webhooks(tenant_of(request).id)
+        woken = await temporal.wake_webhooks(tenant_of(request).id)
         query = {"done": "redelivered" if woken else "redelivered_later"}
         if page_before:
             query["before"] = str(page_before)  # back to the page of deliveries it was on

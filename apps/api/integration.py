@@ -11,7 +11,6 @@ from typing import Annotated, Any
 
 import msgspec
 from litestar import Controller, Request, Response, get, post
-from litestar.background_tasks import BackgroundTask
 from litestar.di import NamedDependency, Provide
 from litestar.exceptions import NotAuthorizedException, NotFoundException, PermissionDeniedException
 from litestar.openapi.spec import SecurityRequirement
@@ -244,12 +243,11 @@ class IntegrationController(Controller):
         tenant_scope: NamedDependency[TenantScope],
         temporal: NamedDependency[TemporalGateway],
         key: NamedDependency[ApiKeyInfo],
-    ) -> Response[dict[str, str]]:
+    ) -> dict[str, str]:
         if await webhooks.redeliver(tenant_scope, subscription_id, delivery_id) is None:
             raise NotFoundException()
-        # After the commit (the scope's transaction ends once the response is built), not before it.
-        wake = BackgroundTask(temporal.wake_webhooks, tenant_of(request).id)
-        return Response({"state": webhooks.PENDING}, status_code=202, background=wake)
+        await temporal.wake_webhooks(tenant_of(request).id)  # not woken now, the reconciler wakes it
+        return {"state": webhooks.PENDING}
 
 
 async def _act(
