@@ -71,6 +71,7 @@ async def test_every_example_of_the_integration_guide_runs_and_does_what_it_says
     receipt = await inbox.wait_for(about("marge@example.com", "is closed"))
     assert [part.get_filename() for part in receipt.iter_attachments()] == [f"{reference}.pdf"]
     assert "request.closed pending" in output or "request.closed failed" in output  # the deliveries list
+    assert output.rstrip().endswith('{"state":"pending"}')  # the redelivery the guide ends with
 
     async def redelivered():
         async with town.scope.transaction():
