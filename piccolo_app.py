@@ -11,9 +11,11 @@ from domain.tables import (
     Department,
     Document,
     Notification,
+    Place,
     ReferenceCounter,
     RequestEvent,
     RequestFollower,
+    RequestQuestion,
     RequestType,
     RoutingRule,
     ServiceRequest,
@@ -21,6 +23,7 @@ from domain.tables import (
     SignInProvider,
     StaffDepartment,
     StaffUser,
+    TownMap,
     WebhookDelivery,
     WebhookSubscription,
 )
@@ -51,5 +54,8 @@ APP_CONFIG = AppConfig(
         ApiKey,
         WebhookSubscription,
         WebhookDelivery,
+        RequestQuestion,
+        Place,
+        TownMap,
     ],
 )

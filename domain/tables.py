@@ -99,6 +99,12 @@ class RequestType(Row, Table, tablename="request_type"):
     published = Boolean(default=False)
     # Its requests' events go out to the town's maintenance system (webhook subscriptions).
     send_to_maintenance = Boolean(default=False)
+    # Open requests of the type this close to a new one's place are shown before it is sent; 0: none.
+    nearby_metres = Integer(default=50)
+    # An emergency type shows its message (in `translations`: "emergency_message") and this number
+    # instead of a submit button; its message says what to do now.
+    emergency = Boolean(default=False)
+    emergency_phone = Varchar(length=40, default="")
 
 
 class RoutingRule(Row, Table, tablename="routing_rule"):
@@ -151,6 +157,11 @@ class ServiceRequest(Row, Table, tablename="service_request"):
     upcoming = JSON(default="{}")
     # The maintenance system's number for the work order it opened for this request.
     work_order = Varchar(length=64, default="")
+    # The type's questions as asked and answered, in the request's language: [{code, question, answer,
+    # value}] (domain/questions.py). A later change of the questions does not rewrite what was answered.
+    answers = JSON(default="[]")
+    # Citizens who said "me too" instead of sending the same request again (domain/nearby.py).
+    supporters = Integer(default=0)
 
 
 class RequestFollower(Row, Table, tablename="request_follower"):
@@ -160,6 +171,8 @@ class RequestFollower(Row, Table, tablename="request_follower"):
     request = ForeignKey(references=ServiceRequest, null=False, on_delete=OnDelete.cascade)
     email = Varchar(length=254)
     language = Varchar(length=8, default="en")
+    # Said "me too": counted in the request's supporters.
+    supporter = Boolean(default=False)
     created_at = Timestamptz(default=TimestamptzNow())
 
 
@@ -239,6 +252,11 @@ class Document(Row, Table, tablename="document"):
     filename = Varchar(length=120)
     content_type = Varchar(length=80, default="application/pdf")
     content = Bytea()
+    # Where the file is kept (infra/storage.py) when not in `content`, which is then empty.
+    storage_key = Varchar(length=200, default="")
+    thumbnail_key = Varchar(length=200, default="")
+    # What a photo shows, for people who cannot see it; written by the citizen.
+    alt_text = Varchar(length=300, default="")
     created_at = Timestamptz(default=TimestamptzNow())
 
 
@@ -317,3 +335,57 @@ class WebhookDelivery(Row, Table, tablename="webhook_delivery"):
     created_at = Timestamptz(default=TimestamptzNow())
     last_attempt_at = Timestamptz(null=True, default=None)
     delivered_at = Timestamptz(null=True, default=None)
+
+
+class RequestQuestion(Row, Table, tablename="request_question"):
+    """One question a type asks, of an Open311 datatype (domain/questions.py KINDS), in the town's
+    languages; it may be asked only when an earlier question has a given answer."""
+
+    tenant = tenant_column(index=False)
+    request_type = ForeignKey(references=RequestType, null=False, on_delete=OnDelete.cascade)
+    code = Varchar(length=63)
+    kind = Varchar(length=20, default="string")
+    required = Boolean(default=False)
+    position = Integer(default=0)
+    # {language: {"prompt": ..., "hint": ...}}
+    texts = JSON(default="{}")
+    # [{"key": ..., "names": {language: ...}}] for the two list kinds
+    choices = JSON(default="[]")
+    shown_when_code = Varchar(length=63, default="")
+    shown_when_value = Varchar(length=63, default="")
+
+
+class Place(Row, Table, tablename="place"):
+    """The town's gazetteer: an address point or a street, imported by its administrator; searched when
+    citizens type an address, and the nearest one named when they drop a pin. A street keeps its line so
+    the map can draw the town with no tile server."""
+
+    tenant = tenant_column(index=False)
+    kind = Varchar(length=8, default="address")  # address | street
+    label = Varchar(length=300)
+    number = Varchar(length=20, default="")
+    street = Varchar(length=200, default="")
+    locality = Varchar(length=100, default="")
+    postcode = Varchar(length=20, default="")
+    # The label made searchable (domain/places.py normalised): lower case, no accents, "St" -> "street"
+    search_text = Varchar(length=400, default="")
+    latitude = Real(null=True, default=None)
+    longitude = Real(null=True, default=None)
+    # A street's GeoJSON geometry (LineString or MultiLineString); {} for an address
+    geometry = JSON(default="{}")
+
+
+class TownMap(Row, Table, tablename="town_map"):
+    """A town's area and how its map is drawn: the boundary that locations must fall in, an optional tile
+    server and an optional outside geocoder (tried only when the gazetteer finds nothing)."""
+
+    tenant = tenant_column(index=False)
+    boundary = JSON(default="{}")  # GeoJSON Polygon or MultiPolygon; {} accepts any place
+    min_latitude = Real(null=True, default=None)
+    max_latitude = Real(null=True, default=None)
+    min_longitude = Real(null=True, default=None)
+    max_longitude = Real(null=True, default=None)
+    tile_url = Varchar(length=300, default="")
+    tile_attribution = Varchar(length=300, default="")
+    geocoder_url = Varchar(length=300, default="")
+    updated_at = Timestamptz(default=TimestamptzNow())
