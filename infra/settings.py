@@ -66,6 +66,18 @@ class Settings:
     rate_limits: str = field(default_factory=lambda: _env("RATE_LIMITS", "on"))
     # The most photos a citizen may add to one request.
     photos_per_request: int = field(default_factory=lambda: int(_env("PHOTOS_PER_REQUEST", "10")))
+    # Where photos and receipts are kept (infra/storage.py): "local", a folder that every process on this
+    # machine shares, or "s3", a bucket of any S3-compatible store, for web and worker on several machines.
+    file_storage: str = field(default_factory=lambda: _env("FILE_STORAGE", "local"))
+    # The local folder; empty: var/files.
+    file_storage_dir: str = field(default_factory=lambda: _env("FILE_STORAGE_DIR", ""))
+    # The S3-compatible store: its address (empty: AWS itself), bucket and region, and the access key; with
+    # no key, the usual AWS ways (environment, instance role) supply the credentials.
+    s3_endpoint_url: str = field(default_factory=lambda: _env("S3_ENDPOINT_URL", ""))
+    s3_bucket: str = field(default_factory=lambda: _env("S3_BUCKET", ""))
+    s3_region: str = field(default_factory=lambda: _env("S3_REGION", "us-east-1"))
+    s3_access_key_id: str = field(default_factory=lambda: _env("S3_ACCESS_KEY_ID", ""))
+    s3_secret_access_key: str = field(default_factory=lambda: _env("S3_SECRET_ACCESS_KEY", ""), repr=False)
     # Comma-separated networks (e.g. 10.0.0.0/8) where a town's OpenID provider may be although they are
     # private, loopback or link-local; by default the server calls only public addresses for providers.
     oidc_allowed_networks: str = field(default_factory=lambda: _env("OIDC_ALLOWED_NETWORKS", ""))
@@ -94,10 +106,34 @@ class Settings:
                 "DEVELOPMENT=false (it is the development value or too short). Set SECRET_KEY, e.g. to the "
                 "output of `openssl rand -hex 32`."
             )
+        self._check_file_storage()
+
+    def _check_file_storage(self) -> None:
+        if self.file_storage not in ("local", "s3"):
+            raise SettingsError(f"FILE_STORAGE must be local or s3, not {self.file_storage!r}.")
+        if self.file_storage == "s3" and not self.s3_bucket:
+            raise SettingsError("FILE_STORAGE=s3 needs S3_BUCKET, the bucket the files go to.")
+        if self.file_storage == "local" and self.s3_bucket:
+            raise SettingsError(
+                "S3_BUCKET is set but FILE_STORAGE is local: set FILE_STORAGE=s3 to keep files in the "
+                "bucket, or remove S3_BUCKET."
+            )
+        if self.file_storage == "s3" and self.file_storage_dir:
+            raise SettingsError("FILE_STORAGE_DIR is for FILE_STORAGE=local; remove it, or set that.")
+        if bool(self.s3_access_key_id) != bool(self.s3_secret_access_key):
+            raise SettingsError("Set S3_ACCESS_KEY_ID and S3_SECRET_ACCESS_KEY together, or neither.")
+        if self.s3_endpoint_url and not self.s3_endpoint_url.startswith(("https://", "http://")):
+            raise SettingsError(
+                f"S3_ENDPOINT_URL must be an http:// or https:// address, not {self.s3_endpoint_url!r}."
+            )
 
     @property
     def resolved_database_url(self) -> str:
         return self.database_url or f"sqlite:///{self.var_dir / 'portal.db'}"
+
+    @property
+    def file_storage_root(self) -> Path:
+        return Path(self.file_storage_dir) if self.file_storage_dir else self.var_dir / "files"
 
     @property
     def is_postgres(self) -> bool:

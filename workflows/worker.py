@@ -10,15 +10,21 @@ import signal
 from temporalio.client import Client
 from temporalio.worker import Worker
 
+from domain import attachments
 from infra.database import close_pool, start_pool
 from infra.mail import Mailer
 from infra.settings import Settings, get_settings
+from infra.storage import Storage
 from workflows.client import TemporalGateway
 from workflows.reconciler import reconcile_forever
 from workflows.service_request.activities import RequestActivities
 from workflows.service_request.workflow import ServiceRequestWorkflow
 from workflows.webhooks.activities import WebhookActivities
 from workflows.webhooks.workflow import WebhookDispatchWorkflow
+
+log = logging.getLogger(__name__)
+# How often the worker removes the photos held for request forms that were never sent (seconds).
+SWEEP_INTERVAL = 3600.0
 
 
 def build_worker(client: Client, settings: Settings, activities: RequestActivities | None = None) -> Worker:
@@ -51,13 +57,25 @@ async def run_worker(settings: Settings) -> None:
     activities = RequestActivities(
         settings, Mailer(settings.smtp_host, settings.smtp_port, settings.mail_from)
     )
+    sweeper = asyncio.create_task(sweep_held_photos_forever(activities.storage))
     try:
         await activities.pdf.start()  # warm before the first receipt, not during it
         await build_worker(client, settings, activities).run()
     finally:
         reconciler.cancel()
+        sweeper.cancel()
         await activities.pdf.close()
         await close_pool(DB)
+
+
+async def sweep_held_photos_forever(storage: Storage, interval: float = SWEEP_INTERVAL) -> None:
+    """Every worker sweeps; a file two of them remove at once is simply gone for the second."""
+    while True:
+        try:
+            await attachments.sweep_held(storage)
+        except Exception:  # the store is unreachable for now: the next pass tries again
+            log.exception("sweeping held photos failed")
+        await asyncio.sleep(interval)
 
 
 async def wait_for_temporal(gateway: TemporalGateway, attempts: int = 120) -> Client:

@@ -12,6 +12,7 @@ from PIL import ExifTags, Image
 
 from apps.web import create_app
 from domain.tables import Document, ServiceRequest
+from infra.storage import storage_from_settings
 from tests.integration.test_citizen_accounts import sign_in
 from tests.support.factories import make_town, valid_form
 from tests.support.portal import PortalClient, status_path
@@ -60,9 +61,13 @@ async def author(inbox):
         yield town, citizen, path
 
 
-async def _upload(citizen: PortalClient, path: str, content: bytes, name: str = "photo.jpg"):
+async def _upload(
+    citizen: PortalClient, path: str, content: bytes, name: str = "photo.jpg", alt_text: str = ""
+):
     return await citizen.http.post(
-        path + "/photo", data={"_csrf_token": citizen._csrf}, files={"photo": (name, content, "image/jpeg")}
+        path + "/photo",
+        data={"_csrf_token": citizen._csrf, "alt_text": alt_text},
+        files={"photo": (name, content, "image/jpeg")},
     )
 
 
@@ -91,13 +96,17 @@ async def test_a_photo_is_stored_and_served_without_its_gps_position(author):
     town, citizen, path = author
     original = jpeg_with_gps()
     assert Image.open(io.BytesIO(original)).getexif().get_ifd(ExifTags.IFD.GPSInfo)  # the test's premise
-    assert (await _upload(citizen, path, original)).status_code == 303
+    assert (await _upload(citizen, path, original, alt_text="Pothole by the drain")).status_code == 303
     page = (await citizen.get(path)).text
-    served = await citizen.get(re.search(r'<img src="([^"]+)"', page).group(1))
+    link = re.search(r'<a href="([^"]+/photos/\d+)"><img src="[^"]+" srcset="([^" ]+) 320w"', page)
+    assert link.group(2) == link.group(1) + "/thumbnail" and "Pothole by the drain" in page
+    served = await citizen.get(link.group(1))
     assert served.status_code == 200 and served.headers["content-type"] == "image/jpeg"
     assert served.headers["content-disposition"].startswith('inline; filename="photo-')
-    (stored,) = await _photos(town, path, Document.content)
-    for content in (served.content, bytes(stored["content"])):
+    (stored,) = await _photos(town, path, Document.content, Document.storage_key, Document.alt_text)
+    assert bytes(stored["content"]) == b"" and stored["alt_text"] == "Pothole by the drain"
+    kept = await storage_from_settings(OFFLINE).get(stored["storage_key"])  # what storage holds
+    for content in (served.content, kept):
         image = Image.open(io.BytesIO(content))
         assert image.format == "JPEG" and image.size == (64, 48)
         assert not image.getexif() and b"Exif" not in content and b"PhoneMaker" not in content
@@ -109,7 +118,7 @@ async def test_an_image_too_large_to_decode_is_refused_from_its_header(author):
     bomb = png(30_000, 30_000)
     assert len(bomb) < 5 * 1024 * 1024
     refused = await _upload(citizen, path, bomb, "bomb.png")
-    assert refused.status_code == 409 and "JPEG, PNG or WebP" in refused.text
+    assert refused.status_code == 409 and "JPEG, PNG or WebP format (or HEIC)" in refused.text
     assert await _photos(town, path) == []
 
 
