@@ -9,24 +9,27 @@ from __future__ import annotations
 
 import base64
 import hashlib
-from collections.abc import Mapping
+import re
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from piccolo.columns.combination import WhereRaw
 
-from domain import catalog, intake, lifecycle, writes
+from domain import catalog, intake, lifecycle, questions, writes
+from domain.questions import LIST_KINDS, Question
 from domain.requests import RequestRecord, localise, newest_first_after, records, select_requests
 from domain.scope import TenantScope
-from domain.tables import AuditEntry, RequestEvent, RequestType, ServiceRequest
+from domain.tables import AuditEntry, RequestEvent, RequestQuestion, RequestType, ServiceRequest
+from infra.i18n import N_, gettext, use_language
 
 SPECIFICATION = "http://wiki.open311.org/GeoReport_v2"
 # The specification's default and widest span of a query by dates, and its largest answer.
 SPAN = timedelta(days=90)
 MAX_PAGE = 1000
 MAX_ROW_ID = 2**31 - 1  # a serial column's largest value
-# The fields of a POST, as the specification names them; `attribute[...]` answers are not read yet.
+# The fields of a POST, as the specification names them; the answers come as `attribute[code]`.
 POST_FIELDS = (
     "service_code",
     "lat",
@@ -53,6 +56,10 @@ FIELD_NAMES = {
     "contact_email": "email",
     "contact_phone": "phone",
 }
+# An answer to a type's question: `attribute[size]`, or `attribute[size][]` for one of several choices.
+ATTRIBUTE = re.compile(r"attribute\[([^\[\]]+)\](?:\[\])?")
+ONLY_WHEN = N_("Asked only when the answer to %(code)s is %(key)s.")
+ONLY_WHEN_REQUIRED = N_("Asked only when the answer to %(code)s is %(key)s, and then required.")
 
 
 def open311_status(status: str) -> str:
@@ -167,6 +174,7 @@ async def services(scope: TenantScope, language: str, languages: tuple[str, ...]
     """The offered types in `language`. Their names in the town's other languages are their keywords:
     the synonyms a reader of another language searches for."""
     named = {other: await catalog.request_types(scope, other) for other in languages if other != language}
+    asking = await _types_with_questions(scope)
     documents = []
     for option in await catalog.request_types(scope, language):
         synonyms = [
@@ -182,7 +190,7 @@ async def services(scope: TenantScope, language: str, languages: tuple[str, ...]
                 "service_code": option.code,
                 "service_name": option.name,
                 "description": option.description,
-                "metadata": False,
+                "metadata": option.id in asking,
                 "type": "realtime",
                 "keywords": ", ".join(keywords),
                 "group": option.category,
@@ -191,19 +199,64 @@ async def services(scope: TenantScope, language: str, languages: tuple[str, ...]
     return documents
 
 
-async def service_definition(scope: TenantScope, code: str) -> dict[str, Any] | None:
-    """The type's questions as attributes: none until types have their own questions."""
-    if await catalog.offered_type(scope, code) is None:
+async def _types_with_questions(scope: TenantScope) -> set[int]:
+    """The ids of the types that ask questions: their definitions have attributes (`metadata` true)."""
+    rows = await scope.select(RequestQuestion, RequestQuestion.request_type).distinct()
+    return {row["request_type"] for row in rows}
+
+
+async def service_definition(scope: TenantScope, code: str, language: str) -> dict[str, Any] | None:
+    """The type's questions as the specification's attributes, in `language`."""
+    offered = await catalog.offered_type(scope, code)
+    if offered is None:
         return None
-    return {"service_code": code, "attributes": []}
+    asked = await questions.for_type(scope, offered["id"], language)
+    with use_language(language):
+        attributes = [attribute(question, order) for order, question in enumerate(asked, start=1)]
+    return {"service_code": code, "attributes": attributes}
+
+
+def attribute(question: Question, order: int) -> dict[str, Any]:
+    """One question as an attribute. The specification has no conditions: a question asked only on an
+    earlier answer is not required as such, and its description says when it is asked."""
+    notes = [question.hint] if question.hint else []
+    if question.shown_when:
+        code, key = question.shown_when
+        notes.append(gettext(ONLY_WHEN_REQUIRED if question.required else ONLY_WHEN, code=code, key=key))
+    document: dict[str, Any] = {
+        "variable": True,
+        "code": question.code,
+        "datatype": question.kind,
+        "required": question.required and question.shown_when is None,
+        "datatype_description": " ".join(notes) or None,
+        "order": order,
+        "description": question.prompt,
+    }
+    if question.kind in LIST_KINDS:
+        document["values"] = [{"key": key, "name": name} for key, name in question.choices]
+    return document
+
+
+def attribute_field(code: str) -> str:
+    """Where a POST gives the answer to a question (see `attribute_values`)."""
+    return f"attribute[{code}]"
+
+
+def attribute_values(items: Iterable[tuple[str, Any]]) -> dict[str, list[str]]:
+    """A POST's answers by `attribute_field`, `attribute[code][]` gathered with `attribute[code]`."""
+    found: dict[str, list[str]] = {}
+    for name, value in items:
+        if isinstance(value, str) and (match := ATTRIBUTE.fullmatch(name)):
+            found.setdefault(attribute_field(match[1]), []).append(value)
+    return found
 
 
 async def changeset(scope: TenantScope) -> str:
-    """When the town last changed its types (what clients cache from `GET services`), as the discovery
-    examples write it; the epoch when it never did."""
+    """When the town last changed its types or their questions (what clients cache from `GET services`
+    and the definitions), as the discovery examples write it; the epoch when it never did."""
     row = (
         await scope.select(AuditEntry, AuditEntry.created_at)
-        .where(AuditEntry.action.like("type.%"))
+        .where(AuditEntry.action.like("type.%") | AuditEntry.action.like("question.%"))
         .order_by(AuditEntry.id, ascending=False)
         .first()
     )

@@ -24,7 +24,7 @@ from litestar.params import FromPath, HeaderParameter, PathParameter, QueryParam
 from apps.api import formats
 from apps.api.formats import Problem, Refused, language_of
 from apps.pages import tenant_of, town_link, workflow_start
-from domain import api_keys, catalog, intake, open311, submissions
+from domain import api_keys, catalog, intake, open311, questions, submissions
 from domain.api_keys import ApiKeyInfo
 from domain.scope import TenantScope
 from infra import ratelimit
@@ -232,10 +232,11 @@ class Open311Controller(Controller):
         limiter: NamedDependency[RateLimiter],
         settings: NamedDependency[Settings],
     ) -> Response:
-        """The questions a type asks, as attributes: none yet, so `metadata` is false for every service."""
+        """The questions a type asks, as attributes, in the town's first language or the `locale` asked
+        for; a service whose `metadata` is false has none."""
         code = formats.stem(name)
         await _admit(request, tenant_scope, limiter, settings, request.query_params)
-        document = await open311.service_definition(tenant_scope, code)
+        document = await open311.service_definition(tenant_scope, code, language_of(request))
         if document is None:
             raise Refused(404, ("service_code", UNKNOWN_SERVICE))
         return formats.render("service_definition", document, formats.output_format(request))
@@ -262,6 +263,7 @@ class Open311Controller(Controller):
     ) -> Response:
         """A request, checked as the citizen form checks it (name and email required), committed before the
         answer; its workflow starts after it, so a request is never lost when the workflow service is down.
+        The type's questions are answered as `attribute[code]` (`attribute[code][]` for several choices).
         `service_request_id` is the reference; `token` finds it again (GET tokens)."""
         form = await request.form()
         fields = {key: value for key, value in form.items() if isinstance(value, str)}
@@ -276,12 +278,18 @@ class Open311Controller(Controller):
         offered = await catalog.offered_type(tenant_scope, code) if len(code) <= CODE_LENGTH else None
         if offered is None:
             raise Refused(404, ("service_code", UNKNOWN_SERVICE))
+        if refusal := catalog.emergency_refusal(offered):
+            raise Refused(400, ("service_code", refusal))
         values = open311.intake_values(fields, open311.idempotency_key(caller.id, idempotency_key or ""))
-        submission, errors = intake.validate_submission(values, {code: offered["needs_location"]})
-        if submission is None:
-            raise Refused(
-                400, *((open311.FIELD_NAMES.get(field, field), message) for field, message in errors.items())
-            )
+        asked = await questions.for_type(tenant_scope, offered["id"], language_of(request))
+        given = open311.attribute_values(form.multi_items())
+        answers, wrong, _ = questions.read_answers(asked, given, field=open311.attribute_field)
+        submission, errors = intake.validate_submission(
+            values, {code: offered["needs_location"]}, tuple(answers)
+        )
+        if submission is None or wrong:
+            named = ((open311.FIELD_NAMES.get(field, field), message) for field, message in errors.items())
+            raise Refused(400, *named, *wrong.items())
         await _count(limiter, ratelimit.SUBMIT_PER_EMAIL, f"{tenant.id}:{submission.contact_email}")
         result = await submissions.submit(
             tenant_scope,

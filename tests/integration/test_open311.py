@@ -599,3 +599,27 @@ async def test_readers_without_a_key_are_limited_per_address_with_the_specs_erro
         assert (await neighbour.get(f"{BASE}/services.json")).status_code == 200
     assert statuses[:120] == [200] * 120 and statuses[120] == 429
     assert over.status_code == 429 and descriptions(over) and over.headers["retry-after"] == "60"
+
+
+async def test_a_host_that_names_no_town_gets_the_specifications_not_found():
+    """Refused before any town is known (the platform's own host): still the error list, never a 500."""
+    async with PortalClient(APP, "localhost") as client:
+        for path in ("/open311/v2/tokens/", "/open311/v2/requests/..%2F..%2Fetc%2Fpasswd"):
+            answer = await client.http.get(path)
+            assert answer.status_code == 404, path
+            assert ElementTree.fromstring(answer.content).tag == "errors"
+
+
+async def test_an_emergency_type_takes_no_request_through_the_api_either():
+    town = await make_town()
+    raw_key = await key_of(town)
+    async with town.scope.transaction():
+        await town.scope.update(RequestType, {RequestType.emergency: True}).where(
+            RequestType.code == "pothole"
+        )
+    async with open311(town) as client:
+        refused = await post(client, **pothole(raw_key))
+    assert refused.status_code == 400
+    assert refused.json()[0]["description"].startswith("service_code: ")
+    async with town.scope.transaction():
+        assert await town.scope.count(ServiceRequest) == 0
