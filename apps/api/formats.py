@@ -17,7 +17,6 @@ from litestar.background_tasks import BackgroundTask
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.types import ExceptionHandlersMap
 
-from apps.pages import tenant_of
 from infra.database import UNAVAILABLE
 from infra.i18n import N_, gettext, use_language
 
@@ -88,8 +87,9 @@ def stem(name: str) -> str:
 
 def language_of(request: Request) -> str:
     """The `locale` asked for when the town speaks it, else the town's first language: a program gets the
-    same names however its HTTP library sets Accept-Language."""
-    languages = tenant_of(request).languages
+    same names however its HTTP library sets Accept-Language; English where no town answers."""
+    tenant = request.state.get("tenant")  # none on a host that names no town: refused before it was found
+    languages = tenant.languages if tenant else ("en",)
     wanted = request.query_params.get("locale", "")
     return wanted if wanted in languages else languages[0]
 
