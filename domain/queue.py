@@ -37,6 +37,8 @@ class QueueRow:
     type_label: str
     category_label: str
     department_label: str
+    # Citizens who said "me too" (domain/nearby.py): how many more people it affects.
+    supporters: int
 
 
 QUEUE_COLUMNS = (
@@ -44,6 +46,7 @@ QUEUE_COLUMNS = (
     ServiceRequest.reference,
     ServiceRequest.status,
     ServiceRequest.created_at,
+    ServiceRequest.supporters,
     *NAME_COLUMNS,
 )
 
@@ -66,6 +69,7 @@ def queue_row(row: dict[str, Any], language: str) -> QueueRow:
         type_label=type_label,
         category_label=category_label,
         department_label=department_label,
+        supporters=row["supporters"],
     )
 
 

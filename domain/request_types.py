@@ -1,6 +1,7 @@
 """A town administrator's request types: names in each language, department, location, service level,
 how requests are assigned, order, whether the type is offered, whether its requests are open data (Open311)
-and whether their events go to the town's maintenance system (webhooks).
+and whether their events go to the town's maintenance system (webhooks); and what the form says before a
+request is sent: the open requests nearby, an emergency's message and number, an out-of-hours notice.
 
 A type is never deleted (the requests made with it point at it): it is retired, which takes it off the
 form and keeps it everywhere it is already shown. Every change is checked here first and written to the audit
@@ -16,7 +17,7 @@ from typing import Any
 
 from domain import audit
 from domain.audit import Actor
-from domain.catalog import unique_slug
+from domain.catalog import NOTICES, unique_slug
 from domain.lifecycle import OPEN_STATUSES
 from domain.permissions import DEPARTMENT_ROLES, StaffAccess, assignee_refusal
 from domain.routing import service_level
@@ -40,7 +41,17 @@ DURATIONS = (
     "overdue_escalate_seconds",
 )
 TEXTS = ("category", "name", "description")
-TEXT_LIMITS = {"category": 100, "name": 200, "description": 2000}
+TEXT_LIMITS = {
+    "category": 100,
+    "name": 200,
+    "description": 2000,
+    "emergency_message": 500,
+    "after_hours_notice": 500,
+}
+MAX_NEARBY_METRES = 1000
+NEARBY_METRES = 50  # the column's default, for a form that leaves the field empty
+# A number to call, written as people write it: emergency numbers are as short as two digits (15, 112).
+EMERGENCY_PHONE = re.compile(r"[0-9+*#().\-\s]{2,40}")
 MAX_HOURS = 24 * 366  # a year: more is a typing mistake
 NEEDS_NAME = N_("Enter the name citizens will pick.")
 NEEDS_CATEGORY = N_("Enter the category the type is listed under, e.g. Roads.")
@@ -56,13 +67,19 @@ NOBODY_IN_TURN = N_(
     "Add someone to it first, or assign by hand."
 )
 TAKEN_NAME = N_("Another type in this category already has this name.")
+BAD_NEARBY = N_("Enter a whole number of metres from 0 to 1000; 0 shows no nearby requests.")
+NEEDS_EMERGENCY_PHONE = N_("Enter the number to call, for example 911.")
+BAD_EMERGENCY_PHONE = N_("Enter a phone number using digits, spaces, + or -.")
+NEEDS_EMERGENCY_MESSAGE = N_(
+    "Write what to do now, for example: Leave the building and call 911 from outside."
+)
 
 
 @dataclass(frozen=True, kw_only=True)
 class TypeSettings:
     """What an administrator sets on a type."""
 
-    texts: dict[str, dict[str, str]]  # language -> {"category", "name", "description"}
+    texts: dict[str, dict[str, str]]  # language -> {TEXTS and NOTICES}
     department_id: int | None
     needs_location: bool
     active: bool
@@ -73,6 +90,9 @@ class TypeSettings:
     durations: dict[str, int | None]  # DURATIONS, in seconds
     published: bool
     send_to_maintenance: bool
+    nearby_metres: int
+    emergency: bool
+    emergency_phone: str
 
     def text(self, language: str, name: str, first: str) -> str:
         return self.texts.get(language, {}).get(name) or self.texts.get(first, {}).get(name, "")
@@ -92,9 +112,14 @@ class TypeForm(TypeSettings):
 
 
 def _entry(row: dict[str, Any], first: str) -> TypeEntry:
+    """The first language's names are columns; the other languages' names, and every language's notices,
+    are in `translations`."""
     texts = {first: {name: row[name] for name in TEXTS}}
     for language, localised in (row["translations"] or {}).items():
-        texts[language] = {name: localised.get(name, "") for name in TEXTS}
+        own = texts.setdefault(language, {name: localised.get(name, "") for name in TEXTS})
+        own |= {name: localised.get(name, "") for name in NOTICES}
+    for own in texts.values():
+        own.update({name: own.get(name, "") for name in NOTICES})
     return TypeEntry(
         id=row["id"],
         code=row["code"],
@@ -109,6 +134,9 @@ def _entry(row: dict[str, Any], first: str) -> TypeEntry:
         durations={name: row[name] for name in DURATIONS},
         published=row["published"],
         send_to_maintenance=row["send_to_maintenance"],
+        nearby_metres=row["nearby_metres"],
+        emergency=row["emergency"],
+        emergency_phone=row["emergency_phone"],
     )
 
 
@@ -141,7 +169,7 @@ def parse(form: dict[str, Any], languages: tuple[str, ...], row_id: Any) -> Type
     typed id into an int or None. Checks what needs no database; `problems` checks the rest."""
     errors: dict[str, str] = {}
     texts = {
-        language: {name: str(form.get(f"{name}_{language}", "")).strip() for name in TEXTS}
+        language: {name: str(form.get(f"{name}_{language}", "")).strip() for name in (*TEXTS, *NOTICES)}
         for language in languages
     }
     first = languages[0]
@@ -149,10 +177,22 @@ def parse(form: dict[str, Any], languages: tuple[str, ...], row_id: Any) -> Type
         errors[f"name_{first}"] = NEEDS_NAME
     if not texts[first]["category"]:
         errors[f"category_{first}"] = NEEDS_CATEGORY
+    emergency = form.get("emergency") == "on"
+    if emergency and not texts[first]["emergency_message"]:
+        errors[f"emergency_message_{first}"] = NEEDS_EMERGENCY_MESSAGE
     for language in languages:
-        for name in TEXTS:
+        for name in (*TEXTS, *NOTICES):
             if len(texts[language][name]) > TEXT_LIMITS[name]:
                 errors[f"{name}_{language}"] = TOO_LONG
+    phone = " ".join(str(form.get("emergency_phone", "")).split())
+    if phone and not (EMERGENCY_PHONE.fullmatch(phone) and sum(c.isdigit() for c in phone) >= 2):
+        errors["emergency_phone"] = BAD_EMERGENCY_PHONE
+    elif emergency and not phone:
+        errors["emergency_phone"] = NEEDS_EMERGENCY_PHONE
+    nearby_text = str(form.get("nearby_metres", "")).strip() or str(NEARBY_METRES)
+    nearby_metres = int(nearby_text) if re.fullmatch(r"\d{1,4}", nearby_text) else -1
+    if not 0 <= nearby_metres <= MAX_NEARBY_METRES:
+        errors["nearby_metres"] = BAD_NEARBY
     durations = {}
     for name in DURATIONS:
         durations[name], understood = parse_hours(str(form.get(name, "")))
@@ -176,6 +216,9 @@ def parse(form: dict[str, Any], languages: tuple[str, ...], row_id: Any) -> Type
         durations=durations,
         published=form.get("published") == "on",
         send_to_maintenance=form.get("send_to_maintenance") == "on",
+        nearby_metres=max(nearby_metres, 0),
+        emergency=emergency,
+        emergency_phone=phone,
         errors=errors,
     )
 
@@ -221,12 +264,19 @@ async def problems(scope: TenantScope, typed: TypeForm, editing: int | None = No
 
 
 def _columns(typed: TypeForm) -> dict[str, Any]:
-    first, *others = typed.texts
+    """The first language's names go in their columns; the rest in `translations`, the first language
+    first (catalog's notices fall back on the first text stored)."""
+    first = next(iter(typed.texts))
     translations = {
-        language: {name: text for name, text in typed.texts[language].items() if text} for language in others
+        language: {
+            name: text
+            for name, text in texts.items()
+            if text and (name in NOTICES or (name in TEXTS and language != first))
+        }
+        for language, texts in typed.texts.items()
     }
     return {
-        **typed.texts[first],
+        **{name: typed.texts[first][name] for name in TEXTS},
         "translations": {language: texts for language, texts in translations.items() if texts},
         "department": typed.department_id,
         "needs_location": typed.needs_location,
@@ -237,6 +287,9 @@ def _columns(typed: TypeForm) -> dict[str, Any]:
         "default_assignee": typed.default_assignee if typed.assignment_mode == "default" else None,
         "published": typed.published,
         "send_to_maintenance": typed.send_to_maintenance,
+        "nearby_metres": typed.nearby_metres,
+        "emergency": typed.emergency,
+        "emergency_phone": typed.emergency_phone,
         **typed.durations,
     }
 

@@ -32,6 +32,8 @@ NEW_TYPE = {
     "assignment_mode": "manual",
     "published": False,
     "send_to_maintenance": False,
+    "nearby_metres": "50",
+    "emergency": False,
 }
 
 
@@ -42,7 +44,7 @@ def _values(entry: TypeEntry | None, languages: tuple[str, ...]) -> dict[str, An
     values: dict[str, Any] = {
         f"{name}_{language}": entry.texts.get(language, {}).get(name, "")
         for language in languages
-        for name in request_types.TEXTS
+        for name in (*request_types.TEXTS, *catalog.NOTICES)
     }
     for name, seconds in entry.durations.items():
         values[name] = "" if seconds is None else f"{seconds / 3600:g}"
@@ -56,6 +58,9 @@ def _values(entry: TypeEntry | None, languages: tuple[str, ...]) -> dict[str, An
         "default_assignee": entry.default_assignee,
         "published": entry.published,
         "send_to_maintenance": entry.send_to_maintenance,
+        "nearby_metres": str(entry.nearby_metres),
+        "emergency": entry.emergency,
+        "emergency_phone": entry.emergency_phone,
     }
 
 
@@ -69,6 +74,7 @@ def _typed_values(form: dict[str, Any], typed: TypeForm) -> dict[str, Any]:
         "default_assignee": typed.default_assignee,
         "published": typed.published,
         "send_to_maintenance": typed.send_to_maintenance,
+        "emergency": typed.emergency,
     }
 
 
@@ -122,6 +128,7 @@ class RequestTypesController(Controller):
             modes=request_types.ASSIGNMENT_MODES,
             durations=request_types.DURATIONS,
             texts=request_types.TEXTS,
+            notices=catalog.NOTICES,
             open_count=await request_types.open_count(scope, entry.id) if entry else 0,
             applied=_applied_notice(applied),
         )
