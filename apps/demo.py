@@ -8,9 +8,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from domain import catalog, platform, staff
+from domain import catalog, places, platform, question_settings, staff, starters
+from domain.audit import Actor
 from domain.scope import TenantScope
 from infra.database import cross_tenant
+from infra.settings import PROJECT_ROOT
 from tenants.onboarding import create_tenant, tenant_id_by_slug
 
 DEMO_PASSWORD = "demo-password-2026"
@@ -40,7 +42,27 @@ REQUEST_TYPES = [
         "Question sur l'impôt foncier",
     ),
     ("records", "Clerk", "Copy of public records", "clerk", False, "Greffe", "Copie de documents publics"),
+    ("gas-smell", "Safety", "Gas smell", "public-works", False, "Sécurité", "Odeur de gaz"),
 ]
+# What the form says of a type before a request is sent, per language (domain/catalog.py NOTICES): an
+# emergency takes no request online and shows its message and number instead.
+EMERGENCIES = {"gas-smell": "911"}
+NOTICES: dict[str, dict[str, dict[str, str]]] = {
+    "gas-smell": {
+        "emergency_message": {
+            "en": "Leave the building now and call 911 from outside.",
+            "fr": "Quittez le bâtiment maintenant et appelez le 911 de l'extérieur.",
+        }
+    },
+    "missed-pickup": {
+        "after_hours_notice": {
+            "en": "Our collection team reads requests on business days: a pickup missed now is looked at on "
+            "the next business day.",
+            "fr": "Notre équipe de collecte lit les demandes les jours ouvrables : une collecte manquée "
+            "maintenant sera examinée le jour ouvrable suivant.",
+        }
+    },
+}
 
 
 BUSINESS_DAY = 8 * 3600  # Monday to Friday, 08:30 to 16:30
@@ -129,6 +151,24 @@ TOWNS = [
 
 
 PLATFORM_ADMIN = "platform@citizen-portal.test"
+# Each demo town's made-up streets (GeoJSON lines), address points (OpenAddresses CSV) and boundary.
+DEMO_PLACES = PROJECT_ROOT / "tenants" / "demo"
+
+
+async def seed_places(scope: TenantScope, slug: str) -> None:
+    """The town's demo gazetteer and boundary, as its administrator would import them, unless it has a
+    gazetteer already (a second run keeps what an administrator imported since)."""
+    folder, actor = DEMO_PLACES / slug, Actor(None, "Demo")
+    async with scope.transaction():
+        if await places.has_gazetteer(scope):
+            return
+        names = ("streets.geojson", "addresses.csv")
+        files = [((folder / name).read_bytes(), name) for name in names]
+        _, problems = await places.import_files(scope, actor, files)
+        boundary = folder / "boundary.geojson"
+        problems += await places.import_boundary(scope, actor, boundary.read_bytes(), boundary.name)
+        if problems:
+            raise ValueError(f"the demo files of {slug} do not read: {problems}")
 
 
 async def seed_demo() -> list[str]:
@@ -137,7 +177,8 @@ async def seed_demo() -> list[str]:
     async with cross_tenant("demo: the platform administrator"):
         await platform.add_administrator(PLATFORM_ADMIN, "Platform", DEMO_PASSWORD)
     for town in TOWNS:
-        if await tenant_id_by_slug(town.slug):
+        if existing := await tenant_id_by_slug(town.slug):
+            await seed_places(TenantScope(existing), town.slug)  # a demo made before towns had maps
             continue
         tenant_id = await create_tenant(
             town.slug,
@@ -148,8 +189,18 @@ async def seed_demo() -> list[str]:
             contact_email=f"311@{town.slug}.test",
         )
         await seed_catalog(TenantScope(tenant_id), town.staff)
+        await add_pothole_questions(TenantScope(tenant_id))
+        await seed_places(TenantScope(tenant_id), town.slug)
         created.append(town.slug)
     return created
+
+
+async def add_pothole_questions(scope: TenantScope, languages: tuple[str, ...] = ("en", "fr")) -> None:
+    """The city starter's questions for potholes (how big, where, how deep), on the town's pothole type.
+    Not part of `seed_catalog`: the towns tests make ask no questions unless a test adds them."""
+    pothole = next(entry for entry in starters.starters()["city"].types if entry["code"] == "pothole")
+    async with scope.transaction():
+        await question_settings.add_from_data(scope, "pothole", pothole["questions"], languages)
 
 
 async def seed_catalog(
@@ -167,6 +218,11 @@ async def _seed(scope: TenantScope, members: tuple, levels: dict[str, dict] | No
             scope, slug, name, f"{slug}@example.test", {"fr": name_fr}
         )
     for order, (code, category, name, department, location, category_fr, name_fr) in enumerate(REQUEST_TYPES):
+        # The first language's notices first: the form falls back on the first one stored.
+        translations: dict[str, dict[str, str]] = {"en": {}, "fr": {"category": category_fr, "name": name_fr}}
+        for notice, texts in NOTICES.get(code, {}).items():
+            for language, text in texts.items():
+                translations[language][notice] = text
         await catalog.add_request_type(
             scope,
             code,
@@ -175,7 +231,9 @@ async def _seed(scope: TenantScope, members: tuple, levels: dict[str, dict] | No
             name=name,
             needs_location=location,
             sort_order=order,
-            translations={"fr": {"category": category_fr, "name": name_fr}},
+            translations={language: texts for language, texts in translations.items() if texts},
+            emergency=code in EMERGENCIES,
+            emergency_phone=EMERGENCIES.get(code, ""),
             **(SERVICE_LEVELS if levels is None else levels).get(code, {}),
         )
     password_hash = staff.hash_password(DEMO_PASSWORD)

@@ -22,6 +22,8 @@ from apps.admin.domains import DomainsController
 from apps.admin.integrations import ApiKeysController, WebhooksController
 from apps.admin.launch import EmbedController, LaunchController
 from apps.admin.mail_texts import MailTextsController
+from apps.admin.places import PlacesController
+from apps.admin.questions import QuestionsController
 from apps.admin.routing import RoutingController
 from apps.admin.settings import SignInSettingsController
 from apps.admin.team import InvitationController, TeamController
@@ -37,6 +39,8 @@ from apps.pages import provide_scope
 from apps.platform.controllers import PlatformController
 from apps.portal.account import AccountController
 from apps.portal.controllers import PortalController
+from apps.portal.nearby import NearbyController
+from apps.portal.places import PlaceLookupController
 from infra import templating
 from infra.csrf import CsrfMiddleware
 from infra.database import close_pool, start_pool
@@ -45,6 +49,7 @@ from infra.ratelimit import Counters, MemoryCounters, RateLimiter, RedisCounters
 from infra.security import CheckedRequest, EdgeMiddleware, security_headers
 from infra.sessions import SESSION_COOKIE, RotatingSessionConfig
 from infra.settings import PROJECT_ROOT, Settings, get_settings
+from infra.storage import storage_from_settings
 from tenants.middleware import TenantMiddleware
 from tenants.resolve import TenantResolver
 from workflows.client import TemporalGateway
@@ -80,6 +85,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         counters = MemoryCounters()
     limiter = RateLimiter(counters, enabled=settings.rate_limits != "off")
     mailer = Mailer(settings.smtp_host, settings.smtp_port, settings.mail_from)
+    storage = storage_from_settings(settings)
     environment = templating.install(
         Environment(
             loader=FileSystemLoader(
@@ -96,13 +102,17 @@ def create_app(settings: Settings | None = None) -> Litestar:
     )
     route_handlers: list = [
         PortalController,
+        NearbyController,
+        PlaceLookupController,
         AccountController,
         AuthController,
         QueueController,
         SignInSettingsController,
         TeamController,
         RequestTypesController,
+        QuestionsController,
         CalendarController,
+        PlacesController,
         InvitationController,
         BrandingController,
         RoutingController,
@@ -132,6 +142,13 @@ def create_app(settings: Settings | None = None) -> Litestar:
     )
     route_handlers.append(
         create_static_files_router(
+            path="/static/vendor/leaflet",
+            directories=[PROJECT_ROOT / "node_modules" / "leaflet" / "dist"],
+            include_in_schema=False,
+        )
+    )
+    route_handlers.append(
+        create_static_files_router(
             path="/static/vendor/swagger-ui",
             directories=[PROJECT_ROOT / "node_modules" / "swagger-ui-dist"],
             include_in_schema=False,
@@ -153,6 +170,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             "settings": Provide(lambda: settings, sync_to_thread=False),
             "limiter": Provide(lambda: limiter, sync_to_thread=False),
             "mailer": Provide(lambda: mailer, sync_to_thread=False),
+            "storage": Provide(lambda: storage, sync_to_thread=False),
             "tenant_scope": Provide(provide_scope),
         },
         middleware=[

@@ -187,6 +187,10 @@ async def citizen(run: Run, number: int) -> None:
             "contact_name": f"Citizen {number}",
             "contact_email": f"citizen-{number}@example.test",
             "contact_phone": "",
+            # The pothole's questions, and "send mine" past the open ones nearby (every post is one place).
+            "q_size": "smaller-than-a-tyre",
+            "q_where": "road",
+            "nearby_seen": "1",
         }
         run.posted += 1
         posted = await browser.call("submit", "POST", "/requests", 303, form)

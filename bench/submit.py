@@ -83,6 +83,10 @@ FORM = {
     "contact_name": "Ned Flanders",
     "contact_email": "ned@example.test",
     "contact_phone": "+1 555 0100",
+    # The demo pothole's questions, and "send mine" past the open requests nearby (every post is one place).
+    "q_size": "smaller-than-a-tyre",
+    "q_where": "road",
+    "nearby_seen": "1",
 }
 BROWSER_HEADERS = {"Accept": "text/html,application/xhtml+xml", "Accept-Language": "en-CA,en;q=0.8"}
 

@@ -17,6 +17,10 @@ ACTION_LABELS = {
     "type.added": N_("Request type added"),
     "type.changed": N_("Request type changed"),
     "type.retired": N_("Request type retired"),
+    "question.added": N_("Question added"),
+    "question.changed": N_("Question changed"),
+    "question.moved": N_("Question moved"),
+    "question.removed": N_("Question deleted"),
     "staff.invited": N_("Staff member invited"),
     "staff.invitation_sent_again": N_("Invitation sent again"),
     "staff.joined": N_("Invitation accepted"),
@@ -48,6 +52,9 @@ ACTION_LABELS = {
     "webhook.deleted": N_("Webhook subscription deleted"),
     "webhook.secret_rotated": N_("Webhook signing secret replaced"),
     "webhook.redelivered": N_("Webhook delivery sent again"),
+    "places.imported": N_("Addresses and streets imported"),
+    "map.boundary": N_("Municipal boundary changed"),
+    "map.changed": N_("Map settings changed"),
 }
 # The week's days by domain.calendar's names: the calendar's fields, on its page and in its entries.
 DAY_LABELS = {
@@ -111,6 +118,19 @@ FIELD_LABELS = {
     "events": N_("Events"),
     "event": N_("Event"),
     "message_id": N_("Message id"),
+    "addresses": N_("Address points"),
+    "streets": N_("Streets"),
+    "boundary_points": N_("Points of the boundary"),
+    "tile_url": N_("Map tiles address"),
+    "tile_attribution": N_("Map credit"),
+    "geocoder_url": N_("Geocoder address"),
+    "code": N_("Code"),
+    "kind": N_("Kind of answer"),
+    "must_answer": N_("Must be answered"),
+    "prompt": N_("Question"),
+    "hint": N_("Hint"),
+    "choices": N_("Answers to choose from"),
+    "shown_when": N_("Asked only when"),
 }
 PAGE_SIZE = 50
 

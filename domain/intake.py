@@ -28,6 +28,8 @@ FIELDS = (
     "contact_email",
     "contact_phone",
     "idempotency_key",
+    "place_id",  # the gazetteer entry the address was chosen from, if it was
+    "nearby_seen",  # "1" once the citizen was shown the open requests nearby
 )
 LIMITS = {"description": 5000, "address": 300, "contact_name": 200, "contact_email": 254, "contact_phone": 40}
 
@@ -43,6 +45,8 @@ class Submission:
     address: str = ""
     latitude: float | None = None
     longitude: float | None = None
+    # The type's questions as asked and answered (domain/questions.py read_answers), kept as they were.
+    answers: tuple[dict, ...] = ()
 
 
 BAD_EMAIL = N_("Enter an email address like name@example.com.")
@@ -63,16 +67,17 @@ def clean_form(form: Mapping[str, str]) -> dict[str, str]:
 
 
 def validate_submission(
-    values: Mapping[str, str], location_required: Mapping[str, bool]
+    values: Mapping[str, str], location_required: Mapping[str, bool], answers: tuple[dict, ...] = ()
 ) -> tuple[Submission | None, dict[str, str]]:
-    """`location_required` maps each offered request-type code to whether it needs a location."""
+    """`location_required` maps each offered request-type code to whether it needs a location; `answers`,
+    already checked (domain/questions.py), are kept with the submission."""
     errors: dict[str, str] = {}
     code = values["request_type"]
     if code not in location_required:
         errors["request_type"] = N_("Choose the type of request.")
     if len(values["description"]) < 5:
         errors["description"] = N_("Describe the problem in a few words.")
-    if location_required.get(code) and not values["address"]:
+    if location_required.get(code) and not values["address"] and not values["latitude"]:
         errors["address"] = N_("Give the address or a nearby landmark for this type of request.")
     if not values["contact_name"]:
         errors["contact_name"] = N_("Enter your name.")
@@ -99,6 +104,7 @@ def validate_submission(
             latitude=latitude,
             longitude=longitude,
             idempotency_key=_idempotency_key(values["idempotency_key"]),
+            answers=tuple(answers),
         ),
         {},
     )
@@ -119,6 +125,15 @@ def _coordinates(values: Mapping[str, str], errors: dict[str, str]) -> tuple[flo
             errors[name] = N_("This coordinate is out of range.")
         result.append(number)
     return result[0], result[1]
+
+
+def coordinates(values: Mapping[str, str]) -> tuple[float, float] | None:
+    """The form's position when both coordinates are valid numbers in range, else None."""
+    errors: dict[str, str] = {}
+    latitude, longitude = _coordinates(values, errors)
+    if errors or latitude is None or longitude is None:
+        return None
+    return latitude, longitude
 
 
 def _idempotency_key(raw: str) -> str:

@@ -47,6 +47,8 @@ class RequestRecord:
     upcoming: dict[str, str]
     # The maintenance system's work-order number, once it has sent one.
     work_order: str
+    # The type's questions as asked and answered, in the request's language (domain/questions.py).
+    answers: list[dict[str, Any]]
     type_name: str
     type_translations: dict[str, dict[str, str]]
     type_category: str
@@ -54,6 +56,8 @@ class RequestRecord:
     department_translations: dict[str, str] | None
     assignee_name: str | None
     type_code: str
+    # Citizens who said "me too" instead of sending it again (domain/nearby.py).
+    supporters: int
     # In the reader's language, set by `localise`.
     type_label: str = ""
     category_label: str = ""
@@ -96,8 +100,10 @@ REQUEST_COLUMNS = (
     ServiceRequest.reopen_until,
     ServiceRequest.upcoming,
     ServiceRequest.work_order,
+    ServiceRequest.answers,
     *NAME_COLUMNS,
     ServiceRequest.request_type.code.as_alias("type_code"),
+    ServiceRequest.supporters,
 )
 
 

@@ -9,7 +9,7 @@ from functools import cache
 from pathlib import Path
 
 import tenants
-from domain import catalog
+from domain import catalog, question_settings
 from domain.scope import TenantScope
 
 STARTER_DIR = Path(tenants.__file__).parent / "starters"
@@ -39,8 +39,8 @@ def starters() -> dict[str, Starter]:
 
 
 async def seed(scope: TenantScope, kind: str, languages: tuple[str, ...]) -> None:
-    """The starter's departments and types, named in the town's first language and translated into the
-    others the starter has."""
+    """The starter's departments and types with their questions, named in the town's first language and
+    translated into the others the starter has."""
     starter = starters()[kind]
     first, others = languages[0], languages[1:]
 
@@ -55,11 +55,21 @@ async def seed(scope: TenantScope, kind: str, languages: tuple[str, ...]) -> Non
             scope, department["slug"], named(names), "", translations
         )
     for order, entry in enumerate(starter.types):
-        translations = {
-            language: {"category": entry["category"][language], "name": entry["name"][language]}
-            for language in others
-            if language in entry["name"]
+        # Every language's notices, the first language's first (the form falls back on the first stored).
+        localised: dict[str, dict[str, str]] = {first: {}}
+        for language in others:
+            if language in entry["name"]:
+                names = {"category": entry["category"][language], "name": entry["name"][language]}
+                localised[language] = names
+        emergency = entry.get("emergency") or {}
+        notices = {
+            "emergency_message": emergency.get("message", {}),
+            "after_hours_notice": entry.get("after_hours_notice", {}),
         }
+        for notice, texts in notices.items():
+            for language in (first, *others):
+                if text := texts.get(language) or (texts.get("en") if language == first else ""):
+                    localised.setdefault(language, {})[notice] = text
         await catalog.add_request_type(
             scope,
             entry["code"],
@@ -68,7 +78,10 @@ async def seed(scope: TenantScope, kind: str, languages: tuple[str, ...]) -> Non
             name=named(entry["name"]),
             needs_location=entry["needs_location"],
             sort_order=order,
-            translations=translations,
+            translations={language: texts for language, texts in localised.items() if texts},
             target_seconds=entry["hours"] * HOUR,
             target_business=entry["business_hours"],
+            emergency=bool(emergency),
+            emergency_phone=emergency.get("phone", ""),
         )
+        await question_settings.add_from_data(scope, entry["code"], entry.get("questions", []), languages)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import secrets
 import sqlite3
 from dataclasses import dataclass
@@ -86,11 +87,11 @@ WITH counter AS (
 ), request AS (
     INSERT INTO service_request (
         tenant_id, reference, request_type, status, description, address, latitude, longitude, contact_name,
-        contact_email, contact_phone, language, public_token, idempotency_key, created_at, updated_at
+        contact_email, contact_phone, language, public_token, idempotency_key, answers, created_at, updated_at
     )
     SELECT {}::int, {}::text || lpad(last_value::text, greatest(6, length(last_value::text)), '0'), {}::int,
         {}::text, {}::text, {}::text, {}::real, {}::real, {}::text, {}::text, {}::text, {}::text, {}::text,
-        {}::text, {}::timestamptz, {}::timestamptz
+        {}::text, {}::json, {}::timestamptz, {}::timestamptz
     FROM counter
     RETURNING id, reference, public_token, tenant_id, status, created_at
 ), first_line AS (
@@ -123,6 +124,7 @@ def postgres_submit_values(
         language,
         secrets.token_urlsafe(24),
         submission.idempotency_key,
+        json.dumps(list(submission.answers)),
         now,
         now,
     ]
@@ -157,6 +159,7 @@ async def _insert_sqlite(
         language=language,
         public_token=secrets.token_urlsafe(24),
         idempotency_key=submission.idempotency_key,
+        answers=list(submission.answers),
         created_at=now,
         updated_at=now,
     )

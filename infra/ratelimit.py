@@ -43,6 +43,10 @@ LINK_PER_EMAIL = Limit("link-email", 3, 900)
 # A citizen adding to their own request, per request: each comment mails the staff, each photo is decoded.
 COMMENTS_PER_AUTHOR = Limit("comment-author", 10, 3600)
 PHOTOS_PER_AUTHOR = Limit("photo-author", 20, 3600)
+# "Me too" on an open request nearby: each one signs an address up for a request's mail, so a script may
+# not sign up many addresses from one place, nor one address to many requests.
+SUPPORT_PER_ADDRESS = Limit("support-ip", 20, 600)
+SUPPORT_PER_EMAIL = Limit("support-email", 10, 3600)
 # Looking a request up by reference and e-mail: a person mistypes a few times; a script guesses addresses.
 LOOKUP_PER_ADDRESS = Limit("lookup-ip", 20, 900)
 LOOKUP_PER_REFERENCE = Limit("lookup-reference", 10, 900)
@@ -50,6 +54,9 @@ LOOKUP_PER_REFERENCE = Limit("lookup-reference", 10, 900)
 # loop's. Open311's public data read without a key is counted per client address.
 API_PER_KEY = Limit("api-key", 600, 60)
 OPEN311_READ_PER_ADDRESS = Limit("open311-read-ip", 120, 60)
+# The address search box asks as the citizen types (a few times a second at most) and a pin asks once per
+# drop: a person stays far below this; a script reading out the town's whole gazetteer does not.
+PLACE_SEARCH_PER_ADDRESS = Limit("place-search-ip", 120, 60)
 
 
 class Counters(Protocol):

@@ -15,9 +15,10 @@ from litestar.types import ASGIApp, HTTPResponseBodyEvent, Message, Receive, Sco
 from infra.i18n import gettext
 
 # No inline scripts anywhere: htmx and every other script load from our own origin. Inline styles are
-# allowed for the tenant's brand colours.
+# allowed for the tenant's brand colours. Images may come from any https origin: a town's map tiles come
+# from the tile server it configures (domain/places.py), and an image can run nothing.
 CONTENT_SECURITY_POLICY = (
-    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: https:; "
     "font-src 'self'; connect-src 'self'; form-action 'self'; base-uri 'self'; object-src 'none'; "
     "frame-ancestors {ancestors}"
 )

@@ -12,9 +12,9 @@ from litestar import Controller, Request, get, post
 from litestar.di import NamedDependency, Provide
 from litestar.exceptions import NotFoundException, PermissionDeniedException
 from litestar.params import FromPath, FromQuery
-from litestar.response import Redirect, Template
+from litestar.response import Redirect, Response, Template
 
-from apps import sign_in_flow
+from apps import files, sign_in_flow
 from apps.admin import auth
 from apps.admin.auth import current_staff
 from apps.admin.auth import sign_in as sign_in_staff
@@ -33,6 +33,7 @@ from infra.mail import Mailer
 from infra.pdf import qr_svg
 from infra.ratelimit import TOO_MANY_SIGN_INS, RateLimiter
 from infra.settings import Settings
+from infra.storage import Storage
 from workflows.client import ActionPending, TemporalGateway, TemporalUnavailable
 from workflows.service_request import contract
 from workflows.service_request.contract import (
@@ -316,6 +317,38 @@ class QueueController(Controller):
     ) -> Template:
         return await self._detail(request, member, reference)
 
+    @get("/{reference:str}/photos/{photo_id:int}")
+    async def photo(
+        self,
+        member: NamedDependency[StaffMember],
+        reference: FromPath[str],
+        photo_id: PathId,
+        tenant_scope: NamedDependency[TenantScope],
+        storage: NamedDependency[Storage],
+    ) -> Response:
+        item = await self._visible(tenant_scope, member, reference)
+        return files.inline(await attachments.photo(tenant_scope, storage, item.id, photo_id))
+
+    @get("/{reference:str}/photos/{photo_id:int}/thumbnail")
+    async def photo_thumbnail(
+        self,
+        member: NamedDependency[StaffMember],
+        reference: FromPath[str],
+        photo_id: PathId,
+        tenant_scope: NamedDependency[TenantScope],
+        storage: NamedDependency[Storage],
+    ) -> Response:
+        item = await self._visible(tenant_scope, member, reference)
+        return files.inline(await attachments.photo_thumbnail(tenant_scope, storage, item.id, photo_id))
+
+    @staticmethod
+    async def _visible(scope: TenantScope, member: StaffMember, reference: str) -> RequestRecord:
+        """The request, if this member may see it; the same 404 whether it is elsewhere or not theirs."""
+        item = await request_service.get_by_reference(scope, reference)
+        if item is None or not member.access.may_see(item.department):
+            raise NotFoundException()
+        return item
+
     @post("/{reference:str}/{action:str}")
     async def act(
         self,
@@ -425,6 +458,7 @@ class QueueController(Controller):
             "timeline": await request_timeline.timeline(scope, item.id, public_only=False),
             "staff": await staff_service.assignees(scope, item.department),
             "has_receipt": await attachments.has_document(scope, item.id, "receipt"),
+            "photos": await attachments.photos(scope, item.id),
             "errors": errors or {},
             "values": values or {},
             "flash": flash or SUCCESS.get(done, ""),

@@ -169,6 +169,8 @@ async def test_a_town_from_nothing_to_a_request_made_through_its_own_website(bro
             "style", re.compile(r"height: \d+px")
         )
         await frame.get_by_label("Describe the problem").fill("A deep pothole by the school.")
+        await frame.get_by_label("Smaller than a car tyre").check()
+        await frame.get_by_label("In the road").check()
         await frame.get_by_label("Address or nearby landmark").fill("12 School Road")
         await frame.get_by_label("Your name").fill("Ned Flanders")
         await frame.get_by_label("Email address").fill("ned@example.com")

@@ -12,6 +12,7 @@ from domain import attachments, followers
 from domain.tables import (
     Department,
     RequestEvent,
+    RequestQuestion,
     RequestType,
     RoutingRule,
     ServiceRequest,
@@ -21,6 +22,7 @@ from domain.tables import (
     WebhookSubscription,
 )
 from infra.settings import get_settings
+from infra.storage import configured_storage
 from piccolo_app import APP_CONFIG
 from tests.support.factories import make_town, valid_form
 from tests.support.portal import PortalClient, status_path
@@ -86,7 +88,8 @@ async def _foreign(town) -> dict[str, int | str]:
 @pytest.fixture(scope="module")
 async def towns():
     """Two towns with a row in every table that references another: a request, its event, a follower, a
-    document, a routing rule, a webhook delivery, besides the catalogue and staff every town has."""
+    document, a routing rule, a webhook delivery, a type's question, besides the catalogue and staff every
+    town has."""
     app = create_app(OFFLINE)
     town, other = await make_town(), await make_town("Shelbyville")
     for place in (town, other):
@@ -95,8 +98,11 @@ async def towns():
         ids = await _foreign(place)
         async with place.scope.transaction():
             await followers.follow(place.scope, int(ids["request"]), f"neighbour@{place.slug}.example", "en")
-            await attachments.store_document(place.scope, int(ids["request"]), "receipt", "r.pdf", b"%PDF")
+            await attachments.store_document(
+                place.scope, configured_storage(), int(ids["request"]), "receipt", "r.pdf", b"%PDF"
+            )
             await place.scope.new(RoutingRule, keyword="flood", department=ids["department"]).save()
+            await place.scope.new(RequestQuestion, request_type=ids["type"], code="size").save()
             hook = place.scope.new(WebhookSubscription, name="Works", url="https://works.example/", secret="")
             await hook.save()
             await place.scope.new(

@@ -139,7 +139,14 @@ def clone(tmp_path):
 def submit(client: httpx.Client) -> str:
     page = client.get("/").text
     token = re.search(r'name="_csrf_token" value="([^"]+)"', page).group(1)
-    response = client.post("/requests", data={"_csrf_token": token, **valid_form()})
+    # The demo pothole's questions, an address of its gazetteer, and "send mine" past any open one nearby.
+    answers = {
+        "q_size": "smaller-than-a-hand",
+        "q_where": "road",
+        "address": "742 Evergreen Terrace",
+        "nearby_seen": "1",
+    }
+    response = client.post("/requests", data={"_csrf_token": token, **valid_form(**answers)})
     assert response.status_code == 303, response.text
     return response.headers["location"].split("?")[0]
 

@@ -7,9 +7,11 @@ from temporalio.client import WorkflowUpdateFailedError
 
 from apps.admin.controllers import SUCCESS
 from apps.demo import DEMO_PASSWORD
-from domain import api_keys, webhooks
+from domain import api_keys, attachments, webhooks
+from domain import requests as request_service
 from domain.staff import hash_password
 from domain.tables import (
+    RequestQuestion,
     RequestType,
     RoutingRule,
     ServiceRequest,
@@ -20,6 +22,7 @@ from domain.tables import (
     WebhookSubscription,
 )
 from tenants.tables import Tenant, TenantDomain
+from tests.integration.test_photos_and_flooding import jpeg_with_gps
 from tests.support.factories import ALWAYS_OPEN, department_id, make_town
 from tests.support.portal import PortalClient
 from tests.workflows.lifecycle_helpers import submit, wait_status
@@ -59,6 +62,11 @@ SIGN_IN_ROUTES = {
 QUEUE = ("GET", "/admin/requests")
 DETAIL = ("GET", "/admin/requests/{reference:str}")
 ACT = ("POST", "/admin/requests/{reference:str}/{action:str}")
+# A request's photos: whoever sees the request, as the detail page.
+PHOTOS = {
+    ("GET", "/admin/requests/{reference:str}/photos/{photo_id:int}"),
+    ("GET", "/admin/requests/{reference:str}/photos/{photo_id:int}/thumbnail"),
+}
 SETTINGS = ("GET", "/admin/settings/sign-in")
 TWO_FACTOR = ("POST", "/admin/settings/sign-in/two-factor")
 ADD_PROVIDER = ("POST", "/admin/settings/sign-in/providers")
@@ -84,11 +92,23 @@ TOWN_SETTINGS = {
     ("GET", "/admin/settings/types/{type_id:int}"),
     ("POST", "/admin/settings/types/{type_id:int}"),
     ("POST", "/admin/settings/types/{type_id:int}/apply"),
+    ("GET", "/admin/settings/types/{type_id:int}/questions"),
+    ("GET", "/admin/settings/types/{type_id:int}/questions/new"),
+    ("POST", "/admin/settings/types/{type_id:int}/questions/new"),
+    ("GET", "/admin/settings/types/{type_id:int}/questions/{question_id:int}"),
+    ("POST", "/admin/settings/types/{type_id:int}/questions/{question_id:int}"),
+    ("POST", "/admin/settings/types/{type_id:int}/questions/{question_id:int}/delete"),
+    ("POST", "/admin/settings/types/{type_id:int}/questions/{question_id:int}/move"),
     ("GET", "/admin/settings/calendar"),
     ("POST", "/admin/settings/calendar/hours"),
     ("POST", "/admin/settings/calendar/holidays"),
     ("POST", "/admin/settings/calendar/holidays/import"),
     ("POST", "/admin/settings/calendar/holidays/remove"),
+    ("GET", "/admin/settings/places"),
+    ("POST", "/admin/settings/places/import"),
+    ("POST", "/admin/settings/places/boundary"),
+    ("POST", "/admin/settings/places/boundary/remove"),
+    ("POST", "/admin/settings/places/map"),
     ("GET", "/admin/settings/branding"),
     ("POST", "/admin/settings/branding"),
     ("POST", "/admin/settings/branding/logo"),
@@ -121,15 +141,18 @@ TOWN_SETTINGS = {
 # Placeholders that name no row of the town: the other town's administrator reaches their own.
 NOT_ROWS = {"{event:str}": "acknowledgement"}
 # What an empty form posted at the other town's own address gets: refused for a missing field, except the
-# removal of a holiday (removes nothing), the initial as logo, an empty list of embedding sites (no site
-# may frame the portal) and empty mail texts (the portal's own), which go back to the page.
+# removal of a holiday or of the boundary (removes nothing), the initial as logo, an empty list of embedding
+# sites (no site may frame the portal), empty mail texts (the portal's own) and empty map settings (no tile
+# server, no geocoder), which go back to the page.
 EMPTY_POST_ANSWER = {
     "/admin/settings/mail/acknowledgement": 303,
     "/admin/settings/calendar/holidays/remove": 303,
     "/admin/settings/branding/logo/monogram": 303,
     "/admin/settings/embed": 303,
+    "/admin/settings/places/boundary/remove": 303,
+    "/admin/settings/places/map": 303,
 }
-GUARDED = {QUEUE, DETAIL, ACT, SETTINGS, TWO_FACTOR, ADD_PROVIDER, REMOVE_PROVIDER, *TOWN_SETTINGS}
+GUARDED = {QUEUE, DETAIL, ACT, *PHOTOS, SETTINGS, TWO_FACTOR, ADD_PROVIDER, REMOVE_PROVIDER, *TOWN_SETTINGS}
 
 # Each staff action with a form it accepts, in an order that takes a routed request to closed; transfer
 # (which sends it to another department) is walked on a request of its own.
@@ -229,10 +252,22 @@ async def _statuses(town, references: dict) -> dict:
     return {row["reference"]: row["status"] for row in rows}
 
 
+@pytest.fixture(scope="module")
+async def photo_ids(setting) -> dict[str, int]:
+    """A photo on each request of the setting, by department."""
+    town, _, references, _, _, _ = setting
+    ids = {}
+    async with town.scope.transaction():
+        for department, reference in references.items():
+            item = await request_service.get_by_reference(town.scope, reference)
+            ids[department] = await attachments.add_photo(town.scope, item.id, jpeg_with_gps(), 10)
+    return ids
+
+
 @pytest.mark.parametrize("who", EVERYONE)
-async def test_the_request_routes_answer_each_role_as_they_should(app, setting, who):
-    """Queue, detail and every action: refused actions are refused for the right reason and change nothing
-    (those who may act are walked through every action in the test below)."""
+async def test_the_request_routes_answer_each_role_as_they_should(app, setting, photo_ids, who):
+    """Queue, detail, photos and every action: refused actions are refused for the right reason and change
+    nothing (those who may act are walked through every action in the test below)."""
     town, _, references, _, _, departments = setting
     rights = PEOPLE.get(who, {"see": set(), "act": set()})
     signed_in = who in PEOPLE or who == ELSEWHERE
@@ -244,6 +279,11 @@ async def test_the_request_routes_answer_each_role_as_they_should(app, setting, 
             assert (reference in queue.text) == (department in rights["see"])
             shown = (await client.get(f"/admin/requests/{reference}")).status_code
             assert shown == (200 if department in rights["see"] else 404 if signed_in else 303)
+            for suffix in ("", "/thumbnail"):
+                photo = await client.get(
+                    f"/admin/requests/{reference}/photos/{photo_ids[department]}{suffix}"
+                )
+                assert photo.status_code == shown, (who, department, suffix)
             other = departments["clerk" if department == "works" else "works"]
             for action, form in FORMS.items():
                 if department in rights["act"] and action != "comment":
@@ -323,6 +363,8 @@ async def test_only_the_towns_administrator_reaches_its_configuration(app, setti
             state="delivered",
         )
         await delivery.save()
+        question = town.scope.new(RequestQuestion, request_type=pothole["id"], code="size", texts={"en": {}})
+        await question.save()
     ids = {
         "{key_id:int}": key.id,
         "{subscription_id:int}": hook.id,
@@ -330,6 +372,7 @@ async def test_only_the_towns_administrator_reaches_its_configuration(app, setti
         "{department_id:int}": departments["works"],
         "{staff_id:int}": roads["id"],
         "{type_id:int}": pothole["id"],
+        "{question_id:int}": question.id,
         "{rule_id:int}": rule.id,
         "{domain_id:int}": domain.id,
     }
@@ -355,6 +398,10 @@ async def test_only_the_towns_administrator_reaches_its_configuration(app, setti
         after = await town.scope.select(StaffUser).where(StaffUser.id == roads["id"]).first()
         kept = await town.scope.select(RequestType).where(RequestType.id == pothole["id"]).first()
     assert (after["active"], after["role"]) == (True, "agent") and kept == pothole
+    async with town.scope.transaction():
+        asked = await town.scope.select(RequestQuestion).where(RequestQuestion.id == question.id).first()
+        assert (asked["code"], asked["position"]) == ("size", 0)
+        await town.scope.delete(RequestQuestion).where(RequestQuestion.id == question.id)
     async with town.scope.transaction():
         assert [item.active for item in await api_keys.keys(town.scope) if item.id == key.id] == [True]
         assert (await webhooks.subscription(town.scope, hook.id)).url == "http://127.0.0.1:9/"

@@ -26,6 +26,7 @@ from infra.i18n import N_
 from infra.mail import Attachment, BadRecipient, Mailer, OutgoingMail
 from infra.pdf import PdfRenderer, qr_png_data_uri
 from infra.settings import Settings
+from infra.storage import Storage, storage_from_settings
 from infra.templating import document_environment
 from tenants.resolve import tenant_by_id, town_url
 from workflows.service_request.contract import REFUSED, STEP_FAILED
@@ -109,9 +110,12 @@ def bad_data_is_final(method):
 
 
 class RequestActivities:
-    def __init__(self, settings: Settings, mailer: Mailer, pdf_processes: int = 1) -> None:
+    def __init__(
+        self, settings: Settings, mailer: Mailer, pdf_processes: int = 1, storage: Storage | None = None
+    ) -> None:
         self.settings = settings
         self.mailer = mailer
+        self.storage = storage or storage_from_settings(settings)
         self.templates = document_environment(TEMPLATES)
         # WeasyPrint is CPU-bound Python holding the GIL: in a thread it would stall the worker's event loop
         # (and every Update waiting on it), so PDFs render in their own processes.
@@ -164,15 +168,19 @@ class RequestActivities:
         scope = TenantScope(receipt.tenant_id)
         async with scope.transaction():
             context = await self._document_context(scope, receipt.request_id)
+            # Thumbnails embedded in the page: the PDF process fetches nothing.
+            photos = await documents.embedded_thumbnails(scope, self.storage, receipt.request_id)
         with i18n.use_language(context["request"].language):
             html = self.templates.get_template("receipt.html").render(
-                **context, kind=receipt.kind, qr_code=qr_png_data_uri(context["status_url"])
+                **context, kind=receipt.kind, qr_code=qr_png_data_uri(context["status_url"]), photos=photos
             )
         pdf = await self.pdf.render(html)
         suffix = "" if receipt.kind == RECEIPT else f"-{receipt.kind}"
         filename = f"{context['request'].reference}{suffix}.pdf"
         async with scope.transaction():
-            return await documents.store_document(scope, receipt.request_id, receipt.kind, filename, pdf)
+            return await documents.store_document(
+                scope, self.storage, receipt.request_id, receipt.kind, filename, pdf
+            )
 
     @activity.defn
     @bad_data_is_final
@@ -187,15 +195,18 @@ class RequestActivities:
             request: request_service.RequestRecord = context["request"]
             attachments: tuple[Attachment, ...] = ()
             if notice.attach:
-                document = await documents.get_document(scope, notice.request_id, notice.attach)
+                document = await documents.get_document(scope, self.storage, notice.request_id, notice.attach)
                 if document:
-                    attachments = (Attachment(document["filename"], bytes(document["content"])),)
+                    attachments = (Attachment(document.filename, document.content),)
             readers = [(request.contact_email, request.language, notice.key)]
+            supporters: set[str] = set()
             if notice.kind in FOLLOWER_NOTICES:
+                following = await followers.followers(scope, notice.request_id)
                 readers += [
                     (follower["email"], follower["language"], f"{notice.key}:{follower['email']}")
-                    for follower in await followers.followers(scope, notice.request_id)
+                    for follower in following
                 ]
+                supporters = {follower["email"] for follower in following if follower["supporter"]}
             readers = await self._who_wants(scope, notice.kind, readers)
         sent = 0
         tenant = context["tenant"]
@@ -219,10 +230,12 @@ class RequestActivities:
                         **localised,
                         body=notice.body,
                         follower=email != request.contact_email,
+                        supporter=email in supporters,
                         own_lead=mail_texts.render(own["lead"], values) if "lead" in own else "",
                     ),
                     sender_name=context["tenant"].name,
-                    attachments=attachments,
+                    # The receipt names the citizen who made the request: theirs alone.
+                    attachments=attachments if email == request.contact_email else (),
                     message_key=key,
                 )
             sent += await notifications.send_once(scope, key, mail, self.mailer)
