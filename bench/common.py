@@ -5,12 +5,14 @@ and a line that says how busy the machine was."""
 from __future__ import annotations
 
 import asyncio
+import json
 import math
 import os
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from collections.abc import Iterator
@@ -127,6 +129,41 @@ def postgres_database(admin_url: str = DEFAULT_POSTGRES, prefix: str = "portal_b
         yield Database(owner, app)
     finally:
         asyncio.run(_admin(admin_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+def run_in_fresh_database(
+    script: Path, database: str, admin_url: str, prefix: str, child_arguments: list[str]
+) -> dict:
+    """Runs `script --child <database> <child_arguments>` in its own process against a database made for
+    it (a fresh PostgreSQL database, or a migrated SQLite file in a temporary folder), and returns the JSON
+    its last line prints: a bench measures one size of data per process, from a cold start."""
+    with tempfile.TemporaryDirectory(prefix=f"{prefix}-") as temp:
+        environment = {**os.environ, "VAR_DIR": temp, "RATE_LIMITS": "off", "PYTHONPATH": str(PROJECT_ROOT)}
+        if database == "postgres":
+            with postgres_database(admin_url, prefix=prefix) as created:
+                environment |= {"DATABASE_URL": created.app_url, "DATABASE_OWNER_URL": created.owner_url}
+                return _child(script, database, child_arguments, environment)
+        environment["DATABASE_URL"] = f"sqlite:///{Path(temp) / 'portal.db'}"
+        environment.pop("DATABASE_OWNER_URL", None)
+        subprocess.run(
+            [sys.executable, "-m", "apps.cli", "migrate"],
+            cwd=PROJECT_ROOT,
+            env=environment,
+            check=True,
+            capture_output=True,
+        )
+        return _child(script, database, child_arguments, environment)
+
+
+def _child(script: Path, database: str, arguments: list[str], environment: dict[str, str]) -> dict:
+    command = [sys.executable, str(script), "--child", database, *arguments]
+    done = subprocess.run(
+        command, cwd=PROJECT_ROOT, env=environment, capture_output=True, text=True, check=False
+    )
+    sys.stderr.write(done.stderr[-4000:] if done.returncode else "")
+    if done.returncode:
+        raise SystemExit(f"{script.name} on {database} ({' '.join(arguments)}) failed ({done.returncode})")
+    return json.loads(done.stdout.strip().splitlines()[-1])
 
 
 class Stopwatch:

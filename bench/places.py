@@ -24,15 +24,13 @@ import json
 import math
 import os
 import random
-import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.common import DEFAULT_POSTGRES, PROJECT_ROOT, log, machine_line, percentile, postgres_database
+from bench.common import DEFAULT_POSTGRES, log, machine_line, percentile, run_in_fresh_database
 
 BOX_METRES = 15_000
 METRES_PER_DEGREE = math.pi * 6_371_008.8 / 180
@@ -308,34 +306,18 @@ async def child(database: str, size: int, count: int, seed: int) -> dict:
     return {"database": database, "size": size, "import": timings, "figures": figures, "plans": plans}
 
 
-def run_child(database: str, size: int, arguments: argparse.Namespace, environment: dict[str, str]) -> dict:
-    command = [
-        sys.executable, str(Path(__file__).resolve()), "--child", database, "--sizes", str(size),
-        "--queries", str(arguments.queries), "--seed", str(arguments.seed),
-    ]  # fmt: skip
-    done = subprocess.run(
-        command, cwd=PROJECT_ROOT, env=environment, capture_output=True, text=True, check=False
-    )
-    sys.stderr.write(done.stderr[-4000:] if done.returncode else "")
-    if done.returncode:
-        raise SystemExit(f"the {database} run at {size:,} addresses failed ({done.returncode})")
-    return json.loads(done.stdout.strip().splitlines()[-1])
-
-
 def measured(database: str, size: int, arguments: argparse.Namespace) -> dict:
-    with tempfile.TemporaryDirectory(prefix="portal-places-") as temp:
-        environment = {**os.environ, "VAR_DIR": temp, "RATE_LIMITS": "off", "PYTHONPATH": str(PROJECT_ROOT)}
-        if database == "postgres":
-            with postgres_database(arguments.admin_url, prefix="portal_places") as created:
-                environment |= {"DATABASE_URL": created.app_url, "DATABASE_OWNER_URL": created.owner_url}
-                return run_child(database, size, arguments, environment)
-        environment["DATABASE_URL"] = f"sqlite:///{Path(temp) / 'portal.db'}"
-        environment.pop("DATABASE_OWNER_URL", None)
-        subprocess.run(
-            [sys.executable, "-m", "apps.cli", "migrate"], cwd=PROJECT_ROOT, env=environment, check=True,
-            capture_output=True,
-        )  # fmt: skip
-        return run_child(database, size, arguments, environment)
+    child_arguments = [
+        "--sizes",
+        str(size),
+        "--queries",
+        str(arguments.queries),
+        "--seed",
+        str(arguments.seed),
+    ]
+    return run_in_fresh_database(
+        Path(__file__).resolve(), database, arguments.admin_url, "portal_places", child_arguments
+    )
 
 
 def main() -> None:
