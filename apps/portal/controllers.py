@@ -42,6 +42,10 @@ FORM_TEXTS = {
     "mapLabel": N_("Map of the town. Click to place a pin; you can type the address instead."),
     "locating": N_("Finding your location…"),
     "noLocation": N_("Your location is not available. Type the address or place a pin on the map."),
+    "nearby": N_("Requests already reported nearby are listed below the map."),
+    "photoTooBig": N_(
+        "This photo is larger than 5 MB. Choose a smaller one, or a copy your phone made smaller."
+    ),
 }
 CITIZEN_UPDATES = {
     "cancel": contract.CANCEL,
@@ -229,7 +233,8 @@ class PortalController(Controller):
             answers=draft.answers,
             place_choices=place_choices or [],
             nearby=nearby_requests or [],
-            form_texts={key: gettext(text) for key, text in FORM_TEXTS.items()},
+            form_texts={key: gettext(text) for key, text in FORM_TEXTS.items()}
+            | {"photoBytes": attachments.PHOTO_MAX_BYTES},
             most_photos=draft.most_photos,
             **details,
         )

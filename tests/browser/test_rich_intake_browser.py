@@ -266,3 +266,18 @@ async def test_rich_intake_pages_are_axe_clean_and_french_throughout(browser, we
         found[f"{language}: me too"] = await axe_violations(page)
         await context.close()
     assert {name: issues for name, issues in found.items() if issues} == {}
+
+
+async def test_a_photo_too_large_is_refused_before_the_form_is_sent(browser, web_server):
+    town = await make_town()
+    context = await browser.new_context()
+    page = await context.new_page()
+    await page.goto(f"http://{town.host}:{web_server}/")
+    photo = page.get_by_label("Photo 1", exact=True)
+    large = {"name": "large.jpg", "mimeType": "image/jpeg", "buffer": b"\xff\xd8" + b"0" * (5 * 1024 * 1024)}
+    await photo.set_input_files(files=[large])
+    await expect(page.get_by_role("alert")).to_contain_text("larger than 5 MB")
+    assert await photo.evaluate("input => input.files.length") == 0
+    await photo.set_input_files(files=[PHOTOS[0]])
+    await expect(page.get_by_role("alert")).to_be_hidden()
+    await context.close()

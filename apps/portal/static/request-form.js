@@ -223,7 +223,10 @@
     }).then(function (html) {
       nearby.innerHTML = html;
       // Seen here, so sending does not stop to show them again.
-      if (nearby.querySelector("li")) nearbySeen.value = "1";
+      if (nearby.querySelector("li")) {
+        nearbySeen.value = "1";
+        say(texts.nearby);
+      }
     });
   }
 
@@ -246,6 +249,24 @@
       });
   });
   emergencyShown();
+  // A photo larger than the portal takes is refused at once, not after the whole form has been sent.
+  form.addEventListener("change", function (event) {
+    var field = event.target;
+    if (field.type !== "file" || !field.files.length) return;
+    var message = document.getElementById(field.id + "-size");
+    if (!message) {
+      message = document.createElement("p");
+      message.id = field.id + "-size";
+      message.className = "error-message";
+      message.setAttribute("role", "alert");
+      field.parentNode.insertBefore(message, field);
+    }
+    var tooBig = field.files[0].size > texts.photoBytes;
+    message.textContent = tooBig ? texts.photoTooBig : "";
+    message.hidden = !tooBig;
+    if (tooBig) field.value = "";
+  });
+
   // A form shown again (an error, "did you mean") already knows its place: show what is open near it.
   if (nearby && !nearby.querySelector("li")) refreshNearby();
 })();
