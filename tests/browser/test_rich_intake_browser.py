@@ -103,6 +103,8 @@ async def test_a_citizen_finds_the_place_on_the_map_and_says_me_too(browser, web
     await page.goto(base + "/")
     await page.get_by_label("Type of request").select_option(label="Roads: Pothole")
     await answer_the_pothole_questions(page, size="Larger than a car tyre", where="In the road")
+    # The questions came in place: the button that brings them without JavaScript is not shown.
+    await expect(page.get_by_role("button", name="Show the questions for this type")).to_be_hidden()
     # Asked only when the pothole is larger than a tyre.
     await expect(page.get_by_label(re.compile("how deep"))).to_be_visible()
     await page.get_by_label("Smaller than a car tyre").check()
@@ -205,6 +207,7 @@ async def test_without_javascript_the_address_is_matched_and_nearby_requests_com
     await page.get_by_label("Type of request").select_option(label="Roads: Pothole")
     await page.get_by_role("button", name="Show the questions for this type").click()
     await answer_the_pothole_questions(page, size="Smaller than a car tyre", where="In the cycle lane")
+    await expect(page.get_by_role("button", name="Use my location")).to_be_hidden()  # it needs a script
     await page.get_by_label("Describe the problem").fill("Pothole in the cycle lane.")
     await page.get_by_label("Address or nearby landmark").fill("Evergreen")  # the street, no number
     await page.get_by_label("Photo 1", exact=True).set_input_files(files=[PHOTOS[0]])
