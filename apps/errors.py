@@ -19,6 +19,7 @@ from apps.portal.account import SignInRequired
 from infra import oidc
 from infra.database import UNAVAILABLE
 from infra.i18n import gettext
+from infra.storage import StorageUnavailable
 
 log = logging.getLogger(__name__)
 OPEN311_PREFIX = "/open311/"
@@ -107,6 +108,17 @@ def database_unavailable(request: Request, error: Exception) -> Response:
     )
 
 
+def storage_unavailable(request: Request, error: StorageUnavailable) -> Response:
+    log.warning("file storage unavailable on %s %s: %s", request.method, request.url.path, error)
+    return _error(
+        request,
+        503,
+        gettext("Please try again in a minute"),
+        gettext("Photos and receipts cannot be shown just now. Nothing you sent was changed."),
+        headers={"Retry-After": "30"},
+    )
+
+
 def sign_in_provider_failed(request: Request, error: oidc.OidcError) -> Response:
     """A town's sign-in provider that cannot be reached or is misconfigured: its problem, not a crash."""
     log.info("sign-in provider failed: %s", error)
@@ -134,6 +146,7 @@ HANDLERS: ExceptionHandlersMap = {
     SignInRequired: sign_in_required,
     HTTPException: http_error,
     oidc.OidcError: sign_in_provider_failed,
+    StorageUnavailable: storage_unavailable,
     **dict.fromkeys(UNAVAILABLE, database_unavailable),
     Exception: server_error,
 }

@@ -34,6 +34,10 @@ class FileMissing(LookupError):
     """No file under that key (never written, swept, or deleted)."""
 
 
+class StorageUnavailable(RuntimeError):
+    """The store did not answer (a bucket's service down or unreachable): nothing was read or written."""
+
+
 def checked(key: str) -> str:
     if len(key) > MAX_KEY_LENGTH or not KEY.fullmatch(key):
         raise BadKey(f"not a storage key: {key!r}")
@@ -146,18 +150,34 @@ class S3Storage:
                     aws_access_key_id=access_key_id or None,
                     aws_secret_access_key=secret_access_key or None,
                     # Stores other than AWS's answer on one host name, the bucket in the path.
-                    config=Config(s3={"addressing_style": "path" if self.endpoint_url else "auto"}),
+                    # A store that does not answer is said in seconds, not after a minute of retries.
+                    config=Config(
+                        s3={"addressing_style": "path" if self.endpoint_url else "auto"},
+                        connect_timeout=5,
+                        read_timeout=30,
+                        retries={"max_attempts": 3, "mode": "standard"},
+                    ),
                 )
             return self._client
 
+    async def _call(self, work: Any, *arguments: Any) -> Any:
+        """`work` in a thread; the store's own failures (no answer, refused, throttled) as
+        StorageUnavailable, so a page can say so instead of failing."""
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        try:
+            return await asyncio.to_thread(work, *arguments)
+        except (BotoCoreError, ClientError) as error:
+            raise StorageUnavailable(str(error)) from None
+
     async def put(self, key: str, content: bytes, content_type: str) -> None:
         key = checked(key)
-        await asyncio.to_thread(
+        await self._call(
             lambda: self._s3().put_object(Bucket=self.bucket, Key=key, Body=content, ContentType=content_type)
         )
 
     async def get(self, key: str) -> bytes:
-        return await asyncio.to_thread(self._read, checked(key))
+        return await self._call(self._read, checked(key))
 
     def _read(self, key: str) -> bytes:
         client = self._s3()
@@ -169,11 +189,11 @@ class S3Storage:
 
     async def delete(self, key: str) -> None:
         key = checked(key)
-        await asyncio.to_thread(lambda: self._s3().delete_object(Bucket=self.bucket, Key=key))
+        await self._call(lambda: self._s3().delete_object(Bucket=self.bucket, Key=key))
 
     async def keys_older_than(self, prefix: str, cutoff: datetime) -> list[str]:
         checked(prefix.rstrip("/"))
-        return await asyncio.to_thread(self._older, prefix, cutoff)
+        return await self._call(self._older, prefix, cutoff)
 
     def _older(self, prefix: str, cutoff: datetime) -> list[str]:
         pages = self._s3().get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=prefix)

@@ -24,7 +24,7 @@ from infra import ratelimit
 from infra.i18n import N_, current_language, gettext
 from infra.ratelimit import RateLimiter
 from infra.settings import Settings
-from infra.storage import Storage
+from infra.storage import Storage, StorageUnavailable
 from tenants.middleware import LANGUAGE_COOKIE
 from workflows.client import ActionPending, TemporalGateway, TemporalUnavailable
 from workflows.service_request import contract
@@ -72,6 +72,9 @@ CITIZEN_DONE = {
 }
 TOO_MANY = N_("We received many requests from you in a short time. Please wait a few minutes and send again.")
 TOO_MANY_LOOKUPS = N_("Too many attempts to look up a request. Wait fifteen minutes, then try again.")
+PHOTOS_UNAVAILABLE = N_(
+    "Photos cannot be kept just now. Send your request without them, or try again in a minute."
+)
 BAD_POSITION = N_("We could not read the place on the map. Place the pin again, or type the address.")
 UNAVAILABLE = N_("We could not record this just now and nothing was changed. Please try again in a minute.")
 
@@ -134,9 +137,12 @@ class PortalController(Controller):
         if not await limiter.allow(ratelimit.SUBMIT_PER_ADDRESS, f"{tenant.id}:{address}"):
             draft = Draft(values, settings.photos_per_request, [], answer_values)
             return await self._form_page(request, draft, {"form": TOO_MANY}, status_code=429)
-        held, photo_errors = await attachments.hold_form_photos(
-            storage, tenant.id, form, settings.photos_per_request
-        )
+        try:
+            held, photo_errors = await attachments.hold_form_photos(
+                storage, tenant.id, form, settings.photos_per_request
+            )
+        except StorageUnavailable:  # the rest of the form is kept; the photos can be chosen again
+            held, photo_errors = [], {"photo": PHOTOS_UNAVAILABLE}
         draft = Draft(values, settings.photos_per_request, held, answer_values)
         if form.get("refresh"):
             return await self._form_page(request, draft, photo_errors)

@@ -284,3 +284,22 @@ async def test_a_photo_too_large_is_refused_before_the_form_is_sent(browser, web
     await photo.set_input_files(files=[PHOTOS[0]])
     await expect(page.get_by_role("alert")).to_be_hidden()
     await context.close()
+
+
+async def test_use_my_location_pins_the_map_and_names_the_nearest_address(browser, web_server):
+    town = await make_town("Springfield")
+    await load_demo_places(town)
+    async with town.scope.transaction():
+        place = (await places.search(town.scope, "742 Evergreen Terrace"))[0]
+    context = await browser.new_context(
+        geolocation={"latitude": place.latitude + 0.00003, "longitude": place.longitude},
+        permissions=["geolocation"],
+    )
+    page = await context.new_page()
+    await page.goto(f"http://{town.host}:{web_server}/")
+    await expect(page.locator("#map path.leaflet-interactive").first).to_be_attached()
+    await page.get_by_role("button", name="Use my location").click()
+    await expect(page.get_by_label("Address or nearby landmark")).to_have_value("742 Evergreen Terrace")
+    await expect(page.locator("#map .leaflet-marker-icon")).to_have_count(1)
+    await expect(page.locator("input[name=latitude]")).to_have_value(re.compile(r"^45\.5"))
+    await context.close()

@@ -525,3 +525,36 @@ async def test_a_row_from_another_town_is_not_found_by_this_towns_scope():
         assert await attachments.photos(other.scope, request_id) == []
     async with town.scope.transaction():
         assert await attachments.photo(town.scope, storage(), request_id, photo.id) is not None
+
+
+async def test_a_store_that_does_not_answer_keeps_the_form_and_says_so():
+    """A bucket's service down: the form comes back with everything typed and a message by the photos, and
+    a photo's address answers 503, not a server error."""
+    down = dataclasses.replace(
+        offline_settings(), file_storage="s3", s3_bucket="photos", s3_endpoint_url="http://127.0.0.1:9"
+    )
+    town = await make_town()
+    app = create_app(down)
+    async with PortalClient(app, town.host) as citizen:
+        await citizen.get("/")
+        form = valid_form(description="A pothole, with a photo the store cannot take.")
+        answer = await citizen.http.post(
+            "/requests",
+            data={"_csrf_token": citizen._csrf, **form, "photo_alt-1": "The hole"},
+            files={"photo-1": ("hole.jpg", jpeg_with_gps(), "image/jpeg")},
+        )
+        assert answer.status_code == 422
+        assert 'id="photo-error"' in answer.text and "Photos cannot be kept just now" in answer.text
+        assert "A pothole, with a photo the store cannot take.</textarea>" in answer.text
+        path = status_path(await citizen.submit(valid_form()))
+        async with town.scope.transaction():
+            row = await request_service.get_by_token(town.scope, path.rsplit("/", 1)[1])
+            await town.scope.new(
+                Document, request=row.id, kind="photo", content_type="image/jpeg", content=b"",
+                filename="photo-1.jpg", storage_key=f"{town.id}/photos/missing.jpg",
+            ).save()  # fmt: skip
+            photo_id = (
+                await town.scope.select(Document, Document.id).where(Document.request == row.id).first()
+            )["id"]
+        gone = await citizen.get(f"{path}/photos/{photo_id}")
+        assert gone.status_code == 503 and "Photos and receipts cannot be shown just now" in gone.text
