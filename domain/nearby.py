@@ -260,3 +260,13 @@ async def support(scope: TenantScope, reference: str, email: str, language: str)
             .returning(ServiceRequest.supporters)
         )
         return SupportResult(row["reference"], updated[0]["supporters"], already=False)
+
+
+async def for_form(
+    scope: TenantScope, offered: dict, latitude: float, longitude: float, language: str
+) -> list[NearbyRequest]:
+    """What the request form shows near its place for the chosen type (`catalog.offered_type`'s row), at
+    the type's own distance: nothing for an emergency, whose form takes no request."""
+    if offered.get("emergency"):
+        return []
+    return await open_nearby(scope, offered["id"], latitude, longitude, offered["nearby_metres"], language)

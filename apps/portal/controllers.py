@@ -166,14 +166,7 @@ class PortalController(Controller):
             return await self._form_page(request, draft, {}, place_choices=place_choices)
         latitude, longitude = submission.latitude, submission.longitude
         if values["nearby_seen"] != "1" and latitude is not None and longitude is not None:
-            found = await nearby.open_nearby(
-                tenant_scope,
-                offered["id"],
-                latitude,
-                longitude,
-                offered["nearby_metres"],
-                language,
-            )
+            found = await nearby.for_form(tenant_scope, offered, latitude, longitude, language)
             if found:
                 values["nearby_seen"] = "1"
                 return await self._form_page(request, draft, {}, nearby_requests=found)

@@ -46,16 +46,11 @@ class NearbyController(Controller):
         """The list for the form's script: empty when nothing open of the type is near, and for a type that
         shows no nearby requests (private, an emergency, or a distance of 0)."""
         offered = await catalog.offered_type(tenant_scope, chosen_type) if chosen_type else None
-        found: list[nearby.NearbyRequest] = []
-        if offered and not catalog.emergency_refusal(offered):
-            found = await nearby.open_nearby(
-                tenant_scope,
-                offered["id"],
-                latitude,
-                longitude,
-                offered["nearby_metres"],
-                current_language.get(),
-            )
+        found = (
+            await nearby.for_form(tenant_scope, offered, latitude, longitude, current_language.get())
+            if offered
+            else []
+        )
         return page(request, "partials/nearby.html", nearby=found)
 
     @post("/requests/nearby/{reference:str}/support", request_max_body_size=attachments.FORM_MAX_BYTES)

@@ -17,21 +17,11 @@ from domain.tables import Document, ServiceRequest
 from infra.settings import get_settings
 from infra.storage import storage_from_settings
 from tests.browser.conftest import axe_violations
+from tests.integration.test_photos_and_flooding import jpeg_with_gps
 from tests.support.factories import make_town
 from tests.support.places import load_demo_places
 
 pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("worker")]
-
-
-def jpeg_with_gps(colour: tuple[int, int, int]) -> bytes:
-    exif = Image.Exif()
-    exif[ExifTags.Base.Make] = "PhoneMaker"
-    gps = exif.get_ifd(ExifTags.IFD.GPSInfo)
-    gps[ExifTags.GPS.GPSLatitudeRef] = "N"
-    gps[ExifTags.GPS.GPSLatitude] = (45.0, 30.0, 12.5)
-    output = io.BytesIO()
-    Image.new("RGB", (80, 60), colour).save(output, "JPEG", exif=exif)
-    return output.getvalue()
 
 
 PHOTOS = [

@@ -21,8 +21,9 @@ from tests.support.services import offline_settings
 OFFLINE = offline_settings()
 
 
-def jpeg_with_gps() -> bytes:
-    """A real phone-like JPEG: camera make, the GPS position where it was taken, and a comment."""
+def jpeg_with_gps(colour: tuple[int, int, int] = (120, 90, 60)) -> bytes:
+    """A real phone-like JPEG: camera make, the GPS position where it was taken, and a comment; photos of
+    different colours are different files."""
     exif = Image.Exif()
     exif[ExifTags.Base.Make] = "PhoneMaker"
     gps = exif.get_ifd(ExifTags.IFD.GPSInfo)
@@ -31,7 +32,7 @@ def jpeg_with_gps() -> bytes:
     gps[ExifTags.GPS.GPSLongitudeRef] = "W"
     gps[ExifTags.GPS.GPSLongitude] = (73.0, 34.0, 1.25)
     output = io.BytesIO()
-    Image.new("RGB", (64, 48), (120, 90, 60)).save(output, "JPEG", exif=exif, comment=b"Ned's phone")
+    Image.new("RGB", (64, 48), colour).save(output, "JPEG", exif=exif, comment=b"Ned's phone")
     return output.getvalue()
 
 
